@@ -1,0 +1,43 @@
+# Loan Portal. `make run` serves the demo on a bare machine; `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+export PORT
+
+.PHONY: run test lint format messages static install clean bench-seed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Message catalogues are compiled from the committed .po files; the .mo files are build output.
+messages: install
+	cd accounts && ../$(PY) ../manage.py compilemessages --verbosity 0 || true
+	$(PY) manage.py compilemessages --verbosity 0 --ignore=.venv --ignore=var
+
+static: install
+	DJANGO_SETTINGS_MODULE=loanportal.settings.test $(PY) manage.py collectstatic --noinput --verbosity 0
+
+run: install messages
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Loan Portal on http://127.0.0.1:$(PORT)/ (admin: /admin/). Ctrl-C stops the web server, worker and beat."
+	$(VENV)/bin/honcho --procfile Procfile.dev --port $(PORT) start
+
+test: install messages static
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var

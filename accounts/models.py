@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from applications.pii import EncryptedField, keyed_hash, mask_phone
+
+
+class User(AbstractUser):
+    """A person who signs in: customer, dealer staff or back-office staff (roles are groups).
+
+    The mobile number is personal data: encrypted, with a keyed hash for sign-in look-up.
+    """
+
+    email = models.EmailField(_("email address"), blank=True)
+    phone = EncryptedField(_("mobile number"), blank=True, default="")
+    phone_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def set_phone(self, phone: str) -> None:
+        self.phone = phone
+        self.phone_hash = keyed_hash(phone) if phone else None
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username

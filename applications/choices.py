@@ -1,0 +1,125 @@
+"""Enumerations of the lifecycle, and the one mapping of internal stages to customer milestones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Stage(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    CREDIT_CHECK = "credit_check", _("Automatic pre-check")
+    UNDER_REVIEW = "under_review", _("Under review")
+    AWAITING_DOCUMENTS = "awaiting_documents", _("Awaiting documents")
+    APPROVAL = "approval", _("Approval")
+    OFFER_PENDING = "offer_pending", _("Offer awaiting confirmation")
+    CONTRACT_SIGNING = "contract_signing", _("Contract signing")
+    LIEN_REGISTRATION = "lien_registration", _("Lien registration")
+    DISBURSEMENT = "disbursement", _("Disbursement")
+    DISBURSED = "disbursed", _("Disbursed")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
+
+
+# Stages that end the lifecycle: no transition leaves them and no clock runs in them.
+FINAL_STAGES = frozenset({Stage.DISBURSED, Stage.REJECTED, Stage.WITHDRAWN, Stage.EXPIRED})
+# Stages where the application waits on the customer, not on staff.
+CUSTOMER_STAGES = frozenset({Stage.DRAFT, Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING})
+
+
+@dataclass(frozen=True)
+class Milestone:
+    number: int
+    title: str
+    stages: tuple[Stage, ...]
+
+
+# The article's five steps, as the customer sees them. Every non-final stage belongs to exactly one.
+MILESTONES: tuple[Milestone, ...] = (
+    Milestone(1, _("Application submitted"), (Stage.DRAFT, Stage.SUBMITTED)),
+    Milestone(
+        2,
+        _("Credit assessment & review"),
+        (Stage.CREDIT_CHECK, Stage.UNDER_REVIEW, Stage.AWAITING_DOCUMENTS),
+    ),
+    Milestone(3, _("Approval & offer"), (Stage.APPROVAL, Stage.OFFER_PENDING)),
+    Milestone(
+        4, _("Contract & lien registration"), (Stage.CONTRACT_SIGNING, Stage.LIEN_REGISTRATION)
+    ),
+    Milestone(5, _("Disbursement"), (Stage.DISBURSEMENT, Stage.DISBURSED)),
+)
+
+_MILESTONE_OF_STAGE = {stage: milestone for milestone in MILESTONES for stage in milestone.stages}
+
+
+def milestone_of(stage: str) -> Milestone | None:
+    """The customer milestone a stage belongs to; None for the end states rejected/withdrawn/expired."""
+    return _MILESTONE_OF_STAGE.get(Stage(stage))
+
+
+class Role(models.TextChoices):
+    """Roles are Django groups named by these values (created by a migration)."""
+
+    CUSTOMER = "customer", _("Customer")
+    DEALER = "dealer", _("Dealer F&I staff")
+    REVIEWER = "reviewer", _("Credit reviewer")
+    APPROVER = "approver", _("Credit approver")
+    SENIOR_APPROVER = "senior_approver", _("Senior credit approver")
+    OPERATIONS = "operations", _("Operations")
+    FINANCE = "finance", _("Finance")
+    MANAGER = "manager", _("Manager")
+
+
+STAFF_ROLES = frozenset(
+    {
+        Role.REVIEWER,
+        Role.APPROVER,
+        Role.SENIOR_APPROVER,
+        Role.OPERATIONS,
+        Role.FINANCE,
+        Role.MANAGER,
+    }
+)
+
+
+class Powertrain(models.TextChoices):
+    FUEL = "fuel", _("Fuel")
+    HYBRID = "hybrid", _("Hybrid")
+    BATTERY_ELECTRIC = "bev", _("Battery electric")
+    PLUG_IN_HYBRID = "phev", _("Plug-in hybrid")
+
+
+# China's new-energy vehicles (新能源汽车): battery-electric and plug-in hybrid; a plain hybrid is not.
+NEW_ENERGY_POWERTRAINS = frozenset({Powertrain.BATTERY_ELECTRIC, Powertrain.PLUG_IN_HYBRID})
+
+
+class Employment(models.TextChoices):
+    EMPLOYED = "employed", _("Employed")
+    SELF_EMPLOYED = "self_employed", _("Self-employed")
+    RETIRED = "retired", _("Retired")
+    OTHER = "other", _("Other")
+
+
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting check")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ReasonKind(models.TextChoices):
+    DELAY = "delay", _("Delay")
+    REJECTION = "rejection", _("Rejection")
+    DOCUMENT = "document", _("Document problem")
+    EXPIRY = "expiry", _("Expiry")
+
+
+class EventKind(models.TextChoices):
+    TRANSITION = "transition", pgettext_lazy("event kind", "Stage change")
+    ASSIGNMENT = "assignment", pgettext_lazy("event kind", "Assignment")
+    DOCUMENT = "document", pgettext_lazy("event kind", "Document")
+    NOTE = "note", pgettext_lazy("event kind", "Note")

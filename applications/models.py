@@ -1,0 +1,622 @@
+"""The domain core: the loan application, its state machine, its history, and its configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from .choices import (
+    NEW_ENERGY_POWERTRAINS,
+    DocumentStatus,
+    Employment,
+    EventKind,
+    Powertrain,
+    ReasonKind,
+    Role,
+    Stage,
+)
+from .pii import EncryptedDecimalField, EncryptedField, mask_id_number, mask_phone
+
+# --- Configuration as data ----------------------------------------------------------------------
+
+
+class Bilingual(models.Model):
+    """Content kept in both languages; ``localized("title")`` picks the active one."""
+
+    class Meta:
+        abstract = True
+
+    def localized(self, field: str) -> str:
+        suffix = "en" if (get_language() or "").startswith("en") else "zh_hans"
+        return getattr(self, f"{field}_{suffix}") or getattr(self, f"{field}_zh_hans")
+
+
+class DocumentType(Bilingual):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh_hans = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    help_zh_hans = models.TextField(_("how to provide it (Chinese)"), blank=True)
+    help_en = models.TextField(_("how to provide it (English)"), blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("document type")
+        verbose_name_plural = _("document types")
+
+    def __str__(self) -> str:
+        return self.localized("name")
+
+
+class Reason(Bilingual):
+    """The catalogue of delay, rejection and document-problem reasons the customer is shown."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=ReasonKind.choices)
+    text_zh_hans = models.CharField(_("customer text (Chinese)"), max_length=200)
+    text_en = models.CharField(_("customer text (English)"), max_length=200)
+    remedy_zh_hans = models.TextField(_("what happens next / what to do (Chinese)"), blank=True)
+    remedy_en = models.TextField(_("what happens next / what to do (English)"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["kind", "code"]
+        verbose_name = _("reason")
+        verbose_name_plural = _("reason catalogue")
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.localized('text')}"
+
+
+class StageDefinition(Bilingual):
+    """One stage's time limit, owner and customer-facing words."""
+
+    stage = models.CharField(_("stage"), max_length=30, choices=Stage.choices, unique=True)
+    sla = models.DurationField(_("time limit"), null=True, blank=True)
+    owner_role = models.CharField(_("owner role"), max_length=30, choices=Role.choices, blank=True)
+    title_zh_hans = models.CharField(_("title (Chinese)"), max_length=100)
+    title_en = models.CharField(_("title (English)"), max_length=100)
+    explanation_zh_hans = models.TextField(_("what happens now (Chinese)"))
+    explanation_en = models.TextField(_("what happens now (English)"))
+    customer_action_zh_hans = models.TextField(_("what you can do (Chinese)"), blank=True)
+    customer_action_en = models.TextField(_("what you can do (English)"), blank=True)
+    required_document_types = models.ManyToManyField(
+        DocumentType, blank=True, verbose_name=_("documents required to leave this stage")
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("stage definition")
+        verbose_name_plural = _("stage definitions")
+
+    def __str__(self) -> str:
+        return self.get_stage_display()
+
+
+class Dealer(models.Model):
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    region = models.CharField(_("region"), max_length=60)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="dealerships", verbose_name=_("staff")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("dealer")
+        verbose_name_plural = _("dealers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LoanProduct(Bilingual):
+    """A loan product. Green products favour new-energy vehicles with a lower rate and down payment."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name_zh_hans = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    min_rate = models.DecimalField(_("lowest annual rate"), max_digits=6, decimal_places=4)
+    max_rate = models.DecimalField(_("highest annual rate"), max_digits=6, decimal_places=4)
+    terms = models.JSONField(_("terms (months)"), default=list)
+    min_amount = models.DecimalField(_("smallest loan"), max_digits=12, decimal_places=2)
+    max_amount = models.DecimalField(_("largest loan"), max_digits=12, decimal_places=2)
+    min_down_payment_ratio = models.DecimalField(
+        _("minimum down payment"), max_digits=4, decimal_places=3, default=Decimal("0.200")
+    )
+    new_energy_min_down_payment_ratio = models.DecimalField(
+        _("minimum down payment, new-energy vehicle"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.150"),
+    )
+    new_energy_rate_discount = models.DecimalField(
+        _("rate discount, new-energy vehicle"), max_digits=6, decimal_places=4, default=Decimal("0")
+    )
+    new_energy_only = models.BooleanField(_("new-energy vehicles only"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("loan product")
+        verbose_name_plural = _("loan products")
+
+    def __str__(self) -> str:
+        return self.localized("name")
+
+    def min_down_payment_ratio_for(self, powertrain: str) -> Decimal:
+        if powertrain in NEW_ENERGY_POWERTRAINS:
+            return self.new_energy_min_down_payment_ratio
+        return self.min_down_payment_ratio
+
+    def rate_range_for(self, powertrain: str) -> tuple[Decimal, Decimal]:
+        discount = self.new_energy_rate_discount if powertrain in NEW_ENERGY_POWERTRAINS else 0
+        return self.min_rate - discount, self.max_rate - discount
+
+
+# --- The application ----------------------------------------------------------------------------
+
+# Digits and capitals without the look-alikes 0/O, 1/I/L: 31 symbols, 10 of them ≈ 49.5 bits.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_LENGTH = 10
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def normalise_reference(raw: str) -> str:
+    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())
+
+
+def _is_applicant(application: LoanApplication, user) -> bool:
+    return user.has_perm("applications.act_as_applicant") and application.customer_id == user.pk
+
+
+def _applicant_or_dealer(application: LoanApplication, user) -> bool:
+    if _is_applicant(application, user):
+        return True
+    return (
+        user.has_perm("applications.submit_for_customer")
+        and application.dealer.staff.filter(pk=user.pk).exists()
+    )
+
+
+def _approver_not_reviewer(application: LoanApplication, user) -> bool:
+    """Four-eyes: whoever recommended the file may not approve it."""
+    return user.has_perm("applications.approve_application") and user.pk != application.reviewed_by_id
+
+
+def _finance_not_approver(application: LoanApplication, user) -> bool:
+    """Four-eyes: whoever approved the offer may not release the money."""
+    return user.has_perm("applications.disburse_application") and user.pk != application.approved_by_id
+
+
+def _system_only(application: LoanApplication, user) -> bool:
+    """Transitions the system takes (pre-check, expiry): never a person."""
+    return False
+
+
+SYSTEM = {"system": True}
+# The stage whose required documents every application must have on file before review ends.
+DOCUMENTS_STAGE = Stage.UNDER_REVIEW
+
+
+class LoanApplication(ConcurrentTransitionMixin, models.Model):
+    """A car-loan application and its lifecycle.
+
+    ``stage`` is protected: it changes only through the transition methods below, which change
+    fields only. ``applications.services`` wraps each in a locked transaction that also writes the
+    history event; nothing else may call them.
+    """
+
+    reference = models.CharField(
+        _("reference"), max_length=REFERENCE_LENGTH, unique=True, default=new_reference, editable=False
+    )
+    stage = FSMField(_("stage"), default=Stage.DRAFT, choices=Stage.choices, protected=True, db_index=True)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="loan_applications",
+        verbose_name=_("customer account"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, verbose_name=_("dealer"))
+    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, verbose_name=_("loan product"))
+
+    vehicle_make = models.CharField(_("make"), max_length=60)
+    vehicle_model = models.CharField(_("model"), max_length=80)
+    vehicle_price = models.DecimalField(_("vehicle price"), max_digits=12, decimal_places=2)
+    powertrain = models.CharField(_("powertrain"), max_length=10, choices=Powertrain.choices)
+
+    down_payment = models.DecimalField(_("down payment"), max_digits=12, decimal_places=2)
+    requested_amount = models.DecimalField(_("requested amount"), max_digits=12, decimal_places=2)
+    term_months = models.PositiveSmallIntegerField(_("term (months)"))
+
+    approved_amount = models.DecimalField(
+        _("approved amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    approved_rate = models.DecimalField(
+        _("approved annual rate"), max_digits=6, decimal_places=4, null=True, blank=True
+    )
+    approved_term_months = models.PositiveSmallIntegerField(_("approved term"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    disbursed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closing_reason = models.CharField(_("closing reason"), max_length=40, blank=True)
+
+    stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
+    stage_due_at = models.DateTimeField(_("stage due"), null=True, blank=True, db_index=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # The head of the tamper-evident history: count and hash of the newest event.
+    event_count = models.PositiveIntegerField(default=0, editable=False)
+    history_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("loan application")
+        verbose_name_plural = _("loan applications")
+        indexes = [models.Index(fields=["stage", "stage_due_at"])]
+        permissions = [
+            ("act_as_applicant", _("Apply for a loan and act on one's own applications")),
+            ("submit_for_customer", _("Submit applications for walk-in customers of one's dealership")),
+            ("review_application", _("Review applications")),
+            ("approve_application", _("Approve applications and set the offer")),
+            ("approve_large_application", _("Approve applications above the senior threshold")),
+            ("process_contract", _("Handle contract signing and lien registration")),
+            ("disburse_application", _("Release disbursements")),
+            ("manage_applications", _("Reassign work and configure stages")),
+            ("view_full_pii", _("See ID and phone numbers in full")),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_reference
+
+    @property
+    def display_reference(self) -> str:
+        half = REFERENCE_LENGTH // 2
+        return f"{self.reference[:half]}-{self.reference[half:]}"
+
+    @property
+    def is_new_energy(self) -> bool:
+        return self.powertrain in NEW_ENERGY_POWERTRAINS
+
+    # --- Conditions: pure predicates on the instance ----------------------------------------
+
+    def is_complete(self) -> bool:
+        """Everything a submission needs: applicant details and both consents."""
+        if not hasattr(self, "applicant"):
+            return False
+        kinds = set(self.consents.values_list("kind", flat=True))
+        return {Consent.Kind.CREDIT_CHECK, Consent.Kind.PRIVACY_NOTICE} <= kinds
+
+    def has_no_missing_documents(self) -> bool:
+        return not self.missing_document_types()
+
+    def offer_still_valid(self) -> bool:
+        return self.stage_due_at is None or timezone.now() < self.stage_due_at
+
+    def missing_document_types(self) -> list[DocumentType]:
+        """Document types the customer still owes, each at most once, ordered by code.
+
+        Owed: every type the review stage requires with no pending or accepted document on file,
+        and every type a reviewer requested with no pending or accepted document uploaded since.
+        """
+        on_file = [
+            (doc.document_type_id, doc.uploaded_at)
+            for doc in self.documents.exclude(status=DocumentStatus.REJECTED).only(
+                "document_type_id", "uploaded_at"
+            )
+        ]
+        missing: dict[int, DocumentType] = {}
+        for doc_type in DocumentType.objects.filter(stagedefinition__stage=DOCUMENTS_STAGE):
+            if not any(type_id == doc_type.pk for type_id, _at in on_file):
+                missing[doc_type.pk] = doc_type
+        for request in self.document_requests.select_related("document_type"):
+            if not any(t == request.document_type_id and at >= request.requested_at for t, at in on_file):
+                missing[request.document_type_id] = request.document_type
+        return sorted(missing.values(), key=lambda doc_type: doc_type.code)
+
+    # --- Transitions: fields only; the services add the lock, the event and the hooks --------
+
+    @transition(stage, source=Stage.DRAFT, target=Stage.SUBMITTED, conditions=[is_complete],
+                permission=_applicant_or_dealer)
+    def submit(self) -> None:
+        self.submitted_at = timezone.now()
+
+    @transition(stage, source=Stage.SUBMITTED, target=Stage.CREDIT_CHECK, permission=_system_only,
+                custom=SYSTEM)
+    def start_credit_check(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.CREDIT_CHECK, target=Stage.UNDER_REVIEW, permission=_system_only,
+                custom=SYSTEM)
+    def pass_precheck(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.CREDIT_CHECK, target=Stage.AWAITING_DOCUMENTS,
+                permission=_system_only, custom=SYSTEM)
+    def precheck_needs_documents(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.CREDIT_CHECK, target=Stage.REJECTED, permission=_system_only,
+                custom={**SYSTEM, "reason_kind": ReasonKind.REJECTION})
+    def fail_precheck(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.UNDER_REVIEW, target=Stage.AWAITING_DOCUMENTS,
+                permission="applications.review_application",
+                custom={"reason_kind": ReasonKind.DOCUMENT})
+    def request_documents(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.AWAITING_DOCUMENTS, target=Stage.UNDER_REVIEW,
+                conditions=[has_no_missing_documents],
+                permission=lambda app, user: _is_applicant(app, user)
+                or user.has_perm("applications.review_application"))
+    def resume_review(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.UNDER_REVIEW, target=Stage.APPROVAL,
+                permission="applications.review_application")
+    def recommend_approval(self, *, by) -> None:
+        self.reviewed_by = by
+
+    @transition(stage, source=Stage.UNDER_REVIEW, target=Stage.REJECTED,
+                permission="applications.review_application",
+                custom={"reason_kind": ReasonKind.REJECTION})
+    def reject_in_review(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.APPROVAL, target=Stage.UNDER_REVIEW,
+                permission=_approver_not_reviewer)
+    def return_to_review(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.APPROVAL, target=Stage.OFFER_PENDING,
+                permission=_approver_not_reviewer)
+    def approve(self, *, by, amount: Decimal, rate: Decimal, term_months: int) -> None:
+        self.approved_by = by
+        self.approved_amount = amount
+        self.approved_rate = rate
+        self.approved_term_months = term_months
+
+    @transition(stage, source=Stage.APPROVAL, target=Stage.REJECTED,
+                permission=_approver_not_reviewer,
+                custom={"reason_kind": ReasonKind.REJECTION})
+    def decline(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.OFFER_PENDING, target=Stage.CONTRACT_SIGNING,
+                conditions=[offer_still_valid], permission=_is_applicant)
+    def accept_offer(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.OFFER_PENDING, target=Stage.WITHDRAWN, permission=_is_applicant)
+    def decline_offer(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.CONTRACT_SIGNING, target=Stage.LIEN_REGISTRATION,
+                permission="applications.process_contract")
+    def sign_contract(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.LIEN_REGISTRATION, target=Stage.DISBURSEMENT,
+                permission="applications.process_contract")
+    def register_lien(self) -> None:
+        pass
+
+    @transition(stage, source=Stage.DISBURSEMENT, target=Stage.DISBURSED,
+                permission=_finance_not_approver)
+    def disburse(self, *, by) -> None:
+        self.disbursed_by = by
+
+    @transition(stage,
+                source=[Stage.DRAFT, Stage.SUBMITTED, Stage.CREDIT_CHECK, Stage.UNDER_REVIEW,
+                        Stage.AWAITING_DOCUMENTS, Stage.APPROVAL, Stage.CONTRACT_SIGNING],
+                target=Stage.WITHDRAWN, permission=_is_applicant)
+    def withdraw(self) -> None:
+        pass
+
+    @transition(stage, source=[Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING], target=Stage.EXPIRED,
+                permission=_system_only, custom=SYSTEM)
+    def expire(self) -> None:
+        pass
+
+
+class Applicant(models.Model):
+    """The person applying, as stated on this application. ID, phone and income are encrypted."""
+
+    application = models.OneToOneField(
+        LoanApplication, on_delete=models.CASCADE, related_name="applicant", verbose_name=_("application")
+    )
+    full_name = models.CharField(_("full name"), max_length=60)
+    id_number = EncryptedField(_("ID card number"))
+    id_number_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    birth_date = models.DateField(_("date of birth"))
+    phone = EncryptedField(_("mobile number"))
+    phone_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    employment = models.CharField(_("employment"), max_length=20, choices=Employment.choices)
+    employer = models.CharField(_("employer"), max_length=120, blank=True)
+    monthly_income = EncryptedDecimalField(_("monthly income"))
+    monthly_debt = EncryptedDecimalField(_("existing monthly debt payments"))
+
+    class Meta:
+        verbose_name = _("applicant")
+        verbose_name_plural = _("applicants")
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class Consent(models.Model):
+    class Kind(models.TextChoices):
+        CREDIT_CHECK = "credit_check", _("Consent to a credit bureau check")
+        PRIVACY_NOTICE = "privacy_notice", _("Acceptance of the privacy notice")
+
+    application = models.ForeignKey(LoanApplication, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    notice_version = models.CharField(_("notice version"), max_length=20)
+    granted_at = models.DateTimeField(_("granted"), default=timezone.now)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "kind", "notice_version"], name="one_consent_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.notice_version})"
+
+
+class DocumentRequest(models.Model):
+    """A reviewer's request for a document type, open until a document of that type is on file."""
+
+    application = models.ForeignKey(LoanApplication, on_delete=models.CASCADE, related_name="document_requests")
+    document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="requests")
+    reason = models.ForeignKey(Reason, on_delete=models.PROTECT, null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("document request")
+        verbose_name_plural = _("document requests")
+
+
+def document_upload_to(instance: Document, filename: str) -> str:
+    # A generated name: the customer's file name never reaches the file system.
+    return f"documents/{instance.application.reference}/{secrets.token_hex(16)}"
+
+
+class Document(models.Model):
+    application = models.ForeignKey(LoanApplication, on_delete=models.CASCADE, related_name="documents")
+    document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, verbose_name=_("type"))
+    file = models.FileField(_("file"), upload_to=document_upload_to)
+    original_name = models.CharField(_("original file name"), max_length=200)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.PENDING
+    )
+    rejection_reason = models.ForeignKey(
+        Reason, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("rejection reason")
+    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return f"{self.document_type} ({self.get_status_display()})"
+
+
+# --- The history: one row per event, chained by SHA-256 ------------------------------------------
+
+GENESIS_HASH = "0" * 64
+
+
+class StageEvent(models.Model):
+    """One event in an application's history: the timeline, the audit trail and the SLA data.
+
+    Rows are written once by ``applications.services`` and never updated or deleted. Each carries
+    the hash of the event before it and its own hash over a canonical serialisation, so an edited,
+    deleted or reordered event breaks the chain (``manage.py verify_history``).
+    """
+
+    application = models.ForeignKey(LoanApplication, on_delete=models.PROTECT, related_name="events")
+    sequence = models.PositiveIntegerField(_("number"))
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices, default=EventKind.TRANSITION)
+    transition = models.CharField(_("action"), max_length=40, blank=True)
+    from_stage = models.CharField(_("from"), max_length=30, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(_("to"), max_length=30, choices=Stage.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("time"))
+    note = models.TextField(_("note"), blank=True)
+    reason_code = models.CharField(_("reason"), max_length=40, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["application_id", "sequence"]
+        verbose_name = _("history event")
+        verbose_name_plural = _("history")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "sequence"], name="one_event_per_sequence")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.from_stage} → {self.to_stage}"
+
+    def canonical(self, reference: str) -> bytes:
+        """The bytes the hash covers: every field but the hash itself, in a fixed order."""
+        payload = {
+            "application": reference,
+            "sequence": self.sequence,
+            "kind": self.kind,
+            "transition": self.transition,
+            "from": self.from_stage,
+            "to": self.to_stage,
+            "actor": self.actor_id,
+            "at": self.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "note": self.note,
+            "reason": self.reason_code,
+            "data": self.data,
+            "prev": self.prev_hash,
+        }
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def compute_hash(self, reference: str) -> str:
+        return hashlib.sha256(self.canonical(reference)).hexdigest()

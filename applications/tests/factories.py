@@ -1,0 +1,73 @@
+"""Factories for the domain core. Applications are built through the services, never by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+
+from applications import services
+from applications.choices import Employment, Powertrain
+from applications.models import Consent, Dealer, LoanApplication, LoanProduct
+from applications.pii import id_check_character
+
+
+def valid_id_number(region: str = "110101", birth: str = "19900307", serial: str = "123") -> str:
+    first17 = f"{region}{birth}{serial}"
+    return first17 + id_check_character(first17)
+
+
+class DealerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dealer
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"dealer-{n}")
+    name = factory.Sequence(lambda n: f"Dealer {n} Motors")
+    region = "Beijing"
+
+
+def make_draft(
+    *,
+    customer,
+    dealer: Dealer,
+    product_code: str = "standard",
+    powertrain: str = Powertrain.FUEL,
+    vehicle_price: Decimal = Decimal("200000.00"),
+    down_payment: Decimal = Decimal("60000.00"),
+    requested_amount: Decimal = Decimal("140000.00"),
+    term_months: int = 36,
+    id_number: str | None = None,
+    phone: str = "13812345678",
+    monthly_income: Decimal = Decimal("25000.00"),
+    monthly_debt: Decimal = Decimal("2000.00"),
+    consents: bool = True,
+    created_by=None,
+) -> LoanApplication:
+    application = services.application_create_draft(
+        created_by=created_by or customer,
+        customer=customer,
+        dealer=dealer,
+        product=LoanProduct.objects.get(code=product_code),
+        vehicle_make="比亚迪" if powertrain != Powertrain.FUEL else "大众",
+        vehicle_model="汉 EV" if powertrain != Powertrain.FUEL else "帕萨特",
+        vehicle_price=vehicle_price,
+        powertrain=powertrain,
+        down_payment=down_payment,
+        requested_amount=requested_amount,
+        term_months=term_months,
+    )
+    services.applicant_set(
+        application=application,
+        full_name="张伟",
+        id_number=id_number or valid_id_number(),
+        phone=phone,
+        employment=Employment.EMPLOYED,
+        employer="北京某科技有限公司",
+        monthly_income=monthly_income,
+        monthly_debt=monthly_debt,
+    )
+    if consents:
+        for kind in Consent.Kind.values:
+            services.consent_record(application=application, kind=kind, user=created_by or customer)
+    return application

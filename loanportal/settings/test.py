@@ -1,0 +1,14 @@
+"""Tests: fast hashing, eager defaults; DATABASE_URL / REDIS_URL still select real servers."""
+
+from __future__ import annotations
+
+from .development import *  # noqa: F403
+from .development import VAR_DIR, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = VAR_DIR / "test-media"
+# Unit tests run tasks in-process; the integration tests start a real worker against Redis.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
