@@ -1,0 +1,68 @@
+"""Checking the tamper-evident history chains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .models import GENESIS_HASH, LoanApplication, StageEvent
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    reference: str
+    sequence: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.reference}: event #{self.sequence}: {self.problem}"
+
+
+def _check_chain(
+    reference: str, head_count: int, head_hash: str, events: list[StageEvent]
+) -> BrokenLink | None:
+    """The first broken link of one application's chain, or None when the chain holds."""
+    prev_hash = GENESIS_HASH
+    for expected_sequence, event in enumerate(events, start=1):
+        if event.sequence != expected_sequence:
+            return BrokenLink(
+                reference, expected_sequence, f"missing (found #{event.sequence} next): deleted or reordered"
+            )
+        if event.prev_hash != prev_hash:
+            return BrokenLink(reference, event.sequence, "does not follow the event before it: reordered or replaced")
+        if event.compute_hash(reference) != event.hash:
+            return BrokenLink(reference, event.sequence, "its content no longer matches its hash: edited")
+        prev_hash = event.hash
+    if len(events) != head_count or (events and events[-1].hash != head_hash):
+        return BrokenLink(
+            reference, len(events) + 1 if len(events) < head_count else head_count,
+            f"the application records {head_count} events ending in {head_hash[:12]}…, "
+            f"the history holds {len(events)}: the newest events were deleted or added",
+        )
+    return None
+
+
+def verify_chains(*, batch_size: int = 500) -> Iterator[tuple[str, BrokenLink | None]]:
+    """Yield (reference, first broken link or None) for every application, in id order.
+
+    Streams: one query for a batch of applications and one for their events, so memory stays flat
+    over any number of applications.
+    """
+    last_id = 0
+    while True:
+        batch = list(
+            LoanApplication.objects.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", "reference", "event_count", "history_head")[:batch_size]
+        )
+        if not batch:
+            return
+        by_application: dict[int, list[StageEvent]] = {pk: [] for pk, *_ in batch}
+        events = StageEvent.objects.filter(application_id__in=by_application).order_by(
+            "application_id", "sequence", "pk"
+        )
+        for event in events:
+            by_application[event.application_id].append(event)
+        for pk, reference, count, head in batch:
+            yield reference, _check_chain(reference, count, head, by_application[pk])
+        last_id = batch[-1][0]
