@@ -1,0 +1,66 @@
+"""Two people act on one application at the same moment: exactly one wins (real PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from applications import services
+from applications.choices import Stage
+from applications.models import LoanApplication, Reason, StageEvent
+
+from .factories import make_draft
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def _race(*actions) -> list[object]:
+    """Run each action in its own thread and database connection, released together."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(index, action):
+        try:
+            barrier.wait()
+            results[index] = action()
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_two_concurrent_transitions_exactly_one_succeeds(attempt, customer, dealer, reviewer, make_user):
+    second_reviewer = make_user("reviewer_two", "reviewer")
+    application = make_draft(customer=customer, dealer=dealer)
+    application = services.application_submit(application=application, actor=customer)
+    application = services.precheck_pass(application=services.precheck_start(application=application))
+    # Both reviewers opened the same page: each holds its own copy at under_review.
+    copy_a = LoanApplication.objects.get(pk=application.pk)
+    copy_b = LoanApplication.objects.get(pk=application.pk)
+    events_before = StageEvent.objects.filter(application=application).count()
+    credit_history = Reason.objects.get(code="credit_history")
+
+    results = _race(
+        lambda: services.review_recommend(application=copy_a, actor=reviewer),
+        lambda: services.review_reject(application=copy_b, actor=second_reviewer, reason=credit_history),
+    )
+
+    winners = [r for r in results if isinstance(r, LoanApplication)]
+    losers = [r for r in results if isinstance(r, services.TransitionError)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    assert "Reload" in str(losers[0])
+    final = LoanApplication.objects.get(pk=application.pk)
+    assert final.stage == winners[0].stage
+    assert final.stage in (Stage.APPROVAL, Stage.REJECTED)
+    assert StageEvent.objects.filter(application=application).count() == events_before + 1
+    assert final.event_count == events_before + 1
