@@ -29,3 +29,15 @@ def _load(paths: tuple[str, ...]) -> tuple[StageHook, ...]:
 def run_stage_hooks(*, application: LoanApplication, event: StageEvent) -> None:
     for hook in _load(tuple(settings.LOANPORTAL_STAGE_HOOKS)):
         hook(application=application, event=event)
+
+
+def queue_precheck(*, application: LoanApplication, event: StageEvent) -> None:
+    """A submitted application gets its automatic pre-check as soon as the submission commits."""
+    from django.db import transaction
+
+    from .choices import Stage
+    from .tasks import enqueue_precheck
+
+    if event.to_stage == Stage.SUBMITTED:
+        application_id = application.pk
+        transaction.on_commit(lambda: enqueue_precheck(application_id))

@@ -620,3 +620,18 @@ class StageEvent(models.Model):
 
     def compute_hash(self, reference: str) -> str:
         return hashlib.sha256(self.canonical(reference)).hexdigest()
+
+
+class BlacklistEntry(models.Model):
+    """A person the pre-check must refuse, found by the keyed hash of the ID number."""
+
+    id_number_hash = models.CharField(max_length=64, unique=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("blacklist entry")
+        verbose_name_plural = _("blacklist")
+
+    def __str__(self) -> str:
+        return self.note or self.id_number_hash[:12]

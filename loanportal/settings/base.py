@@ -153,7 +153,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE = {
+    "precheck-sweep": {"task": "applications.tasks.precheck_sweep", "schedule": 60.0},
+}
+CREDIT_BUREAU_ADAPTER = env("CREDIT_BUREAU_ADAPTER", default="applications.bureau.SandboxBureau")
 
 # --- Personal data ------------------------------------------------------------------------------
 # Fernet keys, newest first: values are encrypted with the first and decrypted with any, so a key
@@ -170,7 +173,9 @@ PRIVACY_NOTICE_VERSION = env("PRIVACY_NOTICE_VERSION", default="2026-11")
 # path to a callable ``hook(*, application, event)``; the core calls them inside the transition's
 # transaction, so a hook that writes rows is atomic with the change and one that sends anything
 # must defer it with ``transaction.on_commit``.
-LOANPORTAL_STAGE_HOOKS: list[str] = []
+LOANPORTAL_STAGE_HOOKS = [
+    "applications.hooks.queue_precheck",
+]
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,41 @@
+"""Celery tasks of the core: thin interfaces that take ids and call services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from . import services
+from .bureau import BureauUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(BureauUnavailable,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=6,
+)
+def precheck_run(application_id: int) -> None:
+    services.precheck_run(application_id=application_id)
+
+
+@shared_task
+def precheck_sweep() -> int:
+    """Re-queue pre-checks that should have finished (a lost message, a broker outage)."""
+    ids = services.precheck_stuck_ids()
+    for application_id in ids:
+        precheck_run.delay(application_id)
+    return len(ids)
+
+
+def enqueue_precheck(application_id: int) -> None:
+    """Queue the pre-check; when the broker is down, log it and leave it to the sweep."""
+    try:
+        precheck_run.delay(application_id)
+    except Exception:  # kombu raises several types for an unreachable broker
+        logger.exception("Could not queue the pre-check of application %s; the sweep will.", application_id)
