@@ -141,3 +141,73 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+# --- A real Celery worker against Redis and the test database ------------------------------------
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """Start `celery worker` as a separate process on the test database; stop it afterwards.
+
+    Needs PostgreSQL (the worker must see the test database) and Redis (the broker). The test
+    process stops running tasks eagerly so that `.delay()` really goes through Redis.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    from loanportal.celery import app
+
+    _needs("PostgreSQL", postgres_configured(), "DATABASE_URL=postgres://…")
+    _needs("Redis", redis_configured(), "REDIS_URL=redis://…")
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "loanportal.settings.test",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    app.conf.task_always_eager = False
+    app.control.purge()
+    log = Path("test-results") / "celery-worker.log"
+    log.parent.mkdir(exist_ok=True)
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "--app", "loanportal", "worker", "--pool", "solo", "--loglevel", "INFO",
+         "--without-mingle", "--without-gossip", "--hostname", f"test-{os.getpid()}@%h"],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while not app.control.ping(destination=[f"test-{os.getpid()}@{os.uname().nodename}"], timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start; see {log}")
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        app.conf.task_always_eager = True
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2):
+    """Poll until predicate() is truthy; return its value or fail after timeout seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")
