@@ -177,8 +177,22 @@ def celery_worker_process(transactional_db):
     log = Path("test-results") / "celery-worker.log"
     log.parent.mkdir(exist_ok=True)
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "--app", "loanportal", "worker", "--pool", "solo", "--loglevel", "INFO",
-         "--without-mingle", "--without-gossip", "--hostname", f"test-{os.getpid()}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app",
+            "loanportal",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,

@@ -48,9 +48,7 @@ MILESTONES: tuple[Milestone, ...] = (
         (Stage.CREDIT_CHECK, Stage.UNDER_REVIEW, Stage.AWAITING_DOCUMENTS),
     ),
     Milestone(3, _("Approval & offer"), (Stage.APPROVAL, Stage.OFFER_PENDING)),
-    Milestone(
-        4, _("Contract & lien registration"), (Stage.CONTRACT_SIGNING, Stage.LIEN_REGISTRATION)
-    ),
+    Milestone(4, _("Contract & lien registration"), (Stage.CONTRACT_SIGNING, Stage.LIEN_REGISTRATION)),
     Milestone(5, _("Disbursement"), (Stage.DISBURSEMENT, Stage.DISBURSED)),
 )
 

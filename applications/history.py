@@ -29,13 +29,16 @@ def _check_chain(
                 reference, expected_sequence, f"missing (found #{event.sequence} next): deleted or reordered"
             )
         if event.prev_hash != prev_hash:
-            return BrokenLink(reference, event.sequence, "does not follow the event before it: reordered or replaced")
+            return BrokenLink(
+                reference, event.sequence, "does not follow the event before it: reordered or replaced"
+            )
         if event.compute_hash(reference) != event.hash:
             return BrokenLink(reference, event.sequence, "its content no longer matches its hash: edited")
         prev_hash = event.hash
     if len(events) != head_count or (events and events[-1].hash != head_hash):
         return BrokenLink(
-            reference, len(events) + 1 if len(events) < head_count else head_count,
+            reference,
+            len(events) + 1 if len(events) < head_count else head_count,
             f"the application records {head_count} events ending in {head_hash[:12]}…, "
             f"the history holds {len(events)}: the newest events were deleted or added",
         )

@@ -345,76 +345,114 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
 
     # --- Transitions: fields only; the services add the lock, the event and the hooks --------
 
-    @transition(stage, source=Stage.DRAFT, target=Stage.SUBMITTED, conditions=[is_complete],
-                permission=_applicant_or_dealer)
+    @transition(
+        stage,
+        source=Stage.DRAFT,
+        target=Stage.SUBMITTED,
+        conditions=[is_complete],
+        permission=_applicant_or_dealer,
+    )
     def submit(self) -> None:
         self.submitted_at = timezone.now()
 
-    @transition(stage, source=Stage.SUBMITTED, target=Stage.CREDIT_CHECK, permission=_system_only,
-                custom=SYSTEM)
+    @transition(
+        stage, source=Stage.SUBMITTED, target=Stage.CREDIT_CHECK, permission=_system_only, custom=SYSTEM
+    )
     def start_credit_check(self) -> None:
         pass
 
-    @transition(stage, source=Stage.CREDIT_CHECK, target=Stage.UNDER_REVIEW, permission=_system_only,
-                custom=SYSTEM)
+    @transition(
+        stage, source=Stage.CREDIT_CHECK, target=Stage.UNDER_REVIEW, permission=_system_only, custom=SYSTEM
+    )
     def pass_precheck(self) -> None:
         pass
 
-    @transition(stage, source=Stage.CREDIT_CHECK, target=Stage.AWAITING_DOCUMENTS,
-                permission=_system_only, custom=SYSTEM)
+    @transition(
+        stage,
+        source=Stage.CREDIT_CHECK,
+        target=Stage.AWAITING_DOCUMENTS,
+        permission=_system_only,
+        custom=SYSTEM,
+    )
     def precheck_needs_documents(self) -> None:
         pass
 
-    @transition(stage, source=Stage.CREDIT_CHECK, target=Stage.REJECTED, permission=_system_only,
-                custom={**SYSTEM, "reason_kind": ReasonKind.REJECTION})
+    @transition(
+        stage,
+        source=Stage.CREDIT_CHECK,
+        target=Stage.REJECTED,
+        permission=_system_only,
+        custom={**SYSTEM, "reason_kind": ReasonKind.REJECTION},
+    )
     def fail_precheck(self) -> None:
         pass
 
-    @transition(stage, source=Stage.UNDER_REVIEW, target=Stage.AWAITING_DOCUMENTS,
-                permission="applications.review_application",
-                custom={"reason_kind": ReasonKind.DOCUMENT})
+    @transition(
+        stage,
+        source=Stage.UNDER_REVIEW,
+        target=Stage.AWAITING_DOCUMENTS,
+        permission="applications.review_application",
+        custom={"reason_kind": ReasonKind.DOCUMENT},
+    )
     def request_documents(self) -> None:
         pass
 
-    @transition(stage, source=Stage.AWAITING_DOCUMENTS, target=Stage.UNDER_REVIEW,
-                conditions=[has_no_missing_documents],
-                permission=lambda app, user: _is_applicant(app, user)
-                or user.has_perm("applications.review_application"))
+    @transition(
+        stage,
+        source=Stage.AWAITING_DOCUMENTS,
+        target=Stage.UNDER_REVIEW,
+        conditions=[has_no_missing_documents],
+        permission=lambda app, user: (
+            _is_applicant(app, user) or user.has_perm("applications.review_application")
+        ),
+    )
     def resume_review(self) -> None:
         pass
 
-    @transition(stage, source=Stage.UNDER_REVIEW, target=Stage.APPROVAL,
-                permission="applications.review_application")
+    @transition(
+        stage, source=Stage.UNDER_REVIEW, target=Stage.APPROVAL, permission="applications.review_application"
+    )
     def recommend_approval(self, *, by) -> None:
         self.reviewed_by = by
 
-    @transition(stage, source=Stage.UNDER_REVIEW, target=Stage.REJECTED,
-                permission="applications.review_application",
-                custom={"reason_kind": ReasonKind.REJECTION})
+    @transition(
+        stage,
+        source=Stage.UNDER_REVIEW,
+        target=Stage.REJECTED,
+        permission="applications.review_application",
+        custom={"reason_kind": ReasonKind.REJECTION},
+    )
     def reject_in_review(self) -> None:
         pass
 
-    @transition(stage, source=Stage.APPROVAL, target=Stage.UNDER_REVIEW,
-                permission=_approver_not_reviewer)
+    @transition(stage, source=Stage.APPROVAL, target=Stage.UNDER_REVIEW, permission=_approver_not_reviewer)
     def return_to_review(self) -> None:
         pass
 
-    @transition(stage, source=Stage.APPROVAL, target=Stage.OFFER_PENDING,
-                permission=_approver_not_reviewer)
+    @transition(stage, source=Stage.APPROVAL, target=Stage.OFFER_PENDING, permission=_approver_not_reviewer)
     def approve(self, *, by, amount: Decimal, rate: Decimal, term_months: int) -> None:
         self.approved_by = by
         self.approved_amount = amount
         self.approved_rate = rate
         self.approved_term_months = term_months
 
-    @transition(stage, source=Stage.APPROVAL, target=Stage.REJECTED,
-                permission=_approver_not_reviewer,
-                custom={"reason_kind": ReasonKind.REJECTION})
+    @transition(
+        stage,
+        source=Stage.APPROVAL,
+        target=Stage.REJECTED,
+        permission=_approver_not_reviewer,
+        custom={"reason_kind": ReasonKind.REJECTION},
+    )
     def decline(self) -> None:
         pass
 
-    @transition(stage, source=Stage.OFFER_PENDING, target=Stage.CONTRACT_SIGNING,
-                conditions=[offer_still_valid], permission=_is_applicant)
+    @transition(
+        stage,
+        source=Stage.OFFER_PENDING,
+        target=Stage.CONTRACT_SIGNING,
+        conditions=[offer_still_valid],
+        permission=_is_applicant,
+    )
     def accept_offer(self) -> None:
         pass
 
@@ -422,30 +460,52 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
     def decline_offer(self) -> None:
         pass
 
-    @transition(stage, source=Stage.CONTRACT_SIGNING, target=Stage.LIEN_REGISTRATION,
-                permission="applications.process_contract")
+    @transition(
+        stage,
+        source=Stage.CONTRACT_SIGNING,
+        target=Stage.LIEN_REGISTRATION,
+        permission="applications.process_contract",
+    )
     def sign_contract(self) -> None:
         pass
 
-    @transition(stage, source=Stage.LIEN_REGISTRATION, target=Stage.DISBURSEMENT,
-                permission="applications.process_contract")
+    @transition(
+        stage,
+        source=Stage.LIEN_REGISTRATION,
+        target=Stage.DISBURSEMENT,
+        permission="applications.process_contract",
+    )
     def register_lien(self) -> None:
         pass
 
-    @transition(stage, source=Stage.DISBURSEMENT, target=Stage.DISBURSED,
-                permission=_finance_not_approver)
+    @transition(stage, source=Stage.DISBURSEMENT, target=Stage.DISBURSED, permission=_finance_not_approver)
     def disburse(self, *, by) -> None:
         self.disbursed_by = by
 
-    @transition(stage,
-                source=[Stage.DRAFT, Stage.SUBMITTED, Stage.CREDIT_CHECK, Stage.UNDER_REVIEW,
-                        Stage.AWAITING_DOCUMENTS, Stage.APPROVAL, Stage.CONTRACT_SIGNING],
-                target=Stage.WITHDRAWN, permission=_is_applicant)
+    @transition(
+        stage,
+        source=[
+            Stage.DRAFT,
+            Stage.SUBMITTED,
+            Stage.CREDIT_CHECK,
+            Stage.UNDER_REVIEW,
+            Stage.AWAITING_DOCUMENTS,
+            Stage.APPROVAL,
+            Stage.CONTRACT_SIGNING,
+        ],
+        target=Stage.WITHDRAWN,
+        permission=_is_applicant,
+    )
     def withdraw(self) -> None:
         pass
 
-    @transition(stage, source=[Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING], target=Stage.EXPIRED,
-                permission=_system_only, custom=SYSTEM)
+    @transition(
+        stage,
+        source=[Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING],
+        target=Stage.EXPIRED,
+        permission=_system_only,
+        custom=SYSTEM,
+    )
     def expire(self) -> None:
         pass
 
@@ -498,7 +558,9 @@ class Consent(models.Model):
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
         constraints = [
-            models.UniqueConstraint(fields=["application", "kind", "notice_version"], name="one_consent_per_version")
+            models.UniqueConstraint(
+                fields=["application", "kind", "notice_version"], name="one_consent_per_version"
+            )
         ]
 
     def __str__(self) -> str:
@@ -508,7 +570,9 @@ class Consent(models.Model):
 class DocumentRequest(models.Model):
     """A reviewer's request for a document type, open until a document of that type is on file."""
 
-    application = models.ForeignKey(LoanApplication, on_delete=models.CASCADE, related_name="document_requests")
+    application = models.ForeignKey(
+        LoanApplication, on_delete=models.CASCADE, related_name="document_requests"
+    )
     document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="requests")
     reason = models.ForeignKey(Reason, on_delete=models.PROTECT, null=True, blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
@@ -519,6 +583,9 @@ class DocumentRequest(models.Model):
     class Meta:
         verbose_name = _("document request")
         verbose_name_plural = _("document requests")
+
+    def __str__(self) -> str:
+        return str(self.document_type)
 
 
 def document_upload_to(instance: Document, filename: str) -> str:

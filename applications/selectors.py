@@ -18,5 +18,6 @@ def milestone_overview() -> list[MilestoneInfo]:
     """The five milestones with their stages' customer-facing words, for the public pages (1 query)."""
     definitions = {d.stage: d for d in StageDefinition.objects.all()}
     return [
-        MilestoneInfo(m, [definitions[stage] for stage in m.stages if stage in definitions]) for m in MILESTONES
+        MilestoneInfo(m, [definitions[stage] for stage in m.stages if stage in definitions])
+        for m in MILESTONES
     ]

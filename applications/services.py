@@ -284,7 +284,9 @@ def applicant_set(
     return applicant
 
 
-def consent_record(*, application: LoanApplication, kind: str, user, now: dt.datetime | None = None) -> Consent:
+def consent_record(
+    *, application: LoanApplication, kind: str, user, now: dt.datetime | None = None
+) -> Consent:
     consent, _created = Consent.objects.get_or_create(
         application=application,
         kind=kind,
@@ -331,7 +333,9 @@ def precheck_reject(
     ).application
 
 
-def application_expire(*, application: LoanApplication, reason: Reason | None = None, now=None) -> LoanApplication:
+def application_expire(
+    *, application: LoanApplication, reason: Reason | None = None, now=None
+) -> LoanApplication:
     return _transition(application=application, name="expire", actor=None, reason=reason, now=now).application
 
 
@@ -375,7 +379,9 @@ def review_request_documents(
 
 
 def review_resume(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
-    return _transition(application=application, name="resume_review", actor=actor, note=note, now=now).application
+    return _transition(
+        application=application, name="resume_review", actor=actor, note=note, now=now
+    ).application
 
 
 def review_recommend(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
@@ -393,7 +399,9 @@ def review_reject(
 
 
 def approval_return(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
-    return _transition(application=application, name="return_to_review", actor=actor, note=note, now=now).application
+    return _transition(
+        application=application, name="return_to_review", actor=actor, note=note, now=now
+    ).application
 
 
 def approval_approve(
@@ -453,18 +461,24 @@ def offer_accept(*, application: LoanApplication, actor, now=None) -> LoanApplic
 
 
 def offer_decline(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
-    return _transition(application=application, name="decline_offer", actor=actor, note=note, now=now).application
+    return _transition(
+        application=application, name="decline_offer", actor=actor, note=note, now=now
+    ).application
 
 
 # --- Operations and finance ---------------------------------------------------------------------
 
 
 def contract_mark_signed(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
-    return _transition(application=application, name="sign_contract", actor=actor, note=note, now=now).application
+    return _transition(
+        application=application, name="sign_contract", actor=actor, note=note, now=now
+    ).application
 
 
 def lien_mark_registered(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
-    return _transition(application=application, name="register_lien", actor=actor, note=note, now=now).application
+    return _transition(
+        application=application, name="register_lien", actor=actor, note=note, now=now
+    ).application
 
 
 def disbursement_release(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
@@ -526,7 +540,9 @@ def precheck_run(*, application_id: int, now: dt.datetime | None = None) -> Loan
         return LoanApplication.objects.get(pk=application_id)
 
 
-def precheck_stuck_ids(*, now: dt.datetime | None = None, older_than: dt.timedelta = dt.timedelta(minutes=2)) -> list[int]:
+def precheck_stuck_ids(
+    *, now: dt.datetime | None = None, older_than: dt.timedelta = dt.timedelta(minutes=2)
+) -> list[int]:
     """Applications whose pre-check should have finished: the sweep queues them again (for example
     after the broker was down when they were submitted)."""
     cutoff = (now or timezone.now()) - older_than

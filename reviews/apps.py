@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class ReviewsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'reviews'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "reviews"

@@ -1,3 +1,1 @@
-from django.db import models
-
-# Create your models here.
+"""The back office: assignment rules, work queues and staff actions (issue 4)."""

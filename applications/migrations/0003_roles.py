@@ -60,5 +60,8 @@ def create_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("applications", "0002_default_configuration"), ("auth", "0012_alter_user_first_name_max_length")]
+    dependencies = [
+        ("applications", "0002_default_configuration"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
     operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]

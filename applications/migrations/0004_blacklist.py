@@ -5,23 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('applications', '0003_roles'),
+        ("applications", "0003_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BlacklistEntry',
+            name="BlacklistEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_number_hash', models.CharField(max_length=64, unique=True)),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='added')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("id_number_hash", models.CharField(max_length=64, unique=True)),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="added")),
             ],
             options={
-                'verbose_name': 'blacklist entry',
-                'verbose_name_plural': 'blacklist',
+                "verbose_name": "blacklist entry",
+                "verbose_name_plural": "blacklist",
             },
         ),
     ]

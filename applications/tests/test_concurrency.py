@@ -25,7 +25,7 @@ def _race(*actions) -> list[object]:
         try:
             barrier.wait()
             results[index] = action()
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
+        except Exception as exc:
             results[index] = exc
         finally:
             connection.close()

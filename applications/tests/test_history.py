@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -20,7 +22,7 @@ def test_each_transition_writes_one_event_chained_to_the_one_before(submitted, c
     events = list(submitted.events.order_by("sequence"))
     assert [e.transition for e in events] == ["create", "submit", "start_credit_check", "pass_precheck"]
     assert events[0].prev_hash == GENESIS_HASH
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.prev_hash == before.hash
     assert submitted.history_head == events[-1].hash
     assert submitted.event_count == 4

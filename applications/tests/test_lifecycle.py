@@ -28,27 +28,40 @@ TRANSITIONS = {
         {"customer", "dealer"},
     ),
     "start_credit_check": (
-        lambda app, actor: services.precheck_start(application=app) if actor is None else
-        services._transition(application=app, name="start_credit_check", actor=actor),
+        lambda app, actor: (
+            services.precheck_start(application=app)
+            if actor is None
+            else services._transition(application=app, name="start_credit_check", actor=actor)
+        ),
         {Stage.SUBMITTED},
         {SYSTEM},
     ),
     "pass_precheck": (
-        lambda app, actor: services.precheck_pass(application=app) if actor is None else
-        services._transition(application=app, name="pass_precheck", actor=actor),
+        lambda app, actor: (
+            services.precheck_pass(application=app)
+            if actor is None
+            else services._transition(application=app, name="pass_precheck", actor=actor)
+        ),
         {Stage.CREDIT_CHECK},
         {SYSTEM},
     ),
     "fail_precheck": (
-        lambda app, actor: services.precheck_reject(application=app, reason=reason("dti_too_high"))
-        if actor is None else
-        services._transition(application=app, name="fail_precheck", actor=actor, reason=reason("dti_too_high")),
+        lambda app, actor: (
+            services.precheck_reject(application=app, reason=reason("dti_too_high"))
+            if actor is None
+            else services._transition(
+                application=app, name="fail_precheck", actor=actor, reason=reason("dti_too_high")
+            )
+        ),
         {Stage.CREDIT_CHECK},
         {SYSTEM},
     ),
     "precheck_needs_documents": (
-        lambda app, actor: services.precheck_request_documents(application=app)
-        if actor is None else services._transition(application=app, name="precheck_needs_documents", actor=actor),
+        lambda app, actor: (
+            services.precheck_request_documents(application=app)
+            if actor is None
+            else services._transition(application=app, name="precheck_needs_documents", actor=actor)
+        ),
         {Stage.CREDIT_CHECK},
         {SYSTEM},
     ),
@@ -73,7 +86,9 @@ TRANSITIONS = {
         {"reviewer"},
     ),
     "reject_in_review": (
-        lambda app, actor: services.review_reject(application=app, actor=actor, reason=reason("credit_history")),
+        lambda app, actor: services.review_reject(
+            application=app, actor=actor, reason=reason("credit_history")
+        ),
         {Stage.UNDER_REVIEW},
         {"reviewer"},
     ),
@@ -90,7 +105,9 @@ TRANSITIONS = {
         {"approver"},
     ),
     "decline": (
-        lambda app, actor: services.approval_decline(application=app, actor=actor, reason=reason("dti_too_high")),
+        lambda app, actor: services.approval_decline(
+            application=app, actor=actor, reason=reason("dti_too_high")
+        ),
         {Stage.APPROVAL},
         {"approver"},
     ),
@@ -133,8 +150,11 @@ TRANSITIONS = {
         {"customer"},
     ),
     "expire": (
-        lambda app, actor: services.application_expire(application=app)
-        if actor is None else services._transition(application=app, name="expire", actor=actor),
+        lambda app, actor: (
+            services.application_expire(application=app)
+            if actor is None
+            else services._transition(application=app, name="expire", actor=actor)
+        ),
         {Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING},
         {SYSTEM},
     ),
@@ -191,7 +211,9 @@ def test_the_table_names_every_transition_of_the_model():
 @pytest.mark.parametrize("stage", Stage.values)
 def test_transition_from_stage_by_each_role(name, stage, cast):
     call, sources, allowed = TRANSITIONS[name]
-    application = place_at(make_draft(customer=cast["customer"], dealer=cast["dealer"].dealerships.get()), stage)
+    application = place_at(
+        make_draft(customer=cast["customer"], dealer=cast["dealer"].dealerships.get()), stage
+    )
     events_before = StageEvent.objects.filter(application=application).count()
     legal = stage in sources
     actors = {**cast, SYSTEM: None}
@@ -291,7 +313,11 @@ def test_reviewer_cannot_approve_own_review(make_user, draft):
     application = services.review_recommend(application=application, actor=both)
     with pytest.raises(PermissionDenied):
         services.approval_approve(
-            application=application, actor=both, amount=Decimal("100000"), rate=Decimal("0.05"), term_months=36
+            application=application,
+            actor=both,
+            amount=Decimal("100000"),
+            rate=Decimal("0.05"),
+            term_months=36,
         )
     application.refresh_from_db()
     assert application.stage == Stage.APPROVAL
@@ -323,7 +349,9 @@ def test_offer_outside_product_limits_is_refused(draft, approver, amount, rate, 
 
     application = place_at(draft, Stage.APPROVAL)
     with pytest.raises(ValidationError) as excinfo:
-        services.approval_approve(application=application, actor=approver, amount=amount, rate=rate, term_months=term)
+        services.approval_approve(
+            application=application, actor=approver, amount=amount, rate=rate, term_months=term
+        )
     assert field in excinfo.value.message_dict
     application.refresh_from_db()
     assert application.stage == Stage.APPROVAL
@@ -345,7 +373,9 @@ def test_entering_a_stage_sets_its_due_time_from_the_sla(draft, customer):
 
 def test_final_stage_records_closing_reason_and_has_no_deadline(draft, reviewer):
     application = place_at(draft, Stage.UNDER_REVIEW)
-    application = services.review_reject(application=application, actor=reviewer, reason=reason("credit_history"))
+    application = services.review_reject(
+        application=application, actor=reviewer, reason=reason("credit_history")
+    )
     assert application.closing_reason == "credit_history"
     assert application.closed_at is not None
     assert application.stage_due_at is None
@@ -357,7 +387,9 @@ def test_expired_offer_cannot_be_accepted(draft, customer):
     from django.utils import timezone
 
     application = place_at(draft, Stage.OFFER_PENDING)
-    LoanApplication.objects.filter(pk=application.pk).update(stage_due_at=timezone.now() - dt.timedelta(minutes=1))
+    LoanApplication.objects.filter(pk=application.pk).update(
+        stage_due_at=timezone.now() - dt.timedelta(minutes=1)
+    )
     application.refresh_from_db()
     with pytest.raises(services.TransitionRefused, match="expired"):
         services.offer_accept(application=application, actor=customer)

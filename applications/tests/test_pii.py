@@ -81,7 +81,8 @@ def test_masking():
 def _raw_applicant_row(pk: int) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id_number, phone, monthly_income, monthly_debt FROM applications_applicant WHERE id = %s", [pk]
+            "SELECT id_number, phone, monthly_income, monthly_debt FROM applications_applicant WHERE id = %s",
+            [pk],
         )
         return cursor.fetchone()
 
@@ -89,9 +90,7 @@ def _raw_applicant_row(pk: int) -> tuple:
 def test_encrypted_columns_hold_no_plaintext(draft):
     applicant = draft.applicant
     raw = _raw_applicant_row(applicant.pk)
-    for plaintext, stored in zip(
-        [applicant.id_number, applicant.phone, "25000", "2000"], raw, strict=True
-    ):
+    for plaintext, stored in zip([applicant.id_number, applicant.phone, "25000", "2000"], raw, strict=True):
         assert plaintext not in stored
         assert stored.startswith("gAAAA")  # a Fernet token
     fresh = Applicant.objects.get(pk=applicant.pk)

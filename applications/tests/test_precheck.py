@@ -20,20 +20,20 @@ GOOD_REPORT = CreditReport(score=720, monthly_debt=Decimal("0"), overdue_account
 
 
 def inputs(**changes) -> PrecheckInput:
-    base = dict(
-        birth_date=dt.date(1990, 3, 7),
-        today=dt.date(2026, 11, 30),
-        term_months=36,
-        vehicle_price=Decimal("200000"),
-        down_payment=Decimal("40000"),
-        min_down_payment_ratio=Decimal("0.20"),
-        requested_amount=Decimal("160000"),
-        max_rate=Decimal("0.0899"),
-        monthly_income=Decimal("20000"),
-        stated_monthly_debt=Decimal("1000"),
-        blacklisted=False,
-        report=GOOD_REPORT,
-    )
+    base = {
+        "birth_date": dt.date(1990, 3, 7),
+        "today": dt.date(2026, 11, 30),
+        "term_months": 36,
+        "vehicle_price": Decimal("200000"),
+        "down_payment": Decimal("40000"),
+        "min_down_payment_ratio": Decimal("0.20"),
+        "requested_amount": Decimal("160000"),
+        "max_rate": Decimal("0.0899"),
+        "monthly_income": Decimal("20000"),
+        "stated_monthly_debt": Decimal("1000"),
+        "blacklisted": False,
+        "report": GOOD_REPORT,
+    }
     return PrecheckInput(**{**base, **changes})
 
 
@@ -118,7 +118,12 @@ def test_submission_runs_the_precheck_after_commit_and_asks_for_missing_document
     assert application.stage == Stage.AWAITING_DOCUMENTS
     event = application.events.latest("sequence")
     assert event.transition == "precheck_needs_documents"
-    assert event.data["missing_documents"] == ["driving_licence", "id_card_back", "id_card_front", "income_proof"]
+    assert event.data["missing_documents"] == [
+        "driving_licence",
+        "id_card_back",
+        "id_card_front",
+        "income_proof",
+    ]
     assert [e.transition for e in application.events.order_by("sequence")][-3:] == [
         "submit",
         "start_credit_check",
@@ -179,7 +184,9 @@ def test_the_sweep_finds_prechecks_that_should_have_finished(draft, customer):
     assert services.precheck_stuck_ids(now=later) == [draft.pk]
 
 
-def test_a_broker_outage_does_not_fail_the_submission(draft, customer, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_broker_outage_does_not_fail_the_submission(
+    draft, customer, monkeypatch, django_capture_on_commit_callbacks
+):
     from applications import tasks
 
     def broker_down(*args, **kwargs):

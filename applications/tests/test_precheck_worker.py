@@ -28,6 +28,8 @@ def test_a_real_worker_runs_the_precheck_after_submission(celery_worker_process,
 
     assert wait_for(moved_on) == Stage.AWAITING_DOCUMENTS
     transitions = list(
-        LoanApplication.objects.get(pk=application.pk).events.order_by("sequence").values_list("transition", flat=True)
+        LoanApplication.objects.get(pk=application.pk)
+        .events.order_by("sequence")
+        .values_list("transition", flat=True)
     )
     assert transitions == ["create", "submit", "start_credit_check", "precheck_needs_documents"]

@@ -22,7 +22,10 @@ class Command(BaseCommand):
         applicants = self._rotate(
             Applicant.objects.order_by("pk"),
             batch_size,
-            lambda a: (setattr(a, "id_number_hash", keyed_hash(a.id_number)), setattr(a, "phone_hash", keyed_hash(a.phone))),
+            lambda a: (
+                setattr(a, "id_number_hash", keyed_hash(a.id_number)),
+                setattr(a, "phone_hash", keyed_hash(a.phone)),
+            ),
             ["id_number", "id_number_hash", "phone", "phone_hash", "monthly_income", "monthly_debt"],
         )
         users = self._rotate(
