@@ -1,0 +1,90 @@
+"""The back office view of the core: masked personal data, a read-only history, deliberate queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from applications import services
+from applications.models import BlacklistEntry, StageEvent
+from applications.pii import keyed_hash
+
+from .factories import make_draft, valid_id_number
+
+
+def _applications(customer, dealer, count):
+    for _ in range(count):
+        services.application_submit(application=make_draft(customer=customer, dealer=dealer), actor=customer)
+
+
+@pytest.mark.parametrize("rows", [3, 12])
+def test_changelist_queries_do_not_grow_with_rows(
+    client, reviewer, customer, dealer, rows, django_assert_num_queries
+):
+    _applications(customer, dealer, rows)
+    client.force_login(reviewer)
+    url = reverse("admin:applications_loanapplication_changelist")
+    # 1 session, 2 user, 3-4 the user's own and group permissions, 5 dealer filter choices,
+    # 6 product filter choices, 7 COUNT(*), 8 the page of applications joined to dealer and
+    # product — the same eight whatever the number of rows.
+    with django_assert_num_queries(8):
+        response = client.get(url)
+    assert response.status_code == 200
+    if rows == 12:
+        assert response.content.count(b"field-display_reference") == 12
+
+
+def test_application_page_masks_personal_data_and_shows_history(client, reviewer, draft, customer):
+    services.application_submit(application=draft, actor=customer)
+    client.force_login(reviewer)
+    response = client.get(reverse("admin:applications_loanapplication_change", args=[draft.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert draft.applicant.id_number not in content
+    assert draft.applicant.masked_id_number in content
+    assert "138****5678" in content and "13812345678" not in content
+    assert "submit" in content  # the history inline
+
+
+def test_history_cannot_be_edited_or_deleted_in_admin(admin_client, draft):
+    event = StageEvent.objects.filter(application=draft).first()
+    change = admin_client.post(
+        reverse("admin:applications_stageevent_change", args=[event.pk]), {"note": "rewritten"}
+    )
+    delete = admin_client.post(
+        reverse("admin:applications_stageevent_delete", args=[event.pk]), {"post": "yes"}
+    )
+    assert change.status_code == 403
+    assert delete.status_code == 403
+    event.refresh_from_db()
+    assert event.note == ""
+
+
+def test_customer_cannot_reach_the_back_office(client, customer):
+    client.force_login(customer)
+    response = client.get(reverse("admin:applications_loanapplication_changelist"))
+    assert response.status_code == 302  # to the admin login
+
+
+def test_blacklist_entry_stores_only_the_keyed_hash(admin_client):
+    number = valid_id_number(serial="777")
+    response = admin_client.post(
+        reverse("admin:applications_blacklistentry_add"), {"id_number": number, "note": "known fraud"}
+    )
+    assert response.status_code == 302
+    entry = BlacklistEntry.objects.get()
+    assert entry.id_number_hash == keyed_hash(number)
+
+
+def test_blacklist_refuses_an_invalid_id_number(admin_client):
+    response = admin_client.post(
+        reverse("admin:applications_blacklistentry_add"), {"id_number": "110105194912310021", "note": "x"}
+    )
+    assert response.status_code == 200
+    assert "check digit" in response.content.decode()
+    assert not BlacklistEntry.objects.exists()
+
+
+def test_make_draft_helper_builds_distinct_references(customer, dealer):
+    first, second = make_draft(customer=customer, dealer=dealer), make_draft(customer=customer, dealer=dealer)
+    assert first.reference != second.reference
