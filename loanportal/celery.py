@@ -11,3 +11,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loanportal.settings.development
 app = Celery("loanportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def _make_broker_folders(sender: Celery, **kwargs) -> None:
+    """The file-system broker of `make run` needs its folders before the first message."""
+    from pathlib import Path
+
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
