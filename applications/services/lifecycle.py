@@ -6,36 +6,28 @@ the transition, writes one chained ``StageEvent`` and runs the stage hooks — a
 so a refused or failed transition leaves the application and its history exactly as they were.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from . import hooks
-from .choices import FINAL_STAGES, EventKind, Stage
-from .models import (
+from .. import hooks
+from ..choices import FINAL_STAGES, EventKind
+from ..models import (
     GENESIS_HASH,
-    Applicant,
-    Consent,
-    Dealer,
     DocumentRequest,
     DocumentType,
     LoanApplication,
-    LoanProduct,
     Reason,
     StageDefinition,
     StageEvent,
 )
-from .pii import birth_date_from_id, keyed_hash, validate_id_number, validate_phone
 
 
 class TransitionError(Exception):
@@ -197,103 +189,6 @@ def _condition_message(application: LoanApplication, name: str) -> str:
 def available_transitions(*, application: LoanApplication, user) -> list[str]:
     """Names of the transitions this user may take on this application now."""
     return [t.name for t in application.get_available_user_stage_transitions(user)]
-
-
-# --- Creating and submitting --------------------------------------------------------------------
-
-
-@transaction.atomic
-def application_create_draft(
-    *,
-    created_by,
-    customer=None,
-    dealer: Dealer,
-    product: LoanProduct,
-    vehicle_make: str,
-    vehicle_model: str,
-    vehicle_price: Decimal,
-    powertrain: str,
-    down_payment: Decimal,
-    requested_amount: Decimal,
-    term_months: int,
-    now: dt.datetime | None = None,
-) -> LoanApplication:
-    now = now or timezone.now()
-    application = LoanApplication(
-        customer=customer,
-        created_by=created_by,
-        dealer=dealer,
-        product=product,
-        vehicle_make=vehicle_make,
-        vehicle_model=vehicle_model,
-        vehicle_price=vehicle_price,
-        powertrain=powertrain,
-        down_payment=down_payment,
-        requested_amount=requested_amount,
-        term_months=term_months,
-        stage_entered_at=now,
-        created_at=now,
-    )
-    application.save(force_insert=True)
-    event_record(
-        application=application,
-        kind=EventKind.TRANSITION,
-        from_stage="",
-        to_stage=Stage.DRAFT,
-        actor=created_by,
-        transition_name="create",
-        now=now,
-    )
-    application.save(update_fields=["event_count", "history_head"])
-    return application
-
-
-def applicant_set(
-    *,
-    application: LoanApplication,
-    full_name: str,
-    id_number: str,
-    phone: str,
-    employment: str,
-    employer: str = "",
-    monthly_income: Decimal,
-    monthly_debt: Decimal,
-) -> Applicant:
-    """Record or replace the applicant's details while the application is a draft."""
-    if application.stage != Stage.DRAFT:
-        raise TransitionRefused(_("Personal details can only be changed before submission."))
-    id_number = validate_id_number(id_number)
-    phone = validate_phone(phone)
-    if monthly_income < 0 or monthly_debt < 0:
-        raise ValidationError(_("Income and debt cannot be negative."))
-    applicant, _created = Applicant.objects.update_or_create(
-        application=application,
-        defaults={
-            "full_name": full_name.strip(),
-            "id_number": id_number,
-            "id_number_hash": keyed_hash(id_number),
-            "birth_date": birth_date_from_id(id_number),
-            "phone": phone,
-            "phone_hash": keyed_hash(phone),
-            "employment": employment,
-            "employer": employer,
-            "monthly_income": monthly_income,
-            "monthly_debt": monthly_debt,
-        },
-    )
-    return applicant
-
-
-def consent_record(
-    *, application: LoanApplication, kind: str, user, now: dt.datetime | None = None
-) -> Consent:
-    consent, _created = Consent.objects.get_or_create(
-        application=application,
-        kind=kind,
-        notice_version=settings.PRIVACY_NOTICE_VERSION,
-        defaults={"granted_by": user, "granted_at": now or timezone.now()},
-    )
-    return consent
 
 
 def application_submit(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
@@ -485,69 +380,3 @@ def disbursement_release(*, application: LoanApplication, actor, note: str = "",
     return _transition(
         application=application, name="disburse", actor=actor, note=note, now=now, by=actor
     ).application
-
-
-# --- The automatic pre-check --------------------------------------------------------------------
-
-
-def precheck_run(*, application_id: int, now: dt.datetime | None = None) -> LoanApplication:
-    """Take a submitted application through the pre-check to review, documents or rejection.
-
-    Safe to run twice or in two workers: each step is a transition from a definite stage, so the
-    second runner finds the stage moved on and stops. The bureau is called outside any lock.
-    """
-    from .bureau import credit_bureau
-    from .models import BlacklistEntry
-    from .precheck import PrecheckInput, evaluate
-
-    application = LoanApplication.objects.select_related("applicant", "product").get(pk=application_id)
-    try:
-        if application.stage == Stage.SUBMITTED:
-            application = precheck_start(application=application, now=now)
-        if application.stage != Stage.CREDIT_CHECK:
-            return application
-        applicant = application.applicant
-        report = credit_bureau().report(id_number=applicant.id_number, full_name=applicant.full_name)
-        today = timezone.localdate(now or timezone.now())
-        result = evaluate(
-            PrecheckInput(
-                birth_date=applicant.birth_date,
-                today=today,
-                term_months=application.term_months,
-                vehicle_price=application.vehicle_price,
-                down_payment=application.down_payment,
-                min_down_payment_ratio=application.product.min_down_payment_ratio_for(application.powertrain),
-                requested_amount=application.requested_amount,
-                max_rate=application.product.rate_range_for(application.powertrain)[1],
-                monthly_income=applicant.monthly_income,
-                stated_monthly_debt=applicant.monthly_debt,
-                blacklisted=BlacklistEntry.objects.filter(id_number_hash=applicant.id_number_hash).exists(),
-                report=report,
-            )
-        )
-        data = {"reasons": result.reasons, "facts": result.facts, "bureau": report.source}
-        if not result.passed:
-            return precheck_reject(
-                application=application, reason=Reason.objects.get(code=result.reasons[0]), data=data, now=now
-            )
-        missing = application.missing_document_types()
-        if missing:
-            data["missing_documents"] = [doc_type.code for doc_type in missing]
-            return precheck_request_documents(application=application, data=data, now=now)
-        return precheck_pass(application=application, data=data, now=now)
-    except (StaleApplication, TransitionRefused):
-        # Another runner got there first; what it did stands.
-        return LoanApplication.objects.get(pk=application_id)
-
-
-def precheck_stuck_ids(
-    *, now: dt.datetime | None = None, older_than: dt.timedelta = dt.timedelta(minutes=2)
-) -> list[int]:
-    """Applications whose pre-check should have finished: the sweep queues them again (for example
-    after the broker was down when they were submitted)."""
-    cutoff = (now or timezone.now()) - older_than
-    return list(
-        LoanApplication.objects.filter(
-            stage__in=[Stage.SUBMITTED, Stage.CREDIT_CHECK], stage_entered_at__lte=cutoff
-        ).values_list("pk", flat=True)[:1000]
-    )

@@ -1,0 +1,75 @@
+"""Writes to the domain core: the only code that changes an application's stage or history.
+
+Split by subdomain; import from here (``from applications import services``):
+- ``lifecycle``: the one transition path (lock, re-check, permission, conditions, event, hooks) and a
+  named service per transition;
+- ``drafts``: creating an application and filling in its details before submission;
+- ``precheck``: the automatic pre-check.
+"""
+
+from .drafts import applicant_set, application_create_draft, consent_record
+from .lifecycle import (
+    ReasonRequired,
+    StaleApplication,
+    TransitionError,
+    TransitionRefused,
+    _transition,
+    application_expire,
+    application_submit,
+    application_withdraw,
+    approval_approve,
+    approval_decline,
+    approval_return,
+    available_transitions,
+    contract_mark_signed,
+    disbursement_release,
+    event_record,
+    lien_mark_registered,
+    offer_accept,
+    offer_decline,
+    precheck_pass,
+    precheck_reject,
+    precheck_request_documents,
+    precheck_start,
+    review_recommend,
+    review_reject,
+    review_request_documents,
+    review_resume,
+    stage_due_at,
+)
+from .precheck import precheck_run, precheck_stuck_ids
+
+__all__ = [
+    "ReasonRequired",
+    "StaleApplication",
+    "TransitionError",
+    "TransitionRefused",
+    "_transition",
+    "applicant_set",
+    "application_create_draft",
+    "application_expire",
+    "application_submit",
+    "application_withdraw",
+    "approval_approve",
+    "approval_decline",
+    "approval_return",
+    "available_transitions",
+    "consent_record",
+    "contract_mark_signed",
+    "disbursement_release",
+    "event_record",
+    "lien_mark_registered",
+    "offer_accept",
+    "offer_decline",
+    "precheck_pass",
+    "precheck_reject",
+    "precheck_request_documents",
+    "precheck_run",
+    "precheck_start",
+    "precheck_stuck_ids",
+    "review_recommend",
+    "review_reject",
+    "review_request_documents",
+    "review_resume",
+    "stage_due_at",
+]

@@ -1,0 +1,82 @@
+"""The automatic pre-check as a service: bureau, rules, and the transition they decide."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from ..choices import Stage
+from ..models import (
+    LoanApplication,
+    Reason,
+)
+from .lifecycle import (
+    StaleApplication,
+    TransitionRefused,
+    precheck_pass,
+    precheck_reject,
+    precheck_request_documents,
+    precheck_start,
+)
+
+
+def precheck_run(*, application_id: int, now: dt.datetime | None = None) -> LoanApplication:
+    """Take a submitted application through the pre-check to review, documents or rejection.
+
+    Safe to run twice or in two workers: each step is a transition from a definite stage, so the
+    second runner finds the stage moved on and stops. The bureau is called outside any lock.
+    """
+    from ..bureau import credit_bureau
+    from ..models import BlacklistEntry
+    from ..precheck import PrecheckInput, evaluate
+
+    application = LoanApplication.objects.select_related("applicant", "product").get(pk=application_id)
+    try:
+        if application.stage == Stage.SUBMITTED:
+            application = precheck_start(application=application, now=now)
+        if application.stage != Stage.CREDIT_CHECK:
+            return application
+        applicant = application.applicant
+        report = credit_bureau().report(id_number=applicant.id_number, full_name=applicant.full_name)
+        today = timezone.localdate(now or timezone.now())
+        result = evaluate(
+            PrecheckInput(
+                birth_date=applicant.birth_date,
+                today=today,
+                term_months=application.term_months,
+                vehicle_price=application.vehicle_price,
+                down_payment=application.down_payment,
+                min_down_payment_ratio=application.product.min_down_payment_ratio_for(application.powertrain),
+                requested_amount=application.requested_amount,
+                max_rate=application.product.rate_range_for(application.powertrain)[1],
+                monthly_income=applicant.monthly_income,
+                stated_monthly_debt=applicant.monthly_debt,
+                blacklisted=BlacklistEntry.objects.filter(id_number_hash=applicant.id_number_hash).exists(),
+                report=report,
+            )
+        )
+        data = {"reasons": result.reasons, "facts": result.facts, "bureau": report.source}
+        if not result.passed:
+            return precheck_reject(
+                application=application, reason=Reason.objects.get(code=result.reasons[0]), data=data, now=now
+            )
+        missing = application.missing_document_types()
+        if missing:
+            data["missing_documents"] = [doc_type.code for doc_type in missing]
+            return precheck_request_documents(application=application, data=data, now=now)
+        return precheck_pass(application=application, data=data, now=now)
+    except (StaleApplication, TransitionRefused):
+        # Another runner got there first; what it did stands.
+        return LoanApplication.objects.get(pk=application_id)
+
+
+def precheck_stuck_ids(
+    *, now: dt.datetime | None = None, older_than: dt.timedelta = dt.timedelta(minutes=2)
+) -> list[int]:
+    """Applications whose pre-check should have finished: the sweep queues them again (for example
+    after the broker was down when they were submitted)."""
+    cutoff = (now or timezone.now()) - older_than
+    return list(
+        LoanApplication.objects.filter(
+            stage__in=[Stage.SUBMITTED, Stage.CREDIT_CHECK], stage_entered_at__lte=cutoff
+        ).values_list("pk", flat=True)[:1000]
+    )
