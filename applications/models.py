@@ -266,6 +266,16 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     closing_reason = models.CharField(_("closing reason"), max_length=40, blank=True)
+    # Why the current stage runs late, from the catalogue; cleared when the stage changes.
+    delay_reason = models.ForeignKey(
+        Reason,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": ReasonKind.DELAY},
+        verbose_name=_("cause of delay"),
+    )
 
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
     stage_due_at = models.DateTimeField(_("stage due"), null=True, blank=True, db_index=True)

@@ -1,1 +1,47 @@
-"""Notifications: the outbox, channels, preferences and reminders (issue 5)."""
+"""Notifications: one row per (recipient, occurrence), written in the same transaction as the
+change that causes it (an outbox), so a rolled-back change leaves none and a repeated cause adds
+none (the dedupe key is unique). The in-app inbox reads these rows; channel delivery (email, SMS)
+builds on them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from applications.models import LoanApplication
+
+from .choices import Kind
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    application = models.ForeignKey(
+        LoanApplication,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("application"),
+    )
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    # Rendered in the reader's language at display time, from the kind and these values.
+    context = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.recipient}"

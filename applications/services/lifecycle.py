@@ -149,6 +149,7 @@ def _transition(
         from_stage = locked.stage
         method(**kwargs)
         locked.stage_entered_at = now
+        locked.delay_reason = None  # a delay belongs to the stage that ran late
         locked.stage_due_at = stage_due_at(stage=locked.stage, entered_at=now)
         if locked.stage in FINAL_STAGES:
             locked.closed_at = now

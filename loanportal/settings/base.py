@@ -176,6 +176,7 @@ PRIVACY_NOTICE_VERSION = env("PRIVACY_NOTICE_VERSION", default="2026-11")
 # must defer it with ``transaction.on_commit``.
 LOANPORTAL_STAGE_HOOKS = [
     "applications.hooks.queue_precheck",
+    "notifications.hooks.notify_customer",
 ]
 
 LOGGING = {

@@ -1,0 +1,34 @@
+"""Stage hooks of the notifications app (listed in settings.LOANPORTAL_STAGE_HOOKS)."""
+
+from __future__ import annotations
+
+from applications.choices import FINAL_STAGES, Stage
+from applications.models import LoanApplication, StageEvent
+
+from .choices import Kind
+from .services import notification_create
+
+# Steps the customer does not need a message about: they happen within seconds of each other.
+_QUIET_STAGES = frozenset({Stage.SUBMITTED, Stage.CREDIT_CHECK})
+
+
+def notify_customer(*, application: LoanApplication, event: StageEvent) -> None:
+    """Tell the customer, in the inbox, that their application moved on (same transaction)."""
+    if application.customer_id is None or event.to_stage in _QUIET_STAGES:
+        return
+    if event.to_stage == Stage.AWAITING_DOCUMENTS:
+        kind = Kind.DOCUMENTS_REQUESTED
+    elif event.to_stage == Stage.OFFER_PENDING:
+        kind = Kind.OFFER_READY
+    elif event.to_stage in FINAL_STAGES:
+        kind = Kind.DECISION
+    else:
+        kind = Kind.STAGE_CHANGED
+    notification_create(
+        recipient_id=application.customer_id,
+        kind=kind,
+        application=application,
+        dedupe_key=f"stage:{application.pk}:{event.sequence}",
+        context={"stage": event.to_stage, "reason": event.reason_code},
+        now=event.created_at,
+    )
