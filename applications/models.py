@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -604,6 +605,8 @@ def document_upload_to(instance: Document, filename: str) -> str:
 
 
 class Document(models.Model):
+    # What customer URLs name a document by: random, so the database id never shows.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     application = models.ForeignKey(LoanApplication, on_delete=models.CASCADE, related_name="documents")
     document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, verbose_name=_("type"))
     file = models.FileField(_("file"), upload_to=document_upload_to)

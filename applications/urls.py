@@ -1,9 +1,11 @@
 from django.urls import path
 
-from . import views
+from .views import home
 
 app_name = "applications"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
+    # --- apply and documents (views/apply.py, views/documents.py) ---
+    # --- timeline, offer, track (views/timeline.py, views/offer.py, views/track.py) ---
 ]

@@ -8,6 +8,8 @@ admin.site.index_title = _("Work queues and configuration")
 
 urlpatterns = [
     path("", include("applications.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("inbox/", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -12,3 +12,6 @@ MEDIA_ROOT = VAR_DIR / "test-media"
 # Unit tests run tasks in-process; the integration tests start a real worker against Redis.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
+# django-axes needs the request in authenticate(), which the test client's login() does not pass;
+# the throttling tests switch it on with the `settings` fixture.
+AXES_ENABLED = False

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .selectors import milestone_overview
+from ..selectors import milestone_overview
 
 
 def home(request: HttpRequest) -> HttpResponse:
