@@ -1,7 +1,7 @@
 """The stage-change hook list: how the core lets other apps react without importing them.
 
-``settings.LOANPORTAL_STAGE_HOOKS`` names every callable run when an application changes stage, in
-order. Hooks run inside the transition's transaction: rows they write commit or roll back with the
+``settings.LOANPORTAL_STAGE_HOOKS`` names every callable run when an application changes stage, or
+gets another history event (a document reviewed, an assignment: check ``event.kind``), in order. Hooks run inside the transition's transaction: rows they write commit or roll back with the
 change, and anything they send must wait for ``transaction.on_commit``.
 """
 

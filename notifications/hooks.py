@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from applications.choices import FINAL_STAGES, Stage
+from applications.choices import FINAL_STAGES, EventKind, Stage
 from applications.models import LoanApplication, StageEvent
 
 from .choices import Kind
@@ -14,7 +14,11 @@ _QUIET_STAGES = frozenset({Stage.SUBMITTED, Stage.CREDIT_CHECK})
 
 def notify_customer(*, application: LoanApplication, event: StageEvent) -> None:
     """Tell the customer, in the inbox, that their application moved on (same transaction)."""
-    if application.customer_id is None or event.to_stage in _QUIET_STAGES:
+    if (
+        application.customer_id is None
+        or event.kind != EventKind.TRANSITION
+        or event.to_stage in _QUIET_STAGES
+    ):
         return
     if event.to_stage == Stage.AWAITING_DOCUMENTS:
         kind = Kind.DOCUMENTS_REQUESTED

@@ -381,3 +381,37 @@ def disbursement_release(*, application: LoanApplication, actor, note: str = "",
     return _transition(
         application=application, name="disburse", actor=actor, note=note, now=now, by=actor
     ).application
+
+
+# --- Events that are not stage changes (documents, assignments) ---------------------------------
+
+
+def application_event_add(
+    *,
+    application: LoanApplication,
+    kind: str,
+    actor=None,
+    note: str = "",
+    reason_code: str = "",
+    data: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> StageEvent:
+    """Append a non-transition event (a document accepted or rejected, an assignment) to the
+    application's chain under the row lock, and run the hooks so other apps can react to it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = LoanApplication.objects.select_for_update().get(pk=application.pk)
+        event = event_record(
+            application=locked,
+            kind=kind,
+            from_stage=locked.stage,
+            to_stage=locked.stage,
+            actor=actor,
+            note=note,
+            reason_code=reason_code,
+            data=data,
+            now=now,
+        )
+        locked.save(update_fields=["event_count", "history_head", "updated_at"])
+        hooks.run_stage_hooks(application=locked, event=event)
+    return event
