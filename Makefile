@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test lint format messages static install clean bench-seed
+.PHONY: run test lint format messages makemessages static install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,11 @@ install: $(VENV)/.installed
 
 # Message catalogues are compiled from the committed .po files; the .mo files are build output.
 messages: install
-	cd accounts && ../$(PY) ../manage.py compilemessages --verbosity 0 || true
 	$(PY) manage.py compilemessages --verbosity 0 --ignore=.venv --ignore=var
+
+# Refresh the .po files from the source (then translate the new entries and commit them).
+makemessages: install
+	$(PY) manage.py makemessages --locale zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=test-results
 
 static: install
 	DJANGO_SETTINGS_MODULE=loanportal.settings.test $(PY) manage.py collectstatic --noinput --verbosity 0
