@@ -1,0 +1,114 @@
+"""Writes for customer accounts."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.models import BaseUserManager, Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from applications.choices import Role
+from applications.pii import keyed_hash, validate_phone
+
+User = get_user_model()
+
+
+class IdentifierTaken(Exception):
+    """Another account already signs in with this mobile number or email address."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Identifier:
+    kind: Literal["phone", "email"]
+    value: str  # normalised: 11 digits, or the email with its domain in lower case
+
+
+def identifier_parse(raw: str) -> Identifier:
+    """Decide whether the customer typed an email address (it has an @) or a mobile number.
+
+    Raises ValidationError with the message to show next to the field.
+    """
+    raw = (raw or "").strip()
+    if "@" in raw:
+        validate_email(raw)
+        return Identifier("email", BaseUserManager.normalize_email(raw))
+    if any(character.isalpha() for character in raw):
+        raise ValidationError(
+            _("Enter a mobile number (11 digits starting with 1) or an email address."),
+            code="identifier",
+        )
+    return Identifier("phone", validate_phone(raw))
+
+
+def identifier_taken(identifier: Identifier) -> bool:
+    users = User._default_manager
+    if identifier.kind == "email":
+        return users.filter(email__iexact=identifier.value).exists()
+    return users.filter(phone_hash=keyed_hash(identifier.value)).exists()
+
+
+def _new_username() -> str:
+    """A meaningless user name: usernames show in admin lists, so never the phone number or email."""
+    while True:
+        username = f"u{secrets.token_hex(6)}"
+        if not User._default_manager.filter(username=username).exists():
+            return username
+
+
+def _supported_language(language: str | None) -> str:
+    try:
+        code = translation.get_supported_language_variant(language or "")
+    except LookupError:
+        return settings.LANGUAGE_CODE
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+@transaction.atomic
+def user_sign_up(
+    *,
+    phone_or_email: str,
+    password: str,
+    name: str = "",
+    language: str | None = None,
+) -> User:
+    """Open a customer account that signs in with a mobile number or an email address.
+
+    ``language`` defaults to the active one (the request's, inside a view). Raises ValidationError
+    for a malformed identifier or a password the validators refuse, and IdentifierTaken when
+    another account uses the number or address; either way nothing is written.
+    """
+    identifier = identifier_parse(phone_or_email)
+    if identifier_taken(identifier):
+        raise IdentifierTaken(identifier.kind)
+
+    user = User(
+        username=_new_username(),
+        first_name=name.strip(),
+        language=_supported_language(language or translation.get_language()),
+    )
+    if identifier.kind == "email":
+        user.email = identifier.value
+    else:
+        user.set_phone(identifier.value)
+    password_validation.validate_password(password, user)
+    user.set_password(password)
+    try:
+        # A savepoint: a number registered by a simultaneous sign-up trips phone_hash's unique index.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise IdentifierTaken(identifier.kind) from None
+    user.groups.add(Group.objects.get(name=Role.CUSTOMER))
+    return user

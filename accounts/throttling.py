@@ -1,0 +1,64 @@
+"""The key django-axes counts sign-in failures under: one per account, whatever the customer typed.
+
+Axes counts failures per (user name, IP address). Left alone it uses the text typed into the sign-in
+box, so "13812345678", "138 1234 5678", "+86 138-1234-5678", the account's email in any mix of
+upper and lower case, and its user name would each get their own five tries — an attacker could
+cycle through spellings without ever being locked out. And a successful sign-in clears failures
+under the account's *user name* only, never under the phone number that was typed.
+
+``sign_in_key`` maps every spelling to the account's user name, so all of them share one counter
+and a successful sign-in clears it. An identifier that names no account maps to a keyed hash of its
+normalised form: it is still throttled, and axes' tables never hold a plaintext phone number or email.
+
+``axes_username`` has the signature of ``AXES_USERNAME_CALLABLE`` so that every sign-in path (the
+admin's login too) can use the same key.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from applications.pii import keyed_hash, validate_phone
+
+# "?" cannot appear in a Django user name, so a hashed key never collides with a real account.
+_UNKNOWN_PREFIX = "?"
+
+
+def sign_in_key(identifier: str | None) -> str:
+    """The account's user name for a mobile number, email or user name; a hash when there is none."""
+    identifier = unicodedata.normalize("NFKC", identifier or "").strip()
+    if not identifier or identifier.startswith(_UNKNOWN_PREFIX):
+        return identifier  # already a key (axes calls back with what we gave authenticate())
+    users = get_user_model()._default_manager
+    normalised = None
+    if "@" in identifier:
+        normalised = identifier.lower()
+        # Like PhoneOrEmailBackend: an email shared by two accounts signs in neither.
+        matches = list(users.filter(email__iexact=identifier).values_list("username", flat=True)[:2])
+        if len(matches) == 1:
+            return matches[0]
+    else:
+        try:
+            normalised = validate_phone(identifier)
+        except ValidationError:
+            pass
+        else:
+            username = (
+                users.filter(phone_hash=keyed_hash(normalised)).values_list("username", flat=True).first()
+            )
+            if username is not None:
+                return username
+    if normalised is None or users.filter(username=identifier).exists():
+        return identifier  # a user name (ModelBackend matches it exactly), existing or not
+    return _UNKNOWN_PREFIX + keyed_hash(normalised)[:32]
+
+
+def axes_username(request, credentials: dict | None) -> str | None:
+    """``AXES_USERNAME_CALLABLE``: the same key for the typed identifier and for the signed-in user."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    raw = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
+    return sign_in_key(raw) if raw is not None else None
