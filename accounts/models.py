@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from applications.pii import EncryptedField, keyed_hash, mask_phone
@@ -24,6 +26,10 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        constraints = [
+            # Sign-in by email must find one account: unique regardless of case, when given.
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="unique_email_ci"),
+        ]
 
     def set_phone(self, phone: str) -> None:
         self.phone = phone

@@ -62,3 +62,23 @@ def axes_username(request, credentials: dict | None) -> str | None:
     field = settings.AXES_USERNAME_FORM_FIELD
     raw = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
     return sign_in_key(raw) if raw is not None else None
+
+
+def client_ip(request) -> str:
+    """The client's address for throttling, looking past ``TRUSTED_PROXY_COUNT`` reverse proxies.
+
+    Behind a proxy every request arrives from the proxy's address; without this, throttling by
+    (account, address) would collapse into throttling by account, and one attacker could keep a
+    customer locked out. Only the proxies we run are trusted: the address they appended is read
+    from the right-hand end of X-Forwarded-For, never what the client wrote at its left.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    remote = request.META.get("REMOTE_ADDR", "")
+    if proxies <= 0:
+        return remote
+    forwarded = [
+        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+    ]
+    if len(forwarded) < proxies:
+        return remote
+    return forwarded[-proxies]

@@ -85,15 +85,6 @@ def test_a_pause_is_not_lifted_early(client, phone_customer):
         assert attempt(client, ip=ATTACKER).status_code == LOCKED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "axes' default AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT=True restarts the 15 minutes on "
-        "every try during the pause: a customer who retries at minute 10 waits until minute 25, and "
-        "anyone sharing the address (a NAT, a proxy) can keep the pause going for ever. Setting it to "
-        "False in settings/base.py makes this test pass; then remove this marker."
-    ),
-)
 def test_trying_during_the_pause_does_not_make_it_longer(client, phone_customer):
     start = timezone.now()
     fail(client, 5)
@@ -170,3 +161,13 @@ def test_the_throttling_key_is_the_user_name_for_every_spelling(phone_customer, 
     request = rf.post(SIGN_IN, {"username": "138 1234 5678"})
     assert axes_username(request, None) == phone_customer.username
     assert axes_username(request, {"username": phone_customer.username}) == phone_customer.username
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_clients(rf, settings):
+    from accounts.throttling import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    assert client_ip(request) == "203.0.113.9"  # the proxy's entry; the left-hand one is the client's claim
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.2"

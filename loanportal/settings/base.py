@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -119,6 +120,14 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Trying again during the pause does not restart it: the lock always lifts 15 minutes after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Every spelling of a phone number, email or user name counts against the same account.
+AXES_USERNAME_CALLABLE = "accounts.throttling.axes_username"
+# Behind a reverse proxy, the client's address is the proxy's; TRUSTED_PROXY_COUNT says how many
+# proxies to look past in X-Forwarded-For (0: use the connection's address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -205,6 +214,7 @@ PRIVACY_NOTICE_VERSION = env("PRIVACY_NOTICE_VERSION", default="2026-11")
 LOANPORTAL_STAGE_HOOKS = [
     "applications.hooks.queue_precheck",
     "notifications.hooks.notify_customer",
+    "reviews.hooks.assign_on_stage_change",
 ]
 
 LOGGING = {
