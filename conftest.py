@@ -29,6 +29,16 @@ def redis_configured() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Messages raised by services in the test's own thread read in English, so assertions can name
+    them; requests through the client or a browser still get the language the middleware picks."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _server_requirements(request):
     if request.node.get_closest_marker("postgres"):
         _needs("PostgreSQL", postgres_configured(), "DATABASE_URL=postgres://…")
