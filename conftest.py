@@ -38,6 +38,48 @@ def _english_outside_requests():
         yield
 
 
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    """Put back what the data migrations load, for transactional tests (browser, concurrency, worker).
+
+    Each transactional test ends with a flush that empties every table, so the next one would find
+    no stage definitions, reasons, products or role groups. ``serialized_rollback`` cannot be relied
+    on: when a non-transactional test ran first, there is no serialized copy to restore. So load the
+    data again, explicitly, before each transactional test; every loader is idempotent.
+    """
+    if not _is_transactional(request):
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    importlib.import_module("applications.migrations.0002_default_configuration").load(apps, None)
+    # 0003's create_roles toggles the migration app config; on the live registry, set the groups
+    # directly (the flush's post_migrate signal has recreated the permissions).
+    roles = importlib.import_module("applications.migrations.0003_roles").ROLES
+    for role, perms in roles.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        codenames = {perm.split(".", 1)[1] for perm in perms}
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label="applications", codename__in=codenames)
+        )
+    for loader in TRANSACTIONAL_DATA_LOADERS:
+        loader(apps)
+
+
+# Other apps' data-migration loaders to re-run after a flush: callables taking the app registry.
+TRANSACTIONAL_DATA_LOADERS: list = []
+
+
 @pytest.fixture(autouse=True)
 def _server_requirements(request):
     if request.node.get_closest_marker("postgres"):
