@@ -121,7 +121,13 @@ def _transition(
     now = now or timezone.now()
     seen_stage = application.stage
     with transaction.atomic():
-        locked = LoanApplication.objects.select_for_update().select_related("dealer").get(pk=application.pk)
+        # Lock the application row only: a draft's dealer may be NULL (an outer join), and
+        # PostgreSQL cannot lock the nullable side of one.
+        locked = (
+            LoanApplication.objects.select_for_update(of=("self",))
+            .select_related("dealer")
+            .get(pk=application.pk)
+        )
         if locked.stage != seen_stage:
             raise StaleApplication(
                 _("This application has moved on to “%(stage)s” since you opened it. Reload to see it.")
