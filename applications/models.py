@@ -188,6 +188,7 @@ def _applicant_or_dealer(application: LoanApplication, user) -> bool:
         return True
     return (
         user.has_perm("applications.submit_for_customer")
+        and application.dealer_id is not None  # a draft may not have its dealer yet
         and application.dealer.staff.filter(pk=user.pk).exists()
     )
 
@@ -238,17 +239,30 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
-    dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, verbose_name=_("dealer"))
-    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, verbose_name=_("loan product"))
+    # Vehicle and loan are empty while a draft waits for those steps (a customer's draft is saved
+    # after the personal details); ``is_complete`` requires every one of them before submission.
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("dealer")
+    )
+    product = models.ForeignKey(
+        LoanProduct, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("loan product")
+    )
 
-    vehicle_make = models.CharField(_("make"), max_length=60)
-    vehicle_model = models.CharField(_("model"), max_length=80)
-    vehicle_price = models.DecimalField(_("vehicle price"), max_digits=12, decimal_places=2)
-    powertrain = models.CharField(_("powertrain"), max_length=10, choices=Powertrain.choices)
+    # Text fields are blank, not NULL, while unknown: one empty value, as Django prefers.
+    vehicle_make = models.CharField(_("make"), max_length=60, blank=True)
+    vehicle_model = models.CharField(_("model"), max_length=80, blank=True)
+    vehicle_price = models.DecimalField(
+        _("vehicle price"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    powertrain = models.CharField(_("powertrain"), max_length=10, choices=Powertrain.choices, blank=True)
 
-    down_payment = models.DecimalField(_("down payment"), max_digits=12, decimal_places=2)
-    requested_amount = models.DecimalField(_("requested amount"), max_digits=12, decimal_places=2)
-    term_months = models.PositiveSmallIntegerField(_("term (months)"))
+    down_payment = models.DecimalField(
+        _("down payment"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    requested_amount = models.DecimalField(
+        _("requested amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    term_months = models.PositiveSmallIntegerField(_("term (months)"), null=True, blank=True)
 
     approved_amount = models.DecimalField(
         _("approved amount"), max_digits=12, decimal_places=2, null=True, blank=True
@@ -320,8 +334,27 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
 
     # --- Conditions: pure predicates on the instance ----------------------------------------
 
+    def has_vehicle(self) -> bool:
+        return bool(
+            self.dealer_id
+            and self.vehicle_make
+            and self.vehicle_model
+            and self.vehicle_price
+            and self.powertrain
+        )
+
+    def has_loan(self) -> bool:
+        return bool(
+            self.product_id
+            and self.down_payment is not None
+            and self.requested_amount is not None
+            and self.term_months
+        )
+
     def is_complete(self) -> bool:
-        """Everything a submission needs: applicant details and both consents."""
+        """Everything a submission needs: vehicle and dealer, loan, applicant details and both consents."""
+        if not (self.has_vehicle() and self.has_loan()):
+            return False
         if not hasattr(self, "applicant"):
             return False
         kinds = set(self.consents.values_list("kind", flat=True))
@@ -341,8 +374,9 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         """
         on_file = [
             (doc.document_type_id, doc.uploaded_at)
+            # application_id too: the related manager reads it on every row, one query each if deferred.
             for doc in self.documents.exclude(status=DocumentStatus.REJECTED).only(
-                "document_type_id", "uploaded_at"
+                "application_id", "document_type_id", "uploaded_at"
             )
         ]
         missing: dict[int, DocumentType] = {}

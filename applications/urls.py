@@ -1,11 +1,24 @@
 from django.urls import path
 
-from .views import home
+from .views import apply, documents, home
 
 app_name = "applications"
 
 urlpatterns = [
     path("", home.home, name="home"),
     # --- apply and documents (views/apply.py, views/documents.py) ---
+    path("applications/new/", apply.apply_start, name="apply_start"),
+    path("applications/<str:reference>/edit/<slug:step>/", apply.apply_step, name="apply_step"),
+    path("applications/<str:reference>/review/", apply.apply_review, name="apply_review"),
+    path(
+        "applications/<str:reference>/documents/file/<uuid:public_id>/",
+        documents.document_download,
+        name="document_download",
+    ),
+    path(
+        "applications/<str:reference>/documents/<slug:type_code>/",
+        documents.document_upload,
+        name="document_upload",
+    ),
     # --- timeline, offer, track (views/timeline.py, views/offer.py, views/track.py) ---
 ]

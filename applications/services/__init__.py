@@ -4,10 +4,18 @@ Split by subdomain; import from here (``from applications import services``):
 - ``lifecycle``: the one transition path (lock, re-check, permission, conditions, event, hooks) and a
   named service per transition;
 - ``drafts``: creating an application and filling in its details before submission;
+- ``documents``: the customer's uploads and the staff's verdict on each;
 - ``precheck``: the automatic pre-check.
 """
 
-from .drafts import applicant_set, application_create_draft, consent_record
+from .documents import document_accept, document_reject, document_upload
+from .drafts import (
+    applicant_set,
+    application_create_draft,
+    consent_record,
+    draft_set_loan,
+    draft_set_vehicle,
+)
 from .lifecycle import (
     ReasonRequired,
     StaleApplication,
@@ -47,8 +55,8 @@ __all__ = [
     "TransitionRefused",
     "_transition",
     "applicant_set",
-    "application_event_add",
     "application_create_draft",
+    "application_event_add",
     "application_expire",
     "application_submit",
     "application_withdraw",
@@ -59,6 +67,11 @@ __all__ = [
     "consent_record",
     "contract_mark_signed",
     "disbursement_release",
+    "document_accept",
+    "document_reject",
+    "document_upload",
+    "draft_set_loan",
+    "draft_set_vehicle",
     "event_record",
     "lien_mark_registered",
     "offer_accept",

@@ -1,0 +1,217 @@
+"""Documents: the customer's uploads and the staff's verdict on each.
+
+An upload is judged by its first bytes, never by its name or the content type the browser declares:
+a text file named ``payslip.pdf`` is refused. It is stored under a generated name below MEDIA_ROOT
+(``Document.file``'s ``upload_to``), written to the history as a ``document`` event, and when it was
+the last document the customer owed, review resumes in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..choices import DocumentStatus, EventKind, ReasonKind, Stage
+from ..models import DOCUMENTS_STAGE, Document, DocumentType, LoanApplication, Reason
+from .lifecycle import TransitionRefused, application_event_add, review_resume
+
+# The formats we accept, by their signatures ("magic bytes") and the content type we record.
+SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+# Until the review is over the customer may add or replace documents; afterwards the file is fixed.
+UPLOAD_STAGES = frozenset(
+    {Stage.DRAFT, Stage.SUBMITTED, Stage.CREDIT_CHECK, Stage.UNDER_REVIEW, Stage.AWAITING_DOCUMENTS}
+)
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The content type the file's first bytes announce, or None when it is none we accept."""
+    for signature, content_type in SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+def document_types_for(application: LoanApplication) -> list[DocumentType]:
+    """Every type the customer may upload for this application: those review requires and those a
+    reviewer asked for, ordered by code."""
+    types = {t.pk: t for t in DocumentType.objects.filter(stagedefinition__stage=DOCUMENTS_STAGE)}
+    for request in application.document_requests.select_related("document_type"):
+        types.setdefault(request.document_type_id, request.document_type)
+    return sorted(types.values(), key=lambda doc_type: doc_type.code)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    document_type: DocumentType
+    newest: Document | None  # the latest upload of this type, whatever its status
+    missing: bool  # still owed: nothing pending or accepted (a rejected upload must be replaced)
+
+
+def document_checklist(
+    application: LoanApplication, *, types: list[DocumentType] | None = None
+) -> list[ChecklistItem]:
+    """What the customer's checklist shows: each type with its newest document (a read, beside the
+    writes it explains): 4 queries, 2 more unless the caller has ``document_types_for`` already."""
+    newest: dict[int, Document] = {}
+    for document in application.documents.select_related("rejection_reason").order_by("uploaded_at"):
+        newest[document.document_type_id] = document
+    missing = {doc_type.pk for doc_type in application.missing_document_types()}
+    return [
+        ChecklistItem(doc_type, newest.get(doc_type.pk), doc_type.pk in missing)
+        for doc_type in (types if types is not None else document_types_for(application))
+    ]
+
+
+def _clean_original_name(name: str) -> str:
+    """The customer's file name, kept for display and the download only: no path, no control
+    characters, at most 200 characters."""
+    name = os.path.basename((name or "").replace("\\", "/"))
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[-200:] or "document"
+
+
+def document_upload(
+    *,
+    application: LoanApplication,
+    document_type: DocumentType,
+    uploaded_file: UploadedFile,
+    actor,
+    now: dt.datetime | None = None,
+) -> Document:
+    """Store one document of ``document_type`` for the application.
+
+    Refuses (``ValidationError`` on ``file``) a file over ``settings.DOCUMENT_MAX_BYTES`` or one
+    that is not a PDF, JPEG or PNG by content; refuses (``TransitionRefused``) once review is over.
+    """
+    now = now or timezone.now()
+    if application.stage not in UPLOAD_STAGES:
+        raise TransitionRefused(_("Documents can no longer be added to this application."))
+    if document_type not in document_types_for(application):
+        raise ValidationError({"file": _("This application does not need this document.")})
+    limit_mb = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
+    if uploaded_file.size > settings.DOCUMENT_MAX_BYTES:
+        raise ValidationError(
+            {
+                "file": _("This file is larger than %(limit)s MB. Upload a smaller file.")
+                % {"limit": limit_mb}
+            },
+            code="too_large",
+        )
+    if uploaded_file.size == 0:
+        raise ValidationError({"file": _("This file is empty.")}, code="empty")
+    uploaded_file.seek(0)
+    head = uploaded_file.read(16)
+    uploaded_file.seek(0)
+    content_type = sniff_content_type(head)
+    if content_type is None:
+        raise ValidationError(
+            {
+                "file": _(
+                    "Upload a PDF, JPEG or PNG file. This file is none of these, whatever its name says."
+                )
+            },
+            code="file_type",
+        )
+
+    document = Document(
+        application=application,
+        document_type=document_type,
+        original_name=_clean_original_name(uploaded_file.name),
+        content_type=content_type,
+        size=uploaded_file.size,
+        uploaded_by=actor,
+        uploaded_at=now,
+    )
+    with transaction.atomic():
+        # upload_to gives the stored file a random name; the customer's name is only recorded.
+        document.file.save("upload", uploaded_file, save=False)
+        try:
+            document.save(force_insert=True)
+            application_event_add(
+                application=application,
+                kind=EventKind.DOCUMENT,
+                actor=actor,
+                data={"action": "uploaded", "document": str(document.public_id), "type": document_type.code},
+                now=now,
+            )
+            _resume_review_when_complete(application=application, now=now)
+        except BaseException:
+            document.file.delete(save=False)  # nothing on disk for a row that never was
+            raise
+    return document
+
+
+def _resume_review_when_complete(*, application: LoanApplication, now: dt.datetime) -> None:
+    """Back to review once nothing is owed: in the customer's name, as if they had pressed it."""
+    current = LoanApplication.objects.select_related("customer").get(pk=application.pk)
+    if current.stage != Stage.AWAITING_DOCUMENTS or current.customer is None:
+        return
+    if current.missing_document_types():
+        return
+    review_resume(application=current, actor=current.customer, now=now)
+
+
+# --- The staff's verdict ------------------------------------------------------------------------
+
+
+def _review(
+    *, document: Document, actor, status: str, reason: Reason | None, now: dt.datetime | None
+) -> Document:
+    if not actor.has_perm("applications.change_document"):
+        raise PermissionDenied(_("Only reviewing staff may accept or reject documents."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = (
+            Document.objects.select_for_update(of=("self",))
+            .select_related("document_type")
+            .get(pk=document.pk)
+        )
+        if locked.status != DocumentStatus.PENDING:
+            raise TransitionRefused(
+                _("This document has already been checked: %(status)s.")
+                % {"status": locked.get_status_display()}
+            )
+        locked.status = status
+        locked.rejection_reason = reason
+        locked.reviewed_by = actor
+        locked.reviewed_at = now
+        locked.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
+        application_event_add(
+            application=locked.application,
+            kind=EventKind.DOCUMENT,
+            actor=actor,
+            reason_code=reason.code if reason else "",
+            data={
+                "action": "accepted" if status == DocumentStatus.ACCEPTED else "rejected",
+                "document": str(locked.public_id),
+                "type": locked.document_type.code,
+            },
+            now=now,
+        )
+    return locked
+
+
+def document_accept(*, document: Document, actor, now: dt.datetime | None = None) -> Document:
+    return _review(document=document, actor=actor, status=DocumentStatus.ACCEPTED, reason=None, now=now)
+
+
+def document_reject(*, document: Document, actor, reason: Reason, now: dt.datetime | None = None) -> Document:
+    """Reject with a reason from the catalogue; the customer sees its text and uploads a new one."""
+    if reason is None or reason.kind != ReasonKind.DOCUMENT or not reason.is_active:
+        raise ValidationError({"reason": _("Choose a document problem from the catalogue.")})
+    return _review(document=document, actor=actor, status=DocumentStatus.REJECTED, reason=reason, now=now)
