@@ -22,6 +22,7 @@ from .models import (
     StageEvent,
 )
 from .pii import keyed_hash, validate_id_number
+from .working_calendar import CalendarDay, WorkingCalendar
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -247,3 +248,18 @@ class BlacklistEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(WorkingCalendar)
+class WorkingCalendarAdmin(admin.ModelAdmin):
+    list_display = ("name", "time_zone", "day_start", "day_end")
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """Public holidays on weekdays (not working) and 调休 make-up weekend days (working)."""
+
+    list_display = ("date", "is_working", "note")
+    list_filter = ("is_working",)
+    date_hierarchy = "date"
+    search_fields = ("note",)

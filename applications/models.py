@@ -749,3 +749,7 @@ class BlacklistEntry(models.Model):
 
     def __str__(self) -> str:
         return self.note or self.id_number_hash[:12]
+
+
+# The working calendar of the SLA clock (its own module; imported here so Django registers it).
+from .working_calendar import CalendarDay, WorkingCalendar  # noqa: E402, F401

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from .. import hooks
+from .. import hooks, sla
 from ..choices import FINAL_STAGES, EventKind
 from ..models import (
     GENESIS_HASH,
@@ -89,13 +89,22 @@ def event_record(
 
 
 def stage_due_at(*, stage: str, entered_at: dt.datetime) -> dt.datetime | None:
-    """When the stage should be done: its time limit after entry, or None when it has none."""
+    """When the stage should be done, or None when it has no time limit.
+
+    Staff stages count their limit in working time on the working calendar (``applications.sla``):
+    24 h is 24 working hours. Stages that wait on the customer (``CUSTOMER_STAGES``) pause the
+    staff clock; their limit is the customer's deadline, in calendar time, as are the automatic
+    steps that run day and night (``sla.CALENDAR_TIME_STAGES``).
+    """
     if stage in FINAL_STAGES:
         return None
     definition = StageDefinition.objects.filter(stage=stage).only("sla").first()
     if definition is None or definition.sla is None:
         return None
-    return entered_at + definition.sla
+    if stage in sla.CALENDAR_TIME_STAGES:
+        return entered_at + definition.sla
+    calendar = sla.load_calendar(around=entered_at.astimezone(dt.UTC).date())
+    return sla.add_working_time(entered_at, definition.sla, calendar)
 
 
 # --- The one transition path --------------------------------------------------------------------

@@ -368,7 +368,9 @@ def test_entering_a_stage_sets_its_due_time_from_the_sla(draft, customer):
         application = services.precheck_start(application=application)
         application = services.precheck_pass(application=application)
     assert application.stage_entered_at == dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-    assert application.stage_due_at == dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)  # review: 24 h
+    # Review: 24 working hours (09:00–18:00 Shanghai). Entered Monday 17:00 Shanghai: Mon 1 h,
+    # Tue 9 h, Wed 9 h, Thu 5 h → Thursday 14:00 Shanghai, 06:00 UTC.
+    assert application.stage_due_at == dt.datetime(2026, 3, 5, 6, 0, tzinfo=dt.UTC)
 
 
 def test_final_stage_records_closing_reason_and_has_no_deadline(draft, reviewer):
