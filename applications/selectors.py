@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from .choices import MILESTONES, Milestone
-from .models import StageDefinition
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from .choices import (
+    CUSTOMER_STAGES,
+    FINAL_STAGES,
+    MILESTONES,
+    DocumentStatus,
+    EventKind,
+    Milestone,
+    Stage,
+    milestone_of,
+)
+from .eta import Expectation, expected_completion, is_overdue
+from .models import (
+    DOCUMENTS_STAGE,
+    Document,
+    DocumentRequest,
+    DocumentType,
+    LoanApplication,
+    Reason,
+    StageDefinition,
+    StageEvent,
+    normalise_reference,
+)
+from .pii import keyed_hash
 
 
 @dataclass(frozen=True)
@@ -21,6 +46,334 @@ def milestone_overview() -> list[MilestoneInfo]:
         MilestoneInfo(m, [definitions[stage] for stage in m.stages if stage in definitions])
         for m in MILESTONES
     ]
+
+
+# --- The customer's own applications ------------------------------------------------------------
+# Every customer URL starts from ``customer_applications``: a reference that is not the signed-in
+# customer's simply does not exist for them (404), whoever owns it.
+
+
+def customer_applications(*, user) -> QuerySet[LoanApplication]:
+    """The signed-in customer's applications, newest first, with the rows every customer page reads
+    (applicant for the masked details, product, and the recorded cause of a delay)."""
+    if not user.is_authenticated:
+        return LoanApplication.objects.none()
+    return LoanApplication.objects.filter(customer=user).select_related(
+        "applicant", "product", "delay_reason"
+    )
+
+
+def customer_application_get(*, user, reference: str) -> LoanApplication | None:
+    """One of the customer's applications by its reference as typed or linked (1 query)."""
+    return customer_applications(user=user).filter(reference=normalise_reference(reference)).first()
+
+
+def application_for_tracking(*, reference: str, phone: str) -> LoanApplication | None:
+    """The application with this reference whose applicant gave this mobile number, or None.
+
+    The phone is compared through its keyed hash, so no stored number is ever decrypted; the caller
+    has validated and normalised it (``pii.validate_phone``). One query.
+    """
+    return (
+        LoanApplication.objects.filter(
+            reference=normalise_reference(reference), applicant__phone_hash=keyed_hash(phone)
+        )
+        .exclude(stage=Stage.DRAFT)  # a draft has not been sent to us yet: nothing to track
+        .select_related("applicant", "product", "delay_reason")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ApplicationCard:
+    application: LoanApplication
+    milestone: Milestone | None  # None once closed without reaching disbursement
+    definition: StageDefinition | None
+    needs_action: bool  # waiting on the customer: documents or the offer
+
+    @property
+    def progress(self) -> int:
+        """Percent as on the timeline: 20 per milestone done, 10 for the current one."""
+        if self.application.stage == Stage.DISBURSED:
+            return 100
+        return (self.milestone.number - 1) * 20 + 10 if self.milestone else 0
+
+
+def customer_application_cards(*, user) -> list[ApplicationCard]:
+    """The "My applications" list (2 queries: the applications, the stage definitions)."""
+    applications = list(customer_applications(user=user).order_by("-created_at"))
+    if not applications:
+        return []
+    definitions = {d.stage: d for d in StageDefinition.objects.all()}
+    return [
+        ApplicationCard(
+            application=app,
+            milestone=milestone_of(app.stage),
+            definition=definitions.get(app.stage),
+            needs_action=app.stage in (Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING),
+        )
+        for app in applications
+    ]
+
+
+# --- The timeline -------------------------------------------------------------------------------
+
+# Stages in which the customer can still usefully upload the documents the review needs.
+DOCUMENT_STAGES = frozenset(
+    {Stage.DRAFT, Stage.SUBMITTED, Stage.CREDIT_CHECK, Stage.UNDER_REVIEW, Stage.AWAITING_DOCUMENTS}
+)
+# The customer-visible history: stage changes and document events. Assignments name staff and
+# notes are internal; neither is ever read for a customer page (the query does not load them).
+CUSTOMER_EVENT_KINDS = (EventKind.TRANSITION, EventKind.DOCUMENT)
+_CUSTOMER_EVENT_FIELDS = (
+    "application_id",  # the related manager sets each event's application from it
+    "sequence",
+    "kind",
+    "transition",
+    "from_stage",
+    "to_stage",
+    "created_at",
+    "reason_code",
+    "data",
+)
+
+
+def _transition_sources(name: str) -> frozenset[str]:
+    field = LoanApplication._meta.get_field("stage")
+    return frozenset(t.source for t in field.get_all_transitions(LoanApplication) if t.name == name)
+
+
+WITHDRAWABLE_STAGES = _transition_sources("withdraw")
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    milestone: Milestone
+    state: str  # "done", "current", "upcoming", "stopped" (closed here) or "not_reached"
+    started_at: dt.datetime | None  # when it was last entered from an earlier milestone
+    done_at: dt.datetime | None  # when it was last left for a later one
+
+
+@dataclass(frozen=True)
+class DocumentNeed:
+    document_type: DocumentType
+    reason: Reason | None  # why: the rejected copy's reason, else the reviewer's request reason
+    rejected: bool  # a copy was sent and not accepted
+
+
+@dataclass
+class Timeline:
+    application: LoanApplication
+    now: dt.datetime
+    milestones: list[MilestoneState]
+    progress: int  # percent, for the progress bar
+    definition: StageDefinition | None  # the current stage's words and time limit
+    expectation: Expectation | None  # staff stages: when the stage should be done
+    reply_by: dt.datetime | None  # customer stages: the customer's deadline
+    overdue: bool  # an open stage past its time limit
+    closing_reason: Reason | None  # final stages: why it ended
+    needs: list[DocumentNeed]
+    documents: list[Document]  # every document on file, oldest first
+    events: list[StageEvent]  # customer-visible history, oldest first (no actors, no notes)
+    reasons: dict[str, Reason]  # catalogue entries the events name, by code
+    document_types: dict[str, DocumentType]  # by code, for the documents events name
+
+    @property
+    def stage(self) -> str:
+        return self.application.stage
+
+    @property
+    def is_final(self) -> bool:
+        return self.application.stage in FINAL_STAGES
+
+    @property
+    def current_milestone(self) -> Milestone | None:
+        return next((m.milestone for m in self.milestones if m.state == "current"), None)
+
+    @property
+    def offer_waiting(self) -> bool:
+        return self.application.stage == Stage.OFFER_PENDING
+
+    @property
+    def has_offer(self) -> bool:
+        return self.application.approved_amount is not None
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.application.stage in WITHDRAWABLE_STAGES
+
+    @property
+    def delay_notice(self) -> bool:
+        """Staff stages past their time limit, or with a recorded cause of delay."""
+        if self.is_final or self.application.stage in CUSTOMER_STAGES:
+            return False
+        return self.overdue or self.application.delay_reason_id is not None
+
+
+def application_timeline(*, application: LoanApplication, now: dt.datetime | None = None) -> Timeline:
+    """Everything the timeline page shows, in a fixed number of queries whatever the history's length.
+
+    The application comes with applicant, product and delay reason joined (``customer_applications``
+    or ``application_for_tracking``). Then: (1) the customer-visible events, (2) the stage
+    definitions, (3) the documents with type and rejection reason, (4) the document requests with
+    type and reason, (5) the document types with a flag for those the review requires, (6) the
+    catalogue reasons the events and the closing name (skipped when none), and (7) the stage's
+    typical duration when it is not cached (``eta``).
+    """
+    now = now or timezone.now()
+    stage = application.stage
+    events = list(
+        application.events.filter(kind__in=CUSTOMER_EVENT_KINDS)
+        .only(*_CUSTOMER_EVENT_FIELDS)
+        .order_by("sequence")
+    )
+    definitions = {d.stage: d for d in StageDefinition.objects.all()}
+    definition = definitions.get(stage)
+    documents = list(
+        application.documents.select_related("document_type", "rejection_reason").order_by(
+            "uploaded_at", "pk"
+        )
+    )
+    requests = list(
+        application.document_requests.select_related("document_type", "reason").order_by("requested_at")
+    )
+    required_ids = StageDefinition.required_document_types.through.objects.filter(
+        stagedefinition__stage=DOCUMENTS_STAGE, documenttype=OuterRef("pk")
+    )
+    document_types = {
+        t.code: t for t in DocumentType.objects.annotate(required_for_review=Exists(required_ids))
+    }
+    codes = {e.reason_code for e in events if e.reason_code}
+    if application.closing_reason:
+        codes.add(application.closing_reason)
+    reasons = {r.code: r for r in Reason.objects.filter(code__in=codes)} if codes else {}
+
+    milestones = milestone_states(stage=stage, events=events)
+    needs: list[DocumentNeed] = []
+    if stage in DOCUMENT_STAGES:
+        required = [t for t in document_types.values() if t.required_for_review]
+        needs = documents_needed(required=required, documents=documents, requests=requests)
+    sla = definition.sla if definition else None
+    return Timeline(
+        application=application,
+        now=now,
+        milestones=milestones,
+        progress=progress_percent(stage=stage, milestones=milestones),
+        definition=definition,
+        expectation=expected_completion(
+            stage=stage,
+            entered_at=application.stage_entered_at,
+            due_at=application.stage_due_at,
+            sla=sla,
+            now=now,
+        ),
+        reply_by=application.stage_due_at if stage in CUSTOMER_STAGES else None,
+        overdue=is_overdue(stage=stage, due_at=application.stage_due_at, now=now),
+        closing_reason=reasons.get(application.closing_reason) if stage in FINAL_STAGES else None,
+        needs=needs,
+        documents=documents,
+        events=events,
+        reasons=reasons,
+        document_types=document_types,
+    )
+
+
+def documents_needed(
+    *, required: list[DocumentType], documents: list[Document], requests: list[DocumentRequest]
+) -> list[DocumentNeed]:
+    """What the customer still owes, from rows already loaded: the same rule as
+    ``LoanApplication.missing_document_types`` (a test holds them together), plus the why.
+
+    Owed: every type the review requires with no pending or accepted copy on file, and every type a
+    reviewer requested with no pending or accepted copy uploaded since the request.
+    """
+    on_file = [(d.document_type_id, d.uploaded_at) for d in documents if d.status != DocumentStatus.REJECTED]
+    owed: dict[int, DocumentType] = {}
+    for doc_type in required:
+        if not any(type_id == doc_type.pk for type_id, _at in on_file):
+            owed[doc_type.pk] = doc_type
+    open_requests: dict[int, DocumentRequest] = {}
+    for request in requests:
+        if not any(t == request.document_type_id and at >= request.requested_at for t, at in on_file):
+            owed[request.document_type_id] = request.document_type
+            open_requests[request.document_type_id] = request  # the latest one wins
+    needs = []
+    for type_id, doc_type in sorted(owed.items(), key=lambda item: item[1].code):
+        rejected = [
+            d for d in documents if d.document_type_id == type_id and d.status == DocumentStatus.REJECTED
+        ]
+        request = open_requests.get(type_id)
+        if rejected and (request is None or rejected[-1].uploaded_at >= request.requested_at):
+            needs.append(DocumentNeed(doc_type, rejected[-1].rejection_reason, rejected=True))
+        else:
+            needs.append(DocumentNeed(doc_type, request.reason if request else None, rejected=False))
+    return needs
+
+
+def milestone_states(*, stage: str, events: list[StageEvent]) -> list[MilestoneState]:
+    """The five milestones as done / current / upcoming, with when each was entered and left.
+
+    Read from the stage changes in order: a change into a later milestone finishes every milestone
+    it leaves behind; a change back (approval returned to review) makes the earlier one current
+    again, and its "done" time is the latest one. A closing stage (rejected, withdrawn, expired)
+    marks the milestone it closed in as "stopped" and the rest "not_reached"; disbursed finishes all.
+    """
+    started: dict[int, dt.datetime] = {}
+    done: dict[int, dt.datetime] = {}
+    stopped_in: int | None = None
+    for event in events:
+        if event.kind != EventKind.TRANSITION:
+            continue
+        source = milestone_of(event.from_stage) if event.from_stage else None
+        target = milestone_of(event.to_stage)
+        low = source.number if source else 0
+        if target is None:  # rejected, withdrawn, expired
+            stopped_in = low or 1
+            done.pop(stopped_in, None)
+            continue
+        if target.number > low:
+            for number in range(max(low, 1), target.number):
+                done[number] = event.created_at
+            started[target.number] = event.created_at
+        elif target.number < low:
+            for number in range(target.number, low + 1):
+                done.pop(number, None)
+        if event.to_stage == Stage.DISBURSED:
+            done[target.number] = event.created_at
+    current = milestone_of(stage)
+    states = []
+    for milestone in MILESTONES:
+        number = milestone.number
+        if stage == Stage.DISBURSED or (current and number < current.number):
+            state = "done"
+        elif current and number == current.number:
+            state = "current"
+        elif current:
+            state = "upcoming"
+        elif stopped_in is not None and number < stopped_in:
+            state = "done"
+        elif number == (stopped_in or 1):
+            state = "stopped"
+        else:
+            state = "not_reached"
+        states.append(
+            MilestoneState(
+                milestone,
+                state,
+                started.get(number) if state != "upcoming" and state != "not_reached" else None,
+                done.get(number) if state == "done" else None,
+            )
+        )
+    return states
+
+
+def progress_percent(*, stage: str, milestones: list[MilestoneState]) -> int:
+    """Percent for the progress bar: 20 per milestone done, 10 for being inside the current one."""
+    if stage == Stage.DISBURSED:
+        return 100
+    done = sum(1 for m in milestones if m.state == "done")
+    inside = any(m.state == "current" for m in milestones)
+    return done * 20 + (10 if inside else 0)
 
 
 def customer_drafts(*, user):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import apply, documents, home
+from .views import apply, documents, home, offer, timeline, track
 
 app_name = "applications"
 
@@ -21,4 +21,9 @@ urlpatterns = [
         name="document_upload",
     ),
     # --- timeline, offer, track (views/timeline.py, views/offer.py, views/track.py) ---
+    path("applications/", timeline.application_list, name="list"),
+    path("applications/<str:reference>/", timeline.application_detail, name="detail"),
+    path("applications/<str:reference>/offer/", offer.offer, name="offer"),
+    path("applications/<str:reference>/withdraw/", timeline.application_withdraw, name="withdraw"),
+    path("track/", track.track, name="track"),
 ]

@@ -1,0 +1,223 @@
+"""Expected completion: the median of recent stays in a stage, the SLA when history is thin."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.utils import translation
+
+from applications import eta, services
+from applications.choices import EventKind, Stage
+from applications.templatetags.timeline import about, expected_text, short_when
+
+from .factories import make_draft
+
+pytestmark = pytest.mark.django_db
+
+# A Tuesday morning in Shanghai (01:00 UTC = 09:00 CST).
+NOW = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+REVIEW_SLA = dt.timedelta(hours=24)  # under_review's default time limit (migration 0002)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def review_stay(customer, dealer, reviewer, *, entered: dt.datetime, left: dt.datetime | None):
+    """An application that entered credit review at ``entered`` and left it for approval at ``left``
+    (or is still there), through the services with their ``now=``."""
+    app = make_draft(customer=customer, dealer=dealer)
+    app = services.application_submit(application=app, actor=customer, now=entered)
+    app = services.precheck_start(application=app, now=entered)
+    app = services.precheck_pass(application=app, now=entered)
+    if left is not None:
+        app = services.review_recommend(application=app, actor=reviewer, now=left)
+    return app
+
+
+def test_median_of_recent_stays_once_there_are_twenty(customer, dealer, reviewer):
+    for hours in range(1, 22):  # 21 stays of 1 … 21 hours
+        review_stay(customer, dealer, reviewer, entered=NOW - 30 * HOUR, left=NOW - 30 * HOUR + hours * HOUR)
+
+    typical = eta.typical_stage_duration(Stage.UNDER_REVIEW, sla=REVIEW_SLA, now=NOW)
+
+    assert typical == eta.TypicalDuration(duration=11 * HOUR, source="history", samples=21)
+
+
+def test_an_even_number_of_stays_takes_the_mean_of_the_middle_two(customer, dealer, reviewer):
+    for hours in range(1, 21):  # 20 stays: the middle two are 10 and 11 hours
+        review_stay(customer, dealer, reviewer, entered=NOW - 30 * HOUR, left=NOW - 30 * HOUR + hours * HOUR)
+
+    typical = eta.typical_stage_duration(Stage.UNDER_REVIEW, sla=REVIEW_SLA, now=NOW)
+
+    assert typical.duration == dt.timedelta(hours=10, minutes=30)
+    assert typical.source == "history"
+
+
+def test_fewer_than_twenty_stays_fall_back_to_the_sla(customer, dealer, reviewer):
+    for _ in range(19):
+        review_stay(customer, dealer, reviewer, entered=NOW - 10 * HOUR, left=NOW - 8 * HOUR)
+
+    typical = eta.typical_stage_duration(Stage.UNDER_REVIEW, sla=REVIEW_SLA, now=NOW)
+
+    assert typical == eta.TypicalDuration(duration=REVIEW_SLA, source="sla", samples=19)
+
+
+def test_stays_that_ended_more_than_ninety_days_ago_do_not_count(customer, dealer, reviewer):
+    old = NOW - dt.timedelta(days=91)
+    for _ in range(20):
+        review_stay(customer, dealer, reviewer, entered=old - 2 * HOUR, left=old)
+    for _ in range(3):
+        review_stay(customer, dealer, reviewer, entered=NOW - 5 * HOUR, left=NOW - HOUR)
+
+    typical = eta.typical_stage_duration(Stage.UNDER_REVIEW, sla=REVIEW_SLA, now=NOW)
+
+    assert typical.source == "sla"
+    assert typical.samples == 3
+
+
+def test_stays_still_running_do_not_count(customer, dealer, reviewer):
+    for _ in range(25):
+        review_stay(customer, dealer, reviewer, entered=NOW - 50 * HOUR, left=None)
+
+    assert eta.typical_stage_duration(Stage.UNDER_REVIEW, sla=REVIEW_SLA, now=NOW).samples == 0
+
+
+def test_a_second_stay_is_measured_from_the_latest_entry_and_documents_do_not_split_it(
+    customer, dealer, reviewer, approver, monkeypatch
+):
+    monkeypatch.setattr(eta, "MIN_SAMPLES", 2)
+    start = NOW - 10 * HOUR
+    app = review_stay(customer, dealer, reviewer, entered=start, left=start + 2 * HOUR)  # 2 h
+    app = services.approval_return(application=app, actor=approver, now=start + 3 * HOUR)
+    services.application_event_add(
+        application=app, kind=EventKind.DOCUMENT, data={"action": "uploaded"}, now=start + 4 * HOUR
+    )
+    services.review_recommend(application=app, actor=reviewer, now=start + 9 * HOUR)  # 6 h
+
+    typical = eta.typical_stage_duration(Stage.UNDER_REVIEW, sla=REVIEW_SLA, now=NOW)
+
+    assert typical == eta.TypicalDuration(duration=4 * HOUR, source="history", samples=2)
+
+
+def test_no_history_and_no_sla_promises_nothing():
+    assert eta.typical_stage_duration(Stage.DISBURSED, sla=None, now=NOW) is None
+
+
+def test_the_median_is_cached_per_stage_for_a_few_minutes(
+    customer, dealer, reviewer, django_assert_num_queries
+):
+    review_stay(customer, dealer, reviewer, entered=NOW - 5 * HOUR, left=NOW - HOUR)
+    with django_assert_num_queries(1):  # the stays, with their entry times in a subquery
+        eta.typical_stage_duration(Stage.UNDER_REVIEW, sla=REVIEW_SLA, now=NOW)
+    with django_assert_num_queries(0):
+        again = eta.typical_stage_duration(Stage.UNDER_REVIEW, sla=REVIEW_SLA, now=NOW)
+    assert again.samples == 1
+    assert eta.CACHE_SECONDS <= 600
+
+
+# --- One application's expected completion ------------------------------------------------------
+
+
+def test_expected_completion_is_entry_plus_the_typical_duration(monkeypatch):
+    monkeypatch.setattr(eta, "_median_from_history", lambda stage, now: (6 * HOUR, 40))
+    entered = NOW - 2 * HOUR
+
+    expectation = eta.expected_completion(
+        stage=Stage.UNDER_REVIEW, entered_at=entered, due_at=entered + REVIEW_SLA, sla=REVIEW_SLA, now=NOW
+    )
+
+    assert expectation.expected_at == entered + 6 * HOUR
+    assert expectation.remaining == 4 * HOUR
+    assert expectation.typical.source == "history"
+
+
+def test_with_thin_history_the_stored_due_time_is_the_answer(monkeypatch):
+    monkeypatch.setattr(eta, "_median_from_history", lambda stage, now: (6 * HOUR, 3))
+    entered = NOW - 2 * HOUR
+    due = entered + 40 * HOUR  # 24 working hours, counted over a night and a weekend
+
+    expectation = eta.expected_completion(
+        stage=Stage.UNDER_REVIEW, entered_at=entered, due_at=due, sla=REVIEW_SLA, now=NOW
+    )
+
+    assert expectation.expected_at == due
+    assert expectation.typical.source == "sla"
+
+
+def test_past_the_typical_time_the_time_limit_is_the_answer(monkeypatch):
+    monkeypatch.setattr(eta, "_median_from_history", lambda stage, now: (6 * HOUR, 40))
+    entered = NOW - 10 * HOUR
+
+    expectation = eta.expected_completion(
+        stage=Stage.UNDER_REVIEW, entered_at=entered, due_at=entered + REVIEW_SLA, sla=REVIEW_SLA, now=NOW
+    )
+
+    assert expectation.expected_at == entered + REVIEW_SLA
+    assert expectation.remaining == 14 * HOUR
+
+
+def test_past_the_time_limit_there_is_no_estimate_but_the_stage_is_overdue(monkeypatch):
+    monkeypatch.setattr(eta, "_median_from_history", lambda stage, now: (6 * HOUR, 40))
+    entered = NOW - 30 * HOUR
+    due = entered + REVIEW_SLA
+
+    assert (
+        eta.expected_completion(
+            stage=Stage.UNDER_REVIEW, entered_at=entered, due_at=due, sla=REVIEW_SLA, now=NOW
+        )
+        is None
+    )
+    assert eta.is_overdue(stage=Stage.UNDER_REVIEW, due_at=due, now=NOW)
+
+
+@pytest.mark.parametrize("stage", [Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING, Stage.REJECTED])
+def test_customer_and_final_stages_get_no_prediction(stage):
+    assert (
+        eta.expected_completion(
+            stage=stage, entered_at=NOW - HOUR, due_at=NOW + HOUR, sla=REVIEW_SLA, now=NOW
+        )
+        is None
+    )
+
+
+# --- How it reads -------------------------------------------------------------------------------
+
+
+def test_the_expected_time_reads_as_weekday_time_and_about_n_hours():
+    expected_at = NOW + 5 * HOUR  # Tuesday 14:00 in Shanghai
+    with translation.override("en"):
+        assert expected_text(expected_at, 5 * HOUR, now=NOW) == "Expected by Tue 14:00, about 5 hours"
+
+
+def test_a_time_beyond_the_coming_week_names_the_date():
+    with translation.override("en"):
+        assert short_when(NOW + dt.timedelta(days=8), now=NOW) == "Wed 9 Dec 09:00"
+
+
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [
+        (dt.timedelta(minutes=3), "5 minutes"),
+        (dt.timedelta(minutes=41), "45 minutes"),
+        (dt.timedelta(minutes=58), "1 hour"),
+        (dt.timedelta(hours=6, minutes=20), "6 hours"),
+        (dt.timedelta(hours=47), "47 hours"),
+        (dt.timedelta(hours=60), "3 days"),
+    ],
+)
+def test_durations_are_rounded_to_what_a_person_would_say(duration, words):
+    with translation.override("en"):
+        assert about(duration) == words
+
+
+def test_times_stored_in_utc_are_shown_in_shanghai():
+    assert NOW.tzinfo is dt.UTC and NOW.hour == 1
+    with translation.override("en"):
+        assert short_when(NOW, now=NOW) == "Tue 09:00"

@@ -1,0 +1,373 @@
+"""The customer's timeline and list: who may see them, what they say, and what they cost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from applications import services
+from applications.choices import EventKind, Stage
+from applications.models import DocumentType, LoanApplication, Reason
+from applications.selectors import application_timeline, documents_needed
+
+from .factories import make_draft
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n% a test document\n"
+REVIEW_DOCUMENTS = ("driving_licence", "id_card_back", "id_card_front", "income_proof")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()  # the stage medians (eta) and the tracking rate limits live there
+    yield
+    cache.clear()
+
+
+# --- Applications at a stage, built through the services -----------------------------------------
+
+
+def upload(application: LoanApplication, code: str, *, actor):
+    return services.document_upload(
+        application=application,
+        document_type=DocumentType.objects.get(code=code),
+        uploaded_file=SimpleUploadedFile(f"{code}.pdf", PDF, content_type="application/pdf"),
+        actor=actor,
+    )
+
+
+def in_review(customer, dealer, *, documents=REVIEW_DOCUMENTS, now=None) -> LoanApplication:
+    """Submitted with the review's documents on file, pre-check passed: at credit review."""
+    application = make_draft(customer=customer, dealer=dealer)
+    for code in documents:
+        upload(application, code, actor=customer)
+    application = services.application_submit(application=application, actor=customer, now=now)
+    application = services.precheck_start(application=application, now=now)
+    return services.precheck_pass(application=application, now=now)
+
+
+def awaiting_documents(customer, dealer, reviewer) -> LoanApplication:
+    """The reviewer asked for a bank statement (reason: more proof of income)."""
+    return services.review_request_documents(
+        application=in_review(customer, dealer),
+        actor=reviewer,
+        document_types=[DocumentType.objects.get(code="bank_statement")],
+        reason=Reason.objects.get(code="more_income_proof"),
+        note="internal: salary looks irregular",
+    )
+
+
+def at_offer(customer, dealer, reviewer, approver, *, now=None) -> LoanApplication:
+    """Approved: ¥140,000.00 at 5.88 % over 36 months, waiting for the customer's answer."""
+    application = services.review_recommend(
+        application=in_review(customer, dealer, now=now), actor=reviewer, note="solid file", now=now
+    )
+    return services.approval_approve(
+        application=application,
+        actor=approver,
+        amount=Decimal("140000.00"),
+        rate=Decimal("0.0588"),
+        term_months=36,
+        now=now,
+    )
+
+
+def detail_url(application: LoanApplication) -> str:
+    return reverse("applications:detail", args=[application.reference])
+
+
+def text_of(response) -> str:
+    """The page's visible words, tags removed and whitespace collapsed."""
+    html = response.content.decode()
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+# --- Access -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [("detail", "get"), ("withdraw", "get"), ("withdraw", "post"), ("offer", "get"), ("offer", "post")],
+)
+def test_another_customers_application_answers_404(client, customer, other_customer, dealer, name, method):
+    application = in_review(customer, dealer)
+    client.force_login(other_customer)
+    response = getattr(client, method)(reverse(f"applications:{name}", args=[application.reference]))
+    assert response.status_code == 404
+    application.refresh_from_db()
+    assert application.stage == Stage.UNDER_REVIEW
+
+
+def test_a_reference_that_does_not_exist_answers_404_too(client, customer):
+    client.force_login(customer)
+    assert client.get(reverse("applications:detail", args=["ABCDEFGHJK"])).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["detail", "withdraw", "offer"])
+def test_anonymous_visitors_are_sent_to_sign_in(client, customer, dealer, name):
+    application = in_review(customer, dealer)
+    url = reverse(f"applications:{name}", args=[application.reference])
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
+    assert client.get(reverse("applications:list")).url.startswith(reverse("accounts:login"))
+
+
+def test_the_owner_sees_the_timeline_also_by_the_reference_as_printed(client, customer, dealer):
+    application = in_review(customer, dealer)
+    client.force_login(customer)
+    assert client.get(detail_url(application)).status_code == 200
+    printed = application.display_reference.lower()  # "abcde-fghjk" as typed into the address bar
+    assert client.get(reverse("applications:detail", args=[printed])).status_code == 200
+
+
+def test_staff_see_no_customer_timeline(client, customer, reviewer, dealer):
+    application = in_review(customer, dealer)
+    client.force_login(reviewer)
+    assert client.get(detail_url(application)).status_code == 404
+
+
+def test_the_list_shows_only_the_customers_own_applications(client, customer, other_customer, dealer):
+    mine = in_review(customer, dealer)
+    theirs = in_review(other_customer, dealer)
+    client.force_login(customer)
+    response = client.get(reverse("applications:list"))
+    assert response.status_code == 200
+    assert mine.display_reference in response.content.decode()
+    assert theirs.display_reference not in response.content.decode()
+
+
+# --- What the timeline says ---------------------------------------------------------------------
+
+
+def test_review_stage_shows_milestone_two_current_with_an_expected_time(client, customer, dealer):
+    application = in_review(customer, dealer)
+    client.force_login(customer)
+    with timezone.override("Asia/Shanghai"):
+        response = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
+    states = [m.state for m in response.context["timeline"].milestones]
+    assert states == ["done", "current", "upcoming", "upcoming", "upcoming"]
+    page = text_of(response)
+    assert "Credit review" in page  # the stage in plain words
+    # No history yet: the time limit, 24 working hours, stands in (its due time was stored on entry).
+    due = timezone.localtime(application.stage_due_at)
+    assert re.search(
+        rf"Expected by \w{{3}} (\d+ \w{{3}} )?{due:%H:%M}, about \d+ (minutes?|hours?|days)", page
+    )
+    assert "Based on the time limit for this step." in page  # no history yet: the SLA stands in
+    assert 'aria-valuenow="30"' in response.content.decode()  # one done, inside the second
+    assert "What we need from you" not in page  # nothing is needed
+
+
+def test_history_is_in_customer_words_without_staff_names_or_notes(
+    client, customer, dealer, reviewer, make_user
+):
+    reviewer.first_name, reviewer.last_name = "Reviewer", "Lin"
+    reviewer.save()
+    application = awaiting_documents(customer, dealer, reviewer)
+    client.force_login(customer)
+    page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "The credit review needs more documents from you" in page
+    assert "Bank statement — We need more proof of income" in page
+    assert "Pre-check passed: your application went to credit review" in page
+    assert "Application submitted" in page
+    assert "irregular" not in page
+    assert "Lin" not in page and "reviewer" not in page.lower()
+
+
+def test_missing_and_rejected_documents_are_listed_with_reasons_and_upload_buttons(
+    client, customer, dealer, reviewer
+):
+    application = awaiting_documents(customer, dealer, reviewer)
+    licence = application.documents.get(document_type__code="driving_licence")
+    services.document_reject(
+        document=licence, actor=reviewer, reason=Reason.objects.get(code="photo_unreadable")
+    )
+    client.force_login(customer)
+
+    response = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
+
+    needs = response.context["timeline"].needs
+    assert [(n.document_type.code, n.reason.code, n.rejected) for n in needs] == [
+        ("bank_statement", "more_income_proof", False),
+        ("driving_licence", "photo_unreadable", True),
+    ]
+    page = text_of(response)
+    assert "What we need from you" in page
+    assert "Not accepted: The photo is unreadable" in page
+    assert "Please retake it in daylight" in page
+    assert "Document not accepted: Driving licence" in page  # and in the history
+    html = response.content.decode()
+    for code in ("bank_statement", "driving_licence"):
+        assert reverse("applications:document_upload", args=[application.reference, code]) in html
+    assert "Please reply by" in page  # a customer stage shows the customer's deadline
+
+
+def test_the_offer_waiting_is_what_we_need(client, customer, dealer, reviewer, approver):
+    application = at_offer(customer, dealer, reviewer, approver)
+    client.force_login(customer)
+    response = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
+    states = [m.state for m in response.context["timeline"].milestones]
+    assert states == ["done", "done", "current", "upcoming", "upcoming"]
+    page = text_of(response)
+    assert "¥140,000.00 at 5.88% a year over 36 months: about ¥4,251.46 a month." in page
+    assert reverse("applications:offer", args=[application.reference]) in response.content.decode()
+    assert "Approved: your offer is ready" in page
+
+
+def test_a_late_stage_explains_the_recorded_cause_and_what_happens_next(client, customer, dealer):
+    entered = timezone.now() - dt.timedelta(days=10)
+    application = in_review(customer, dealer, now=entered)  # review's limit is 24 working hours
+    LoanApplication.objects.filter(pk=application.pk).update(
+        delay_reason=Reason.objects.get(code="high_volume")  # as the SLA sweep / a manager records it
+    )
+    client.force_login(customer)
+
+    page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "Delayed: We are handling more applications than usual" in page
+    assert "We have added staff and will get to it soon; you need do nothing." in page
+    assert "It was due by" in page
+    assert "Expected by" not in page  # past its limit there is no estimate to give
+
+
+def test_a_late_stage_without_a_recorded_cause_says_it_is_taking_longer_than_usual(client, customer, dealer):
+    application = in_review(customer, dealer, now=timezone.now() - dt.timedelta(days=10))
+    client.force_login(customer)
+    page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "This step is taking longer than usual" in page
+    assert "We are working on it and will let you know as soon as it moves on." in page
+
+
+def test_a_rejection_shows_the_catalogue_reason_and_remedy(client, customer, dealer, reviewer):
+    application = services.review_reject(
+        application=in_review(customer, dealer),
+        actor=reviewer,
+        reason=Reason.objects.get(code="dti_too_high"),
+        note="internal: DTI 61 %",
+    )
+    client.force_login(customer)
+    response = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
+    states = [m.state for m in response.context["timeline"].milestones]
+    assert states == ["done", "stopped", "not_reached", "not_reached", "not_reached"]
+    page = text_of(response)
+    assert "Monthly debts are too high for the income" in page
+    assert "You may apply again with a larger down payment" in page
+    assert "61" not in page
+    assert "Withdraw this application" not in page
+
+
+def test_a_draft_continues_in_the_application_form(client, customer, dealer):
+    draft = make_draft(customer=customer, dealer=dealer)
+    client.force_login(customer)
+    response = client.get(detail_url(draft))
+    assert response.status_code == 302
+    assert response.url.startswith(f"/applications/{draft.reference}/")
+    assert response.url != detail_url(draft)
+
+
+def test_documents_needed_agrees_with_the_models_rule(customer, dealer, reviewer):
+    application = awaiting_documents(customer, dealer, reviewer)
+    services.document_reject(
+        document=application.documents.get(document_type__code="income_proof"),
+        actor=reviewer,
+        reason=Reason.objects.get(code="wrong_document"),
+    )
+    timeline = application_timeline(application=application)
+    required = [t for t in timeline.document_types.values() if t.required_for_review]
+    needs = documents_needed(
+        required=required, documents=timeline.documents, requests=list(application.document_requests.all())
+    )
+    assert [n.document_type for n in needs] == application.missing_document_types()
+    assert [n.document_type.code for n in needs] == ["bank_statement", "income_proof"]
+
+
+# --- Withdrawing --------------------------------------------------------------------------------
+
+
+def test_withdrawing_asks_first_then_closes_the_application_with_an_event(client, customer, dealer):
+    application = in_review(customer, dealer)
+    client.force_login(customer)
+    url = reverse("applications:withdraw", args=[application.reference])
+
+    confirm = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert confirm.status_code == 200
+    assert "Withdraw the application?" in text_of(confirm)
+    application.refresh_from_db()
+    assert application.stage == Stage.UNDER_REVIEW
+
+    response = client.post(url, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+
+    application.refresh_from_db()
+    assert application.stage == Stage.WITHDRAWN
+    assert application.events.last().transition == "withdraw"
+    assert "Your application has been withdrawn." in text_of(response)
+
+
+def test_an_offer_cannot_be_withdrawn_only_declined(client, customer, dealer, reviewer, approver):
+    application = at_offer(customer, dealer, reviewer, approver)
+    client.force_login(customer)
+    response = client.post(
+        reverse("applications:withdraw", args=[application.reference]), follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert "This action is not possible while the application is at" in text_of(response)
+    application.refresh_from_db()
+    assert application.stage == Stage.OFFER_PENDING
+
+
+# --- Query counts -------------------------------------------------------------------------------
+
+
+def _grow_history(application: LoanApplication, customer, *, documents: int, events: int) -> None:
+    for index in range(documents):
+        upload(application, REVIEW_DOCUMENTS[index % len(REVIEW_DOCUMENTS)], actor=customer)
+    for _ in range(events):
+        services.application_event_add(
+            application=application, kind=EventKind.DOCUMENT, data={"action": "uploaded"}
+        )
+
+
+def test_the_timeline_costs_the_same_queries_for_a_short_and_a_long_history(
+    client, customer, dealer, django_assert_num_queries
+):
+    short = in_review(customer, dealer, documents=("id_card_front",))
+    long = in_review(customer, dealer, documents=REVIEW_DOCUMENTS)
+    _grow_history(long, customer, documents=4, events=18)
+    assert short.events.count() <= 5 and short.documents.count() == 1
+    assert long.events.count() >= 30 and long.documents.count() == 8
+    client.force_login(customer)
+
+    for application in (short, long):
+        cache.clear()  # the stage median is counted each time
+        # session, user, unread count (navbar); the application with applicant, product and delay
+        # reason; its customer-visible events; the stage definitions; the documents with type and
+        # rejection reason; the document requests; the document types (flagged when review needs
+        # them); the stage's median duration (eta, not cached yet).
+        with django_assert_num_queries(10):
+            response = client.get(detail_url(application))
+        assert response.status_code == 200
+
+
+def test_the_list_costs_the_same_queries_for_one_and_five_applications(
+    client, customer, dealer, django_assert_num_queries
+):
+    client.force_login(customer)
+    in_review(customer, dealer)
+    # session, user, unread count; the applications; the stage definitions
+    with django_assert_num_queries(5):
+        assert client.get(reverse("applications:list")).status_code == 200
+    for _ in range(4):
+        in_review(customer, dealer)
+    with django_assert_num_queries(5):
+        response = client.get(reverse("applications:list"))
+    assert len(response.context["cards"]) == 5

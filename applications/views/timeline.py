@@ -1,0 +1,220 @@
+"""The customer's applications: the list, the timeline of one, and withdrawing it.
+
+Every view starts from the signed-in customer's own applications, so someone else's reference
+answers 404 exactly like one that does not exist. The timeline's words for the history live here
+(``history_entries``): the customer sees what happened and why, never who on the staff did it or
+what they noted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+from django.views.decorators.http import require_http_methods
+
+from .. import services
+from ..choices import EventKind, Stage
+from ..models import LoanApplication
+from ..money import annuity_payment
+from ..selectors import (
+    WITHDRAWABLE_STAGES,
+    Timeline,
+    application_timeline,
+    customer_application_cards,
+    customer_application_get,
+)
+from ..templatetags.timeline import expected_text, rate, reply_by_text, yuan
+from .apply import next_step
+
+# What each transition means to the customer, in their words.
+TRANSITION_WORDS = {
+    "create": gettext_lazy("Application started"),
+    "submit": gettext_lazy("Application submitted"),
+    "start_credit_check": gettext_lazy("Automatic pre-check started"),
+    "pass_precheck": gettext_lazy("Pre-check passed: your application went to credit review"),
+    "precheck_needs_documents": gettext_lazy("Pre-check passed: we need some documents from you"),
+    "fail_precheck": gettext_lazy("Not approved at the automatic pre-check"),
+    "request_documents": gettext_lazy("The credit review needs more documents from you"),
+    "resume_review": gettext_lazy("Documents complete: the credit review continues"),
+    "recommend_approval": gettext_lazy("Credit review finished: your application went to approval"),
+    "reject_in_review": gettext_lazy("Not approved after the credit review"),
+    "return_to_review": gettext_lazy("Returned to the credit review for a further check"),
+    "approve": gettext_lazy("Approved: your offer is ready"),
+    "decline": gettext_lazy("Not approved at the approval stage"),
+    "accept_offer": gettext_lazy("You accepted the offer"),
+    "decline_offer": gettext_lazy("You declined the offer"),
+    "sign_contract": gettext_lazy("Contract signed"),
+    "register_lien": gettext_lazy("Lien registered on the vehicle"),
+    "disburse": gettext_lazy("The loan was paid to the dealer"),
+    "withdraw": gettext_lazy("The application was withdrawn"),
+    "expire": gettext_lazy("The application expired"),
+}
+
+# Document events: what happened to a document, by the action the event records.
+DOCUMENT_WORDS = {
+    "uploaded": gettext_lazy("Document received: %(document)s"),
+    "accepted": gettext_lazy("Document accepted: %(document)s"),
+    "rejected": gettext_lazy("Document not accepted: %(document)s"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: dt.datetime
+    title: str
+    detail: str = ""
+    tone: str = ""  # "good", "bad" or "" for the dot's colour
+
+
+def _join(names: list[str]) -> str:
+    return pgettext("list separator", ", ").join(names)
+
+
+def _document_names(timeline: Timeline, codes) -> str:
+    types = timeline.document_types
+    return _join([types[code].localized("name") if code in types else code for code in codes or []])
+
+
+def _reason_detail(timeline: Timeline, code: str, *, with_remedy: bool) -> str:
+    reason = timeline.reasons.get(code)
+    if reason is None:
+        return ""
+    text = reason.localized("text")
+    remedy = reason.localized("remedy") if with_remedy else ""
+    return _("%(reason)s. %(remedy)s") % {"reason": text, "remedy": remedy} if remedy else text
+
+
+def _transition_entry(timeline: Timeline, event) -> HistoryEntry:
+    title = TRANSITION_WORDS.get(event.transition)
+    if title is None:
+        title = _("Your application moved on to “%(stage)s”") % {"stage": Stage(event.to_stage).label}
+    detail = ""
+    data = event.data or {}
+    tone = ""
+    if event.transition == "request_documents":
+        detail = _document_names(timeline, data.get("documents"))
+        reason = _reason_detail(timeline, event.reason_code, with_remedy=False)
+        if detail and reason:
+            detail = _("%(documents)s — %(reason)s") % {"documents": detail, "reason": reason}
+        else:
+            detail = detail or reason
+    elif event.transition == "precheck_needs_documents":
+        detail = _document_names(timeline, data.get("missing_documents"))
+    elif event.transition == "approve" and data.get("amount"):
+        detail = _("%(amount)s at %(rate)s a year over %(term)s months") % {
+            "amount": yuan(Decimal(data["amount"])),
+            "rate": rate(Decimal(data["rate"])),
+            "term": data.get("term_months", ""),
+        }
+        tone = "good"
+    elif event.reason_code:
+        detail = _reason_detail(timeline, event.reason_code, with_remedy=False)
+    if event.to_stage in (Stage.REJECTED, Stage.EXPIRED, Stage.WITHDRAWN):
+        tone = "bad"
+    elif event.to_stage == Stage.DISBURSED or event.transition == "accept_offer":
+        tone = "good"
+    return HistoryEntry(event.created_at, str(title), detail, tone)
+
+
+def _document_entry(timeline: Timeline, event) -> HistoryEntry:
+    data = event.data or {}
+    code = data.get("document_type") or data.get("type") or ""
+    action = data.get("action") or data.get("status") or ""
+    name = _document_names(timeline, [code]) if code else _("a document")
+    words = DOCUMENT_WORDS.get(action)
+    title = (words or gettext_lazy("Document updated: %(document)s")) % {"document": name}
+    detail = _reason_detail(timeline, event.reason_code, with_remedy=True) if action == "rejected" else ""
+    tone = {"accepted": "good", "rejected": "bad"}.get(action, "")
+    return HistoryEntry(event.created_at, str(title), detail, tone)
+
+
+def history_entries(timeline: Timeline) -> list[HistoryEntry]:
+    """The history in the customer's words, newest first (no staff names, no internal notes)."""
+    entries = []
+    for event in timeline.events:
+        if event.kind == EventKind.TRANSITION:
+            entries.append(_transition_entry(timeline, event))
+        elif event.kind == EventKind.DOCUMENT:
+            entries.append(_document_entry(timeline, event))
+    entries.reverse()
+    return entries
+
+
+def timeline_context(timeline: Timeline, *, read_only: bool) -> dict:
+    """What the timeline partial (``applications/timeline/_timeline.html``) needs."""
+    application = timeline.application
+    expectation = timeline.expectation
+    monthly = None
+    if timeline.offer_waiting and application.approved_amount is not None:
+        monthly = annuity_payment(
+            application.approved_amount, application.approved_rate, application.approved_term_months
+        )
+    return {
+        "timeline": timeline,
+        "application": application,
+        "read_only": read_only,
+        "history": history_entries(timeline),
+        "expected_text": (
+            expected_text(expectation.expected_at, expectation.remaining, now=timeline.now)
+            if expectation
+            else ""
+        ),
+        "reply_by_text": reply_by_text(timeline.reply_by, now=timeline.now) if timeline.reply_by else "",
+        "offer_monthly": monthly,
+    }
+
+
+def _own_application(request: HttpRequest, reference: str) -> LoanApplication:
+    application = customer_application_get(user=request.user, reference=reference)
+    if application is None:
+        raise Http404(_("No such application."))
+    return application
+
+
+@login_required
+def application_list(request: HttpRequest) -> HttpResponse:
+    """My applications: one card each, newest first."""
+    cards = customer_application_cards(user=request.user)
+    return render(request, "applications/list.html", {"cards": cards})
+
+
+@login_required
+def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """The timeline: where the application stands, why, what happens next and when."""
+    application = _own_application(request, reference)
+    if application.stage == Stage.DRAFT:
+        # Not sent yet: nothing to follow, so the customer continues the form where they left it.
+        return redirect(next_step(application))
+    timeline = application_timeline(application=application)
+    return render(request, "applications/timeline/page.html", timeline_context(timeline, read_only=False))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
+    """GET asks for confirmation; POST withdraws. Nothing changes without the second step."""
+    application = _own_application(request, reference)
+    if request.method == "POST":
+        try:
+            services.application_withdraw(application=application, actor=request.user)
+        except services.TransitionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Your application has been withdrawn."))
+        return redirect("applications:detail", reference=application.reference)
+    if application.stage not in WITHDRAWABLE_STAGES:
+        messages.info(request, _("This application can no longer be withdrawn."))
+        return redirect("applications:detail", reference=application.reference)
+    return render(
+        request,
+        "applications/timeline/withdraw_confirm.html",
+        {"application": application, "is_draft": application.stage == Stage.DRAFT},
+    )

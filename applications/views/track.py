@@ -1,0 +1,104 @@
+"""Look up an application without an account: reference number plus the mobile number on file.
+
+The answer is the read-only timeline with masked personal data. A wrong reference and a wrong
+phone get the same message, so the form cannot be used to learn which references exist. The form
+is POSTed (nothing in the URL, the history or a proxy's log), every attempt counts against two
+limits (per address and per reference, 5 a minute each), and the answer is never cached.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from .. import ratelimit
+from ..models import REFERENCE_LENGTH, normalise_reference
+from ..pii import validate_phone
+from ..selectors import application_for_tracking, application_timeline
+from .timeline import timeline_context
+
+ATTEMPTS_PER_MINUTE = 5
+NOT_FOUND = gettext_lazy(
+    "We could not find an application with this reference number and mobile number. Check both and try again."
+)
+
+
+class TrackForm(forms.Form):
+    reference = forms.CharField(
+        label=gettext_lazy("Reference number"),
+        max_length=30,
+        help_text=gettext_lazy("As on your confirmation, for example ABCDE-FGHJK."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+    phone = forms.CharField(
+        label=gettext_lazy("Mobile number on the application"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.widget.attrs["class"] = "form-control" + (" is-invalid" if name in self.errors else "")
+
+    def clean_reference(self) -> str:
+        reference = normalise_reference(self.cleaned_data["reference"])
+        if len(reference) != REFERENCE_LENGTH:
+            raise ValidationError(
+                _("A reference number has 10 letters and digits, for example ABCDE-FGHJK."),
+                code="reference",
+            )
+        return reference
+
+    def clean_phone(self) -> str:
+        return validate_phone(self.cleaned_data["phone"])
+
+
+def mask_name(name: str) -> str:
+    """张伟 → 张*: the family name only."""
+    return f"{name[:1]}{'*' * (len(name) - 1)}" if name else ""
+
+
+def _within_limits(request: HttpRequest) -> bool:
+    """Count this attempt against the address and the reference; both counters always move."""
+    by_ip = ratelimit.hit("track-ip", ratelimit.client_ip(request), limit=ATTEMPTS_PER_MINUTE)
+    reference = normalise_reference(request.POST.get("reference", ""))[: REFERENCE_LENGTH * 2]
+    by_reference = (
+        ratelimit.hit("track-reference", reference, limit=ATTEMPTS_PER_MINUTE) if reference else True
+    )
+    return by_ip and by_reference
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def track(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "applications/track.html", {"form": TrackForm()})
+    if not _within_limits(request):
+        return render(
+            request,
+            "applications/track.html",
+            {
+                "form": TrackForm(initial={"reference": request.POST.get("reference", "")}),
+                "error": _("Too many attempts. Please wait a minute and try again."),
+            },
+            status=429,
+        )
+    form = TrackForm(request.POST)
+    if not form.is_valid():
+        return render(request, "applications/track.html", {"form": form})
+    application = application_for_tracking(
+        reference=form.cleaned_data["reference"], phone=form.cleaned_data["phone"]
+    )
+    if application is None:
+        return render(request, "applications/track.html", {"form": form, "error": NOT_FOUND})
+    timeline = application_timeline(application=application)
+    context = timeline_context(timeline, read_only=True)
+    context["masked_name"] = mask_name(application.applicant.full_name)
+    return render(request, "applications/track_result.html", context)

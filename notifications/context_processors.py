@@ -1,0 +1,22 @@
+"""The unread count for the navbar's inbox badge."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from .selectors import unread_count
+
+
+def unread_notifications(request) -> dict:
+    """``unread_notification_count``: counted on first use in the template, at most once per page
+    (one query), and never for an anonymous visitor."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"unread_notification_count": 0}
+
+    @cache
+    def count() -> int:
+        return unread_count(user=user)
+
+    # Templates call a callable without arguments: the query runs only if the page shows the badge.
+    return {"unread_notification_count": count}

@@ -1,0 +1,21 @@
+"""Reads of the notifications app."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import Notification
+
+
+def inbox(*, user) -> QuerySet[Notification]:
+    """The user's notifications, newest first, with the application each is about (1 query a page)."""
+    return (
+        Notification.objects.filter(recipient=user)
+        .select_related("application")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def unread_count(*, user) -> int:
+    """How many the user has not read (1 query, on the recipient/read_at index)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -1,0 +1,171 @@
+"""A notification's words, in the reader's language, from its kind and context.
+
+Rows store only a kind and a few codes (stage, reason, document type), never sentences, so the
+inbox, an email and an SMS each render them in whatever language is active when they are read or
+sent (``translation.override(user.language)`` for a message sent by a task).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from applications.choices import Stage
+from applications.models import DocumentType, Reason
+
+from .choices import Kind
+from .models import Notification
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    body: str
+
+
+def reason_codes(notifications: Iterable[Notification]) -> set[str]:
+    return {n.context.get("reason") for n in notifications if n.context.get("reason")}
+
+
+def document_type_codes(notifications: Iterable[Notification]) -> set[str]:
+    return {n.context.get("document_type") for n in notifications if n.context.get("document_type")}
+
+
+def _stage_label(code: str) -> str:
+    try:
+        return str(Stage(code).label)
+    except ValueError:
+        return code
+
+
+def render(
+    notification: Notification,
+    *,
+    reasons: Mapping[str, Reason] | None = None,
+    document_types: Mapping[str, DocumentType] | None = None,
+) -> Rendered:
+    """Title and body in the active language. Pass ``reasons`` / ``document_types`` (by code) when
+    rendering many, so the catalogue is read once; otherwise each is looked up here."""
+    context = notification.context or {}
+    reference = (
+        notification.application.display_reference
+        if notification.application_id
+        else context.get("reference", "")
+    )
+    stage = context.get("stage", "")
+    reason_text = ""
+    if code := context.get("reason"):
+        reason = (
+            (reasons or {}).get(code) if reasons is not None else Reason.objects.filter(code=code).first()
+        )
+        reason_text = reason.localized("text") if reason else ""
+    document = ""
+    if code := context.get("document_type"):
+        doc_type = (
+            (document_types or {}).get(code)
+            if document_types is not None
+            else DocumentType.objects.filter(code=code).first()
+        )
+        document = doc_type.localized("name") if doc_type else code
+    values = {
+        "reference": reference,
+        "stage": _stage_label(stage),
+        "reason": reason_text,
+        "document": document,
+    }
+
+    if notification.kind == Kind.DOCUMENTS_REQUESTED:
+        return Rendered(
+            _("Documents needed"),
+            _("Application %(reference)s needs documents from you. Open it to see the list and upload them.")
+            % values,
+        )
+    if notification.kind == Kind.DOCUMENT_REJECTED:
+        body = (
+            _(
+                "A document for application %(reference)s was not accepted: %(document)s (%(reason)s). Please upload a new one."
+            )
+            if reason_text
+            else _(
+                "A document for application %(reference)s was not accepted: %(document)s. Please upload a new one."
+            )
+        )
+        return Rendered(_("A document needs replacing"), body % values)
+    if notification.kind == Kind.OFFER_READY:
+        return Rendered(
+            _("Your offer is ready"),
+            _(
+                "Application %(reference)s has been approved. Read the offer and accept or decline it before it expires."
+            )
+            % values,
+        )
+    if notification.kind == Kind.DECISION:
+        return Rendered(
+            _("A decision on your application"), _decision_body(stage, bool(reason_text)) % values
+        )
+    if notification.kind == "delay_notice":  # the SLA sweep, when a stage runs past its limit
+        body = (
+            _(
+                "Application %(reference)s is taking longer than planned at “%(stage)s”: %(reason)s. "
+                "We will let you know as soon as it moves on."
+            )
+            if reason_text
+            else _(
+                "Application %(reference)s is taking longer than planned at “%(stage)s”. "
+                "We will let you know as soon as it moves on."
+            )
+        )
+        return Rendered(_kind_label(notification.kind), body % values)
+    if notification.kind == "documents_reminder":
+        return Rendered(
+            _kind_label(notification.kind),
+            _(
+                "Application %(reference)s is still waiting for documents from you. "
+                "Open it to see the list and upload them."
+            )
+            % values,
+        )
+    if notification.kind in _STAFF_WORDS:  # the sweep's messages to staff
+        return Rendered(_kind_label(notification.kind), str(_STAFF_WORDS[notification.kind]) % values)
+    if notification.kind == Kind.STAGE_CHANGED:
+        return Rendered(
+            _("Your application moved on"), _("Application %(reference)s is now at: %(stage)s.") % values
+        )
+    # A kind added later and not worded here yet: still say which application it is about.
+    return Rendered(
+        _kind_label(notification.kind),
+        _("There is news about application %(reference)s.") % values if reference else "",
+    )
+
+
+# Words for the kinds the SLA sweep sends to staff (by value: the kinds live in notifications.choices).
+_STAFF_WORDS = {
+    "sla_at_risk": gettext_lazy("Application %(reference)s is close to the time limit of “%(stage)s”."),
+    "sla_breached": gettext_lazy("Application %(reference)s is past the time limit of “%(stage)s”."),
+    "sla_escalation": gettext_lazy(
+        "Application %(reference)s is overdue at “%(stage)s” and has been escalated to you."
+    ),
+}
+
+
+def _kind_label(kind: str) -> str:
+    return str(Kind(kind).label) if kind in Kind.values else _("Update")
+
+
+def _decision_body(stage: str, has_reason: bool) -> str:
+    if stage == Stage.DISBURSED:
+        return _("The loan for application %(reference)s has been paid to the dealer.")
+    if stage == Stage.REJECTED:
+        if has_reason:
+            return _("Application %(reference)s was not approved: %(reason)s.")
+        return _("Application %(reference)s was not approved.")
+    if stage == Stage.WITHDRAWN:
+        return _("Application %(reference)s was withdrawn.")
+    if stage == Stage.EXPIRED:
+        if has_reason:
+            return _("Application %(reference)s expired: %(reason)s.")
+        return _("Application %(reference)s expired.")
+    return _("Application %(reference)s is now at: %(stage)s.")

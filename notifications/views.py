@@ -1,0 +1,60 @@
+"""The in-app inbox: every notification, newest first, each in the reader's language."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from applications.models import DocumentType, Reason
+
+from . import texts
+from .models import Notification
+from .selectors import inbox as inbox_of
+from .services import notifications_mark_read
+
+PAGE_SIZE = 20
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """One page of notifications. Queries: the count and the page (with each application joined),
+    then the catalogue reasons and document types the page names (each skipped when none)."""
+    page = Paginator(inbox_of(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    reason_codes = texts.reason_codes(rows)
+    type_codes = texts.document_type_codes(rows)
+    reasons = {r.code: r for r in Reason.objects.filter(code__in=reason_codes)} if reason_codes else {}
+    types = {t.code: t for t in DocumentType.objects.filter(code__in=type_codes)} if type_codes else {}
+    items = [(n, texts.render(n, reasons=reasons, document_types=types)) for n in rows]
+    return render(request, "notifications/inbox.html", {"page": page, "items": items})
+
+
+def _back(request: HttpRequest):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("notifications:inbox")
+
+
+@login_required
+@require_POST
+def mark_all_read(request: HttpRequest) -> HttpResponse:
+    notifications_mark_read(recipient=request.user)
+    return _back(request)
+
+
+@login_required
+@require_POST
+def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one read and go on (to the application it is about, when the form says so).
+    Someone else's notification answers 404."""
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notifications_mark_read(recipient=request.user, ids=[notification.pk])
+    return _back(request)

@@ -1,0 +1,244 @@
+"""The customer's side after applying, in a real browser: timeline, offer, acceptance, tracking.
+
+Screenshots land in ``test-results/`` (timeline-375-zh.png, timeline-1280-en.png, offer-…, track-…).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from playwright.sync_api import Page, expect
+
+from applications import services
+from applications.choices import Stage
+from applications.models import DocumentType, LoanApplication
+from applications.tests.factories import make_draft
+
+from .test_public_site import BrowserProblems, expect_navbar_on_one_row, expect_styled, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PHONE = "13812345678"
+PDF = b"%PDF-1.4\n% a test document\n"
+
+
+@pytest.fixture
+def browser_problems(page: Page):
+    problems = BrowserProblems(page)
+    yield problems
+    assert problems.unexpected() == [], "the browser reported problems"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()  # stage medians and tracking limits: the live server shares this process's cache
+    yield
+    cache.clear()
+
+
+def offer_waiting(customer, dealer, reviewer, approver) -> LoanApplication:
+    """Through the services: documents, submission (the pre-check runs on commit, eagerly, and
+    passes the file to review), the reviewer's recommendation, the approver's offer."""
+    application = make_draft(customer=customer, dealer=dealer)
+    for doc_type in DocumentType.objects.filter(stagedefinition__stage=Stage.UNDER_REVIEW):
+        services.document_upload(
+            application=application,
+            document_type=doc_type,
+            uploaded_file=SimpleUploadedFile(f"{doc_type.code}.pdf", PDF),
+            actor=customer,
+        )
+    services.application_submit(application=application, actor=customer)
+    application.refresh_from_db()
+    assert application.stage == Stage.UNDER_REVIEW, "the pre-check should have passed the file on"
+    application = services.review_recommend(application=application, actor=reviewer)
+    return services.approval_approve(
+        application=application,
+        actor=approver,
+        amount=Decimal("140000.00"),
+        rate=Decimal("0.0588"),
+        term_months=36,
+    )
+
+
+def sign_in(page: Page, live_server, user) -> None:
+    """The session of a signed-in customer, handed to the browser (sign-in itself is tested elsewhere)."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+
+def expect_milestone(page: Page, number: int, state: str) -> None:
+    expect(page.locator(f'[data-milestone="{number}"]')).to_have_attribute("data-state", state)
+
+
+def test_customer_follows_the_timeline_reads_the_offer_and_accepts_it(
+    page: Page, live_server, browser_problems, customer, dealer, reviewer, approver
+):
+    application = offer_waiting(customer, dealer, reviewer, approver)
+    sign_in(page, live_server, customer)
+    timeline_url = f"{live_server.url}/applications/{application.reference}/"
+
+    # On a phone, in Chinese: step 3 is current and the deadline to answer is shown.
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(timeline_url)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect_styled(page)
+    for number, state in ((1, "done"), (2, "done"), (3, "current"), (4, "upcoming"), (5, "upcoming")):
+        expect_milestone(page, number, state)
+    expect(page.get_by_test_id("reply-by")).to_be_visible()
+    expect(page.get_by_test_id("offer-waiting")).to_be_visible()
+    expect(page.locator(".navbar-toggler .lp-unread-badge-mobile")).to_have_text("3")  # the menu is folded
+    expect_navbar_on_one_row(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, "the page scrolls sideways"
+    screenshot(page, "timeline-375-zh")
+
+    # On a desktop, in English.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_test_id("reply-by")).to_contain_text("Please reply by")
+    screenshot(page, "timeline-1280-en")
+
+    # The offer: figures, then the other schedule.
+    page.get_by_role("link", name="Review the offer").click()
+    expect(page.get_by_test_id("amount")).to_have_text("¥140,000.00")
+    expect(page.get_by_test_id("monthly")).to_have_text("¥4,251.46")
+    instalments = page.locator('[data-schedule="equal_instalment"]')
+    principal = page.locator('[data-schedule="equal_principal"]')
+    expect(instalments).to_be_visible()
+    expect(principal).to_be_hidden()
+    expect(instalments.locator("tbody tr")).to_have_count(36)
+    screenshot(page, "offer-1280-en")
+    page.get_by_role("tab", name="Equal principal").click()
+    expect(principal).to_be_visible()
+    expect(instalments).to_be_hidden()
+    expect(principal.locator("tbody tr").first).to_contain_text("4,574.89")  # 3,888.89 + 686.00
+    page.set_viewport_size({"width": 375, "height": 812})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, "the offer scrolls sideways"
+    table = principal.locator(".table-responsive")
+    assert table.evaluate("el => el.scrollWidth <= el.clientWidth"), "the schedule is cut off on a phone"
+    screenshot(page, "offer-375-en")
+
+    # Accept, confirm, and the timeline moves on to step 4 with an expected time.
+    page.get_by_role("button", name="Accept the offer").click()
+    expect(page.get_by_test_id("confirm")).to_be_visible()
+    page.get_by_role("button", name="Yes, accept the offer").click()
+    expect(page).to_have_url(timeline_url)
+    expect(page.get_by_text("You accepted the offer. We are preparing your contract.")).to_be_visible()
+    expect_milestone(page, 3, "done")
+    expect_milestone(page, 4, "current")
+    expect(page.get_by_test_id("expected")).to_contain_text("Expected by")
+    expect_navbar_on_one_row(page)
+    screenshot(page, "timeline-accepted-375-en")
+    application.refresh_from_db()
+    assert application.stage == Stage.CONTRACT_SIGNING
+
+    # Back in Chinese: the timeline on a desktop and the answered offer on a phone.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect_milestone(page, 4, "current")
+    screenshot(page, "timeline-accepted-1280-zh")
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{timeline_url}offer/")
+    expect(page.get_by_test_id("answer")).to_have_count(0)
+    screenshot(page, "offer-accepted-375-zh")
+
+    # The list of applications and the inbox, where every stage change left a message.
+    page.goto(f"{live_server.url}/applications/")
+    expect(page.locator(f'[data-reference="{application.reference}"]')).to_be_visible()
+    screenshot(page, "list-375-zh")
+    page.goto(f"{live_server.url}/inbox/")
+    expect(page.get_by_test_id("notifications").locator("li")).to_have_count(4)
+    screenshot(page, "inbox-375-zh")
+    page.locator("form[action$='/inbox/read/'] button").click()
+    expect(page.locator(".lp-unread-badge")).to_have_count(0)
+
+
+def test_anyone_tracks_with_reference_and_phone_but_learns_nothing_from_a_wrong_one(
+    page: Page, live_server, browser_problems, customer, dealer, reviewer, approver
+):
+    application = offer_waiting(customer, dealer, reviewer, approver)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live_server.url}/track/")
+
+    page.locator("#id_reference").fill(application.display_reference)
+    page.locator("#id_phone").fill("139 0000 0000")
+    page.locator("form[action='/track/'] button[type=submit]").click()
+    expect(page.get_by_test_id("track-error")).to_be_visible()
+    expect(page.locator("[data-milestone]")).to_have_count(0)
+    assert "13900000000" not in page.url and application.reference not in page.url
+
+    page.locator("#id_phone").fill(PHONE)
+    page.locator("form[action='/track/'] button[type=submit]").click()
+    expect_milestone(page, 3, "current")
+    expect(page.get_by_test_id("masked")).to_contain_text("138****5678")
+    expect(page.locator("a[href*='/offer/']")).to_have_count(0)  # read-only
+    assert page.url == f"{live_server.url}/track/"
+    screenshot(page, "track-375-zh")
+
+
+def test_what_we_need_and_a_delay_read_well_on_a_phone_and_a_desktop(
+    page: Page, live_server, browser_problems, customer, dealer, reviewer
+):
+    from django.utils import timezone
+
+    from applications.models import Reason
+
+    application = make_draft(customer=customer, dealer=dealer)
+    for doc_type in DocumentType.objects.filter(stagedefinition__stage=Stage.UNDER_REVIEW):
+        services.document_upload(
+            application=application,
+            document_type=doc_type,
+            uploaded_file=SimpleUploadedFile(f"{doc_type.code}.pdf", PDF),
+            actor=customer,
+        )
+    services.application_submit(application=application, actor=customer)
+    application.refresh_from_db()
+    late = make_draft(customer=customer, dealer=dealer)
+    for doc_type in DocumentType.objects.filter(stagedefinition__stage=Stage.UNDER_REVIEW):
+        services.document_upload(
+            application=late,
+            document_type=doc_type,
+            uploaded_file=SimpleUploadedFile(f"{doc_type.code}.pdf", PDF),
+            actor=customer,
+        )
+    services.application_submit(application=late, actor=customer)
+    services.review_request_documents(
+        application=application,
+        actor=reviewer,
+        document_types=[DocumentType.objects.get(code="bank_statement")],
+        reason=Reason.objects.get(code="more_income_proof"),
+    )
+    services.document_reject(
+        document=application.documents.get(document_type__code="driving_licence"),
+        actor=reviewer,
+        reason=Reason.objects.get(code="photo_unreadable"),
+    )
+    # As the SLA sweep records it: the review ran past its limit, for a catalogued cause.
+    LoanApplication.objects.filter(pk=late.pk).update(
+        stage_entered_at=timezone.now() - timezone.timedelta(hours=26),
+        stage_due_at=timezone.now() - timezone.timedelta(hours=2),
+        delay_reason=Reason.objects.get(code="high_volume"),
+    )
+    sign_in(page, live_server, customer)
+
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live_server.url}/applications/{application.reference}/")
+    needs = page.get_by_test_id("needs")
+    expect(needs.locator("[data-document-type]")).to_have_count(2)
+    expect(needs.locator('[data-document-type="driving_licence"] a')).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, "timeline-documents-375-zh")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/applications/{late.reference}/")
+    expect(page.get_by_test_id("delay")).to_be_visible()
+    expect(page.get_by_test_id("expected")).to_have_count(0)
+    screenshot(page, "timeline-delayed-1280-zh")
