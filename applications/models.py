@@ -27,6 +27,7 @@ from .choices import (
     Stage,
 )
 from .pii import EncryptedDecimalField, EncryptedField, mask_id_number, mask_phone
+from .sla import SlaState
 
 # --- Configuration as data ----------------------------------------------------------------------
 
@@ -294,6 +295,12 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
 
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
     stage_due_at = models.DateTimeField(_("stage due"), null=True, blank=True, db_index=True)
+    # The SLA sweep's verdict on the current stage (notifications.services.sla_sweep, set-based);
+    # back to on time when the stage changes. ``sla_escalated_at``: the second escalation (150 %).
+    sla_state = models.CharField(
+        _("SLA"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME, db_index=True
+    )
+    sla_escalated_at = models.DateTimeField(_("escalated again"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)

@@ -13,11 +13,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from .choices import CUSTOMER_STAGES, Stage
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import CUSTOMER_STAGES, FINAL_STAGES, Stage
+
+
+class SlaState(models.TextChoices):
+    ON_TIME = "on_time", _("On time")
+    AT_RISK = "at_risk", _("At risk")
+    BREACHED = "breached", _("Overdue")
 
 # Stages whose limit runs in calendar time: those waiting on the customer (the staff clock pauses;
 # the customer's deadline is in days) and the automatic steps, which run day and night.
 CALENDAR_TIME_STAGES = CUSTOMER_STAGES | {Stage.SUBMITTED, Stage.CREDIT_CHECK}
+# Stages on the staff clock: the SLA sweep marks them at risk / overdue and reminds their owner.
+STAFF_CLOCK_STAGES = frozenset(set(Stage) - CALENDAR_TIME_STAGES - FINAL_STAGES)
+# Fractions of the stage's time (entry → due) at which it is at risk, overdue, escalated again.
+AT_RISK_AT = (4, 5)
+ESCALATE_AGAIN_AT = (3, 2)
 
 # A calendar with no working day for this long is a configuration error, not a deadline.
 _MAX_DAYS = 3 * 366

@@ -10,3 +10,27 @@ class Kind(models.TextChoices):
     DOCUMENT_REJECTED = "document_rejected", _("A document needs replacing")
     OFFER_READY = "offer_ready", _("Your offer is ready")
     DECISION = "decision", _("A decision on your application")
+    # The SLA sweep (notifications.services.sla_sweep).
+    SLA_AT_RISK = "sla_at_risk", _("A stage is close to its time limit")
+    SLA_BREACHED = "sla_breached", _("A stage is overdue")
+    SLA_ESCALATION = "sla_escalation", _("An overdue stage is escalated to you")
+    DELAY_NOTICE = "delay_notice", _("Your application is taking longer than planned")
+    DOCUMENTS_REMINDER = "documents_reminder", _("Reminder: documents needed")
+
+
+# Kinds for staff: never sent to a customer, and words for staff in the back office.
+STAFF_KINDS = frozenset({Kind.SLA_AT_RISK, Kind.SLA_BREACHED, Kind.SLA_ESCALATION})
+
+
+class Channel(models.TextChoices):
+    IN_APP = "in_app", _("In the portal")
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    DEFERRED = "deferred", _("Deferred")

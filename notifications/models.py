@@ -41,7 +41,27 @@ class Notification(models.Model):
         ordering = ["-created_at", "-pk"]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            # The sweep's nudge schedule: an application's reminders of one kind since a time.
+            models.Index(fields=["application", "kind", "created_at"], name="notif_app_kind_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.recipient}"
+
+
+class SweepRun(models.Model):
+    """The last successful run of a periodic job (the SLA sweep): a stopped beat must show."""
+
+    name = models.CharField(max_length=40, unique=True)
+    finished_at = models.DateTimeField(_("last successful run"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    counts = models.JSONField(_("what it did"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("sweep run")
+        verbose_name_plural = _("sweep runs")
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Notification
+from .choices import Kind
+from .models import Notification, SweepRun
 
 
 def notification_create(
@@ -36,3 +41,317 @@ def notifications_mark_read(
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=now or timezone.now())
+
+
+# --- Many at once (the sweep) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    recipient_id: int
+    kind: str
+    dedupe_key: str
+    application_id: int | None = None
+    context: dict = field(default_factory=dict)
+
+
+def notifications_create_many(*, rows: list[NewNotification], now: dt.datetime) -> int:
+    """Insert every row whose dedupe key is new, in one statement (ON CONFLICT DO NOTHING); return
+    how many keys were new. Safe to repeat: a second call with the same keys inserts nothing."""
+    if not rows:
+        return 0
+    keys = [row.dedupe_key for row in rows]
+    existing = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=row.recipient_id,
+                kind=row.kind,
+                dedupe_key=row.dedupe_key,
+                application_id=row.application_id,
+                context=row.context,
+                created_at=now,
+            )
+            for row in rows
+            if row.dedupe_key not in existing
+        ],
+        ignore_conflicts=True,  # the unique key decides, even against a concurrent insert
+        batch_size=1000,
+    )
+    return len(set(keys) - existing)
+
+
+# --- The SLA sweep ------------------------------------------------------------------------------
+
+SWEEP_NAME = "sla_sweep"
+# Any constant shared by every process: pg_try_advisory_xact_lock's key for the sweep.
+_SWEEP_LOCK_KEY = 5_215_001
+NUDGE_FIRST_AFTER = dt.timedelta(hours=24)
+NUDGE_EVERY = dt.timedelta(hours=48)
+NUDGE_AT_MOST = 3
+
+
+@dataclass
+class SweepResult:
+    at_risk: int = 0
+    breached: int = 0
+    escalated_again: int = 0
+    nudged: int = 0
+    notifications: int = 0
+    skipped: bool = False  # another sweep held the lock
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "skipped"}
+
+
+def _fraction_reached(vendor: str, num: int, den: int) -> str:
+    """SQL: the stage has used at least num/den of its time (entry → due) at the parameter %s."""
+    if vendor == "postgresql":
+        return f"(%s - stage_entered_at) * {den} >= (stage_due_at - stage_entered_at) * {num}"
+    return (
+        f"(julianday(%s) - julianday(stage_entered_at)) * {den}"
+        f" >= (julianday(stage_due_at) - julianday(stage_entered_at)) * {num}"
+    )
+
+
+def _sla_states_update(*, now: dt.datetime) -> dict[str, list[int]]:
+    """One UPDATE over the open staff stages: set each application's SLA state from the clock and
+    return the ids whose state changed, by new state (only those are notified)."""
+    from applications.models import LoanApplication
+    from applications.sla import AT_RISK_AT, STAFF_CLOCK_STAGES, SlaState
+
+    vendor = connection.vendor
+    table = LoanApplication._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(now)
+    stages = sorted(STAFF_CLOCK_STAGES)
+    state = (
+        f"CASE WHEN stage_due_at <= %s THEN '{SlaState.BREACHED}'"
+        f" WHEN {_fraction_reached(vendor, *AT_RISK_AT)} THEN '{SlaState.AT_RISK}'"
+        f" ELSE '{SlaState.ON_TIME}' END"
+    )
+    in_stages = ", ".join(["%s"] * len(stages))
+    # Only constants and placeholders are joined in; every value is a parameter.
+    sql = " ".join(
+        [
+            "UPDATE",
+            table,
+            "SET sla_state =",
+            state,
+            f"WHERE stage IN ({in_stages}) AND stage_due_at IS NOT NULL AND sla_state <>",
+            state,
+            "RETURNING id, sla_state",
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [at, at, *stages, at, at])
+        changed = cursor.fetchall()
+    # Anything that left the staff clock without the hook (a data fix, an old row) is on time again.
+    LoanApplication.objects.exclude(stage__in=stages).exclude(sla_state=SlaState.ON_TIME).update(
+        sla_state=SlaState.ON_TIME, sla_escalated_at=None
+    )
+    by_state: dict[str, list[int]] = {}
+    for pk, new_state in changed:
+        by_state.setdefault(new_state, []).append(pk)
+    return by_state
+
+
+def _escalate_again_update(*, now: dt.datetime) -> list[int]:
+    """Overdue stages past 150 % of their time, not escalated a second time yet: mark and return."""
+    from applications.models import LoanApplication
+    from applications.sla import ESCALATE_AGAIN_AT, SlaState
+
+    table = LoanApplication._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(now)
+    sql = " ".join(
+        [
+            "UPDATE",
+            table,
+            "SET sla_escalated_at = %s",
+            "WHERE sla_state = %s AND sla_escalated_at IS NULL AND stage_due_at IS NOT NULL AND",
+            _fraction_reached(connection.vendor, *ESCALATE_AGAIN_AT),
+            "RETURNING id",
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [at, SlaState.BREACHED, at])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _chunks(ids: list[int], size: int = 5000):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _stamp(moment: dt.datetime) -> str:
+    """The occurrence part of a dedupe key: the stage entry time, to the microsecond, in UTC."""
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+class _Audience:
+    """Who hears about an application's stage: its owner(s), the managers, the customer."""
+
+    def __init__(self, applications: list[dict]):
+        from django.contrib.auth import get_user_model
+
+        from applications.choices import Role
+        from applications.models import StageDefinition
+
+        ids = [a["id"] for a in applications]
+        self.assignee: dict[int, int] = {}
+        try:
+            from reviews.models import Assignment
+
+            for chunk in _chunks(ids):
+                self.assignee.update(
+                    Assignment.objects.filter(application_id__in=chunk, released_at__isnull=True).values_list(
+                        "application_id", "assignee_id"
+                    )
+                )
+        except ImportError:  # the back office is optional for reminders
+            pass
+        self.owner_role = dict(StageDefinition.objects.values_list("stage", "owner_role"))
+        members: dict[str, list[int]] = {}
+        for user_id, role in (
+            get_user_model()
+            .objects.filter(is_active=True, groups__name__in=set(self.owner_role.values()) | {Role.MANAGER})
+            .values_list("pk", "groups__name")
+        ):
+            members.setdefault(role, []).append(user_id)
+        self.members = members
+        self.managers = members.get(Role.MANAGER, [])
+
+    def owners(self, application: dict) -> list[int]:
+        """The open assignment's assignee, else every active member of the stage's owner role."""
+        if application["id"] in self.assignee:
+            return [self.assignee[application["id"]]]
+        return self.members.get(self.owner_role.get(application["stage"], ""), [])
+
+
+def _sla_rows(*, by_state: dict[str, list[int]], again: list[int]) -> list[NewNotification]:
+    from applications.models import LoanApplication
+    from applications.sla import SlaState
+
+    ids = [pk for pks in by_state.values() for pk in pks] + again
+    if not ids:
+        return []
+    applications = []
+    for chunk in _chunks(ids):
+        applications += LoanApplication.objects.filter(pk__in=chunk).values(
+            "id", "stage", "stage_entered_at", "stage_due_at", "customer_id", "delay_reason__code"
+        )
+    by_id = {a["id"]: a for a in applications}
+    audience = _Audience(applications)
+    rows: list[NewNotification] = []
+
+    def add(kind: str, app: dict, recipients: list[int], tag: str = "") -> None:
+        context = {
+            "stage": app["stage"],
+            "due": app["stage_due_at"].isoformat() if app["stage_due_at"] else "",
+            "reason": app["delay_reason__code"] or "",
+        }
+        if tag:
+            context["level"] = tag
+        for recipient in recipients:
+            key = f"sla:{kind}{tag}:{app['id']}:{_stamp(app['stage_entered_at'])}:{recipient}"
+            rows.append(NewNotification(recipient, kind, key, app["id"], context))
+
+    for pk in by_state.get(SlaState.AT_RISK, []):
+        app = by_id[pk]
+        add(Kind.SLA_AT_RISK, app, audience.owners(app))
+    for pk in by_state.get(SlaState.BREACHED, []):
+        app = by_id[pk]
+        add(Kind.SLA_BREACHED, app, audience.owners(app))
+        add(Kind.SLA_ESCALATION, app, audience.managers, tag="100")
+        if app["customer_id"]:
+            add(Kind.DELAY_NOTICE, app, [app["customer_id"]])
+    for pk in again:
+        add(Kind.SLA_ESCALATION, by_id[pk], audience.managers, tag="150")
+    return rows
+
+
+def _nudge_rows(*, now: dt.datetime) -> list[NewNotification]:
+    """Missing-document reminders: 24 h after the request, then every 48 h, at most three.
+
+    One query finds the applications due one (waiting on documents, with the count and time of
+    the reminders sent since the stage began); the next number goes into the dedupe key.
+    """
+    from applications.choices import Stage
+    from applications.models import LoanApplication
+
+    sent = Notification.objects.filter(
+        application_id=OuterRef("pk"),
+        kind=Kind.DOCUMENTS_REMINDER,
+        created_at__gte=OuterRef("stage_entered_at"),
+    )
+    due = (
+        LoanApplication.objects.filter(stage=Stage.AWAITING_DOCUMENTS, customer__isnull=False)
+        .filter(stage_entered_at__lte=now - NUDGE_FIRST_AFTER)
+        .annotate(
+            sent=Coalesce(Subquery(sent.values("application_id").annotate(n=Count("pk")).values("n")[:1]), 0),
+            last=Subquery(sent.order_by("-created_at").values("created_at")[:1]),
+        )
+        .filter(Q(sent=0) | Q(sent__lt=NUDGE_AT_MOST, last__lte=now - NUDGE_EVERY))
+        .values("id", "customer_id", "stage_entered_at", "sent")
+    )
+    return [
+        NewNotification(
+            app["customer_id"],
+            Kind.DOCUMENTS_REMINDER,
+            f"nudge:{app['id']}:{_stamp(app['stage_entered_at'])}:{app['sent'] + 1}",
+            app["id"],
+            {"stage": Stage.AWAITING_DOCUMENTS, "number": app["sent"] + 1},
+        )
+        for app in due
+    ]
+
+
+def _try_lock() -> bool:
+    """Only one sweep at a time on PostgreSQL (released with the transaction). SQLite serialises
+    writers anyway, and the dedupe keys hold either way."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SWEEP_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
+    """One pass of the SLA clock, in one transaction: set each open staff stage's SLA state with one
+    UPDATE, mark second escalations with another, then write the owner reminders, the manager
+    escalations, the customer delay notices and the missing-document nudges (dedupe keys make a
+    repeated or concurrent pass add nothing). Records the time of the run."""
+    now = now or timezone.now()
+    started = time.monotonic()
+    result = SweepResult()
+    with transaction.atomic():
+        if not _try_lock():
+            result.skipped = True
+            return result
+        by_state = _sla_states_update(now=now)
+        again = _escalate_again_update(now=now)
+        rows = _sla_rows(by_state=by_state, again=again)
+        nudges = _nudge_rows(now=now)
+        result.at_risk = len(by_state.get("at_risk", []))
+        result.breached = len(by_state.get("breached", []))
+        result.escalated_again = len(again)
+        result.nudged = len(nudges)
+        result.notifications = notifications_create_many(rows=rows + nudges, now=now)
+        SweepRun.objects.update_or_create(
+            name=SWEEP_NAME,
+            defaults={
+                "finished_at": timezone.now(),
+                "duration_ms": int((time.monotonic() - started) * 1000),
+                "counts": result.as_dict(),
+            },
+        )
+    return result
+
+
+def sla_sweep_health(*, now: dt.datetime | None = None) -> tuple[dt.datetime | None, bool]:
+    """The last successful sweep and whether it is stale (older than three beat intervals)."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    last = SweepRun.objects.filter(name=SWEEP_NAME).values_list("finished_at", flat=True).first()
+    interval = dt.timedelta(seconds=float(getattr(settings, "SLA_SWEEP_INTERVAL", 300)))
+    return last, last is None or now - last > 3 * interval

@@ -1,0 +1,159 @@
+"""The SLA sweep: at risk at 80 %, overdue at 100 %, escalated again at 150 %, each told once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from applications import services
+from applications.choices import Stage
+from applications.sla import SlaState
+from notifications.choices import Kind
+from notifications.models import Notification
+from notifications.services import sla_sweep, sla_sweep_health
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SHANGHAI)
+
+
+# Entered review Monday 2 March 2026 09:00; 24 working hours → due Wednesday 4 March 15:00.
+# Entry → due is 54 h of wall time: at risk from Wednesday 04:12, escalated again from Thursday 18:00.
+ENTERED = at(2026, 3, 2, 9)
+
+
+@pytest.fixture
+def in_review(draft, customer, reviewer, manager):
+    with time_machine.travel(ENTERED, tick=False):
+        application = services.application_submit(application=draft, actor=customer)
+        application = services.precheck_pass(application=services.precheck_start(application=application))
+    assert application.stage_due_at == at(2026, 3, 4, 15)
+    return application
+
+
+def sent(kind: str, to=None) -> int:
+    rows = Notification.objects.filter(kind=kind)
+    return rows.filter(recipient=to).count() if to is not None else rows.count()
+
+
+def state_of(application) -> str:
+    application.refresh_from_db()
+    return application.sla_state
+
+
+def test_a_stage_well_within_its_time_is_on_time(in_review):
+    sla_sweep(now=at(2026, 3, 4, 4, 11))
+    assert state_of(in_review) == SlaState.ON_TIME
+    assert not Notification.objects.filter(kind__startswith="sla").exists()
+
+
+def test_past_eighty_percent_the_owner_is_reminded(in_review, reviewer):
+    result = sla_sweep(now=at(2026, 3, 4, 4, 13))
+    assert state_of(in_review) == SlaState.AT_RISK
+    assert result.at_risk == 1
+    assert sent(Kind.SLA_AT_RISK, to=reviewer) == 1
+
+
+def test_past_the_due_time_owner_manager_and_customer_hear_once(in_review, reviewer, manager, customer):
+    sla_sweep(now=at(2026, 3, 4, 5))
+    sla_sweep(now=at(2026, 3, 4, 15))
+    sla_sweep(now=at(2026, 3, 4, 16))  # the same verdict again: nothing new
+    assert state_of(in_review) == SlaState.BREACHED
+    assert sent(Kind.SLA_BREACHED, to=reviewer) == 1
+    assert sent(Kind.SLA_ESCALATION, to=manager) == 1
+    assert sent(Kind.DELAY_NOTICE, to=customer) == 1
+    assert sent(Kind.SLA_ESCALATION) == 1
+
+
+def test_past_one_hundred_fifty_percent_the_manager_hears_again_once(in_review, manager):
+    sla_sweep(now=at(2026, 3, 5, 17, 59))
+    assert sent(Kind.SLA_ESCALATION, to=manager) == 1
+    sla_sweep(now=at(2026, 3, 5, 18))
+    sla_sweep(now=at(2026, 3, 6, 9))
+    assert sent(Kind.SLA_ESCALATION, to=manager) == 2
+    in_review.refresh_from_db()
+    assert in_review.sla_escalated_at is not None
+
+
+def test_the_sweep_run_twice_sends_one_reminder(in_review, reviewer):
+    moment = at(2026, 3, 4, 5)
+    sla_sweep(now=moment)
+    # As if a second beat had overlapped: the state is reset, the dedupe keys still hold.
+    type(in_review).objects.filter(pk=in_review.pk).update(sla_state=SlaState.ON_TIME)
+    sla_sweep(now=moment)
+    assert sent(Kind.SLA_AT_RISK, to=reviewer) == 1
+
+
+def test_a_new_stage_starts_on_time(in_review, reviewer):
+    sla_sweep(now=at(2026, 3, 4, 16))
+    with time_machine.travel(at(2026, 3, 4, 16, 5), tick=False):
+        application = services.review_recommend(application=in_review, actor=reviewer)
+    assert application.stage == Stage.APPROVAL
+    assert state_of(application) == SlaState.ON_TIME
+
+
+def test_an_open_assignment_makes_its_assignee_the_only_owner(in_review, make_user):
+    from reviews.models import Assignment
+
+    colleague = make_user("second_reviewer", "reviewer")
+    Assignment.objects.filter(application=in_review, released_at__isnull=True).delete()
+    Assignment.objects.create(application=in_review, stage=Stage.UNDER_REVIEW, assignee=colleague)
+    sla_sweep(now=at(2026, 3, 4, 5))
+    assert list(Notification.objects.filter(kind=Kind.SLA_AT_RISK).values_list("recipient", flat=True)) == [
+        colleague.pk
+    ]
+
+
+# --- Missing-document nudges: 24 h after the request, then every 48 h, at most 3 -----------------
+
+
+@pytest.fixture
+def awaiting(draft, customer):
+    with time_machine.travel(ENTERED, tick=False):
+        application = services.application_submit(application=draft, actor=customer)
+        return services.precheck_request_documents(
+            application=services.precheck_start(application=application)
+        )
+
+
+@pytest.mark.parametrize(
+    ("hours", "expected"),
+    [(23, 0), (24, 1), (71, 1), (72, 2), (119, 2), (120, 3), (500, 3)],
+)
+def test_document_nudges_follow_the_schedule(awaiting, customer, hours, expected):
+    # The sweep runs every hour in between: each nudge is sent when due, and no more.
+    for hour in range(0, hours + 1):
+        sla_sweep(now=ENTERED + dt.timedelta(hours=hour))
+    assert sent(Kind.DOCUMENTS_REMINDER, to=customer) == expected
+
+
+def test_a_late_sweep_sends_one_nudge_not_the_missed_ones(awaiting, customer):
+    sla_sweep(now=ENTERED + dt.timedelta(hours=200))
+    assert sent(Kind.DOCUMENTS_REMINDER, to=customer) == 1
+
+
+# --- Health -------------------------------------------------------------------------------------
+
+
+def test_the_last_sweep_is_recorded_and_goes_stale_after_three_intervals(db, settings):
+    settings.SLA_SWEEP_INTERVAL = 60
+    assert sla_sweep_health() == (None, True)
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        sla_sweep()
+    last, stale = sla_sweep_health(now=at(2026, 3, 2, 9, 3))
+    assert last == at(2026, 3, 2, 9) and not stale
+    assert sla_sweep_health(now=at(2026, 3, 2, 9, 3, 1))[1]
+
+
+def test_managers_see_a_stale_sweep_on_the_admin_index(client, manager):
+    client.force_login(manager)
+    response = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "The SLA sweep has never run" in response.content.decode()
+    sla_sweep()
+    response = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "SLA sweep last ran at" in response.content.decode()
