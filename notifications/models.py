@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.models import LoanApplication
 
-from .choices import Kind
+from .choices import Channel, DeliveryStatus, Kind
 
 
 class Notification(models.Model):
@@ -65,3 +65,51 @@ class SweepRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ChannelPreference(models.Model):
+    """Which channels besides the in-app inbox a person wants (both on unless they say otherwise)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channel_preference"
+    )
+    email = models.BooleanField(_("by email"), default=True)
+    sms = models.BooleanField(_("by text message"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Delivery(models.Model):
+    """One notification on one channel: the outbox row a worker claims, sends and marks sent.
+
+    Written in the same transaction as the notification. ``due_at`` holds anything that must wait
+    (quiet hours, a retry); the relay finds due rows, so no Celery countdown is ever long.
+    """
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    due_at = models.DateTimeField(_("due"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "channel"], name="one_delivery_per_channel")
+        ]
+        indexes = [models.Index(fields=["status", "due_at"], name="delivery_status_due")]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id}/{self.channel}: {self.status}"

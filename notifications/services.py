@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .choices import Kind
-from .models import Notification, SweepRun
+from . import channels
+from .choices import STAFF_KINDS, Channel, DeliveryStatus, Kind
+from .models import ChannelPreference, Delivery, Notification, SweepRun
+
+logger = logging.getLogger(__name__)
 
 
 def notification_create(
@@ -21,7 +26,7 @@ def notification_create(
     """Create the notification unless one with this dedupe key exists; return it, or None if it did."""
     try:
         with transaction.atomic():  # a savepoint: a duplicate must not spoil the caller's transaction
-            return Notification.objects.create(
+            notification = Notification.objects.create(
                 recipient_id=recipient_id,
                 kind=kind,
                 dedupe_key=dedupe_key,
@@ -31,6 +36,8 @@ def notification_create(
             )
     except IntegrityError:
         return None
+    deliveries_create(notification_ids=[notification.pk], now=notification.created_at)
+    return notification
 
 
 def notifications_mark_read(
@@ -78,7 +85,12 @@ def notifications_create_many(*, rows: list[NewNotification], now: dt.datetime) 
         ignore_conflicts=True,  # the unique key decides, even against a concurrent insert
         batch_size=1000,
     )
-    return len(set(keys) - existing)
+    new_keys = set(keys) - existing
+    ids = []
+    for chunk in _chunks(sorted(new_keys)):
+        ids += Notification.objects.filter(dedupe_key__in=chunk, created_at=now).values_list("pk", flat=True)
+    deliveries_create(notification_ids=ids, now=now, queue_each=False)
+    return len(new_keys)
 
 
 # --- The SLA sweep ------------------------------------------------------------------------------
@@ -177,7 +189,7 @@ def _escalate_again_update(*, now: dt.datetime) -> list[int]:
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def _chunks(ids: list[int], size: int = 5000):
+def _chunks(ids: list, size: int = 5000):
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
@@ -355,3 +367,136 @@ def sla_sweep_health(*, now: dt.datetime | None = None) -> tuple[dt.datetime | N
     last = SweepRun.objects.filter(name=SWEEP_NAME).values_list("finished_at", flat=True).first()
     interval = dt.timedelta(seconds=float(getattr(settings, "SLA_SWEEP_INTERVAL", 300)))
     return last, last is None or now - last > 3 * interval
+
+
+# --- Delivery: email and SMS through the outbox ---------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+QUIET_FROM, QUIET_UNTIL = dt.time(21, 0), dt.time(8, 0)
+MAX_ATTEMPTS = 6
+# A row left in "sending" this long belonged to a worker that died mid-send: the relay reclaims it.
+STUCK_AFTER = dt.timedelta(minutes=10)
+_WAITING = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
+
+
+def quiet_hours_end(moment: dt.datetime) -> dt.datetime | None:
+    """08:00 Shanghai after ``moment`` if it falls in the quiet hours (21:00–08:00), else None."""
+    local = moment.astimezone(SHANGHAI)
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return None
+    day = local.date() if local.time() < QUIET_UNTIL else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, QUIET_UNTIL, tzinfo=SHANGHAI).astimezone(dt.UTC)
+
+
+def deliveries_create(*, notification_ids: list[int], now: dt.datetime, queue_each: bool = True) -> int:
+    """Write the email / SMS rows of new notifications, in the caller's transaction (the outbox),
+    by the recipient's preferences; queue them after commit. SMS to customers only, and never in
+    the quiet hours: a quiet-hours SMS waits, deferred, until 08:00."""
+    if not notification_ids:
+        return 0
+    prefs = {}
+    rows: list[Delivery] = []
+    for chunk in _chunks(notification_ids):
+        notifications = list(
+            Notification.objects.filter(pk__in=chunk).values(
+                "pk", "kind", "recipient_id", "recipient__email", "recipient__phone_hash"
+            )
+        )
+        prefs.update(
+            ChannelPreference.objects.filter(user_id__in={n["recipient_id"] for n in notifications}).in_bulk(
+                field_name="user_id"
+            )
+        )
+        for n in notifications:
+            pref = prefs.get(n["recipient_id"])
+            if n["recipient__email"] and (pref is None or pref.email):
+                rows.append(Delivery(notification_id=n["pk"], channel=Channel.EMAIL, due_at=now))
+            if n["kind"] not in STAFF_KINDS and n["recipient__phone_hash"] and (pref is None or pref.sms):
+                later = quiet_hours_end(now)
+                rows.append(
+                    Delivery(
+                        notification_id=n["pk"],
+                        channel=Channel.SMS,
+                        status=DeliveryStatus.DEFERRED if later else DeliveryStatus.PENDING,
+                        due_at=later or now,
+                    )
+                )
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    if rows:
+        if queue_each:
+            ids = list(
+                Delivery.objects.filter(
+                    notification_id__in=notification_ids, status=DeliveryStatus.PENDING
+                ).values_list("pk", flat=True)
+            )
+            transaction.on_commit(lambda: _enqueue(ids))
+        else:
+            transaction.on_commit(_enqueue_relay)
+    return len(rows)
+
+
+def _enqueue(ids: list[int]) -> None:
+    """Queue each delivery; if the broker is down, log it and leave the rows to the relay."""
+    from .tasks import deliver
+
+    for pk in ids:
+        try:
+            deliver.delay(pk)
+        except Exception:  # kombu raises several types for an unreachable broker
+            logger.exception("Could not queue delivery %s; the relay will pick it up.", pk)
+            return
+
+
+def _enqueue_relay() -> None:
+    from .tasks import relay
+
+    try:
+        relay.delay()
+    except Exception:
+        logger.exception("Could not queue the delivery relay; beat will run it.")
+
+
+def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
+    """Claim the delivery (one conditional UPDATE: exactly one caller wins), send it, mark it sent.
+
+    Returns "sent", "failed" or "skipped" (not due, or someone else has it or sent it); raises
+    ``channels.TransientDeliveryError`` after putting the row back to wait, so the task retries.
+    """
+    now = now or timezone.now()
+    claimed = Delivery.objects.filter(pk=delivery_id, status__in=_WAITING, due_at__lte=now).update(
+        status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "skipped"
+    delivery = Delivery.objects.select_related("notification__recipient", "notification__application").get(
+        pk=delivery_id
+    )
+    mine = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING)
+    try:
+        channels.send(delivery)
+    except channels.TransientDeliveryError as exc:
+        if delivery.attempts >= MAX_ATTEMPTS:
+            mine.update(status=DeliveryStatus.FAILED, last_error=str(exc)[:1000])
+            return "failed"
+        backoff = dt.timedelta(seconds=min(5 * 2 ** (delivery.attempts - 1), 120))
+        mine.update(status=DeliveryStatus.PENDING, last_error=str(exc)[:1000], due_at=now + backoff)
+        raise
+    except channels.PermanentDeliveryError as exc:
+        mine.update(status=DeliveryStatus.FAILED, last_error=str(exc)[:1000])
+        return "failed"
+    mine.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    return "sent"
+
+
+def deliveries_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
+    """The relay's work: reclaim rows stuck in "sending" (their worker died), then return the ids
+    of deliveries due now, oldest first."""
+    now = now or timezone.now()
+    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=now - STUCK_AFTER).update(
+        status=DeliveryStatus.PENDING, claimed_at=None, last_error="reclaimed: the worker stopped mid-send"
+    )
+    return list(
+        Delivery.objects.filter(status__in=_WAITING, due_at__lte=now)
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )

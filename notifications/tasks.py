@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 from . import services
+from .channels import TransientDeliveryError
 
 logger = logging.getLogger(__name__)
 
@@ -18,3 +19,26 @@ def sla_sweep() -> dict:
     if result.skipped:
         logger.info("SLA sweep skipped: another sweep holds the lock")
     return result.as_dict()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(TransientDeliveryError,),
+    retry_backoff=5,
+    retry_backoff_max=120,  # never a long countdown: the relay finds anything due later
+    retry_jitter=True,
+    max_retries=5,
+)
+def deliver(delivery_id: int) -> str:
+    """Send one delivery. Safe to run twice or on two workers: the claim lets one through."""
+    return services.delivery_send(delivery_id=delivery_id)
+
+
+@shared_task
+def relay() -> int:
+    """Beat, every minute: queue the deliveries that are due (after a broker outage, quiet hours,
+    a backoff, or a worker that died mid-send)."""
+    ids = services.deliveries_due()
+    for delivery_id in ids:
+        deliver.delay(delivery_id)
+    return len(ids)

@@ -196,6 +196,7 @@ SLA_SWEEP_INTERVAL = env.float("SLA_SWEEP_INTERVAL", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "precheck-sweep": {"task": "applications.tasks.precheck_sweep", "schedule": 60.0},
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": SLA_SWEEP_INTERVAL},
+    "delivery-relay": {"task": "notifications.tasks.relay", "schedule": 60.0},
 }
 CREDIT_BUREAU_ADAPTER = env("CREDIT_BUREAU_ADAPTER", default="applications.bureau.SandboxBureau")
 
