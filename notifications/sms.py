@@ -33,7 +33,12 @@ class LogFileBackend(SmsBackend):
     """Development and tests: one line per message in var/sms.log (the number masked)."""
 
     def __init__(self, path: Path | None = None):
-        self.path = Path(path or getattr(settings, "SMS_LOG_FILE", settings.VAR_DIR / "sms.log"))
+        self.path = Path(
+            path
+            or getattr(settings, "SMS_LOG_FILE", "")
+            or os.environ.get("SMS_LOG_FILE", "")
+            or settings.VAR_DIR / "sms.log"
+        )
 
     def send(self, *, phone: str, text: str, reference: str) -> None:
         from applications.pii import mask_phone
