@@ -104,3 +104,112 @@ def test_a_worker_killed_mid_send_still_ends_with_exactly_one_delivery(
     assert len(lines(slow_sms)) == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 2)
+
+
+# --- A broker outage during a transition ---------------------------------------------------------
+
+OWN_REDIS_PORT = 6391
+
+
+def _start_redis():
+    import subprocess
+    import time
+
+    import redis
+
+    process = subprocess.Popen(  # noqa: S603
+        [  # noqa: S607 (Debian's redis-server on PATH, as in CI)
+            "redis-server",
+            "--port",
+            str(OWN_REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=OWN_REDIS_PORT)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if client.ping():
+                return process
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail("the test's own redis-server did not start")
+
+
+@pytest.fixture
+def own_redis(monkeypatch, sms_log):
+    """A second redis-server for this test alone, so stopping it never disturbs the shared one.
+    The worker (started after this fixture) and this process's Celery app both use it."""
+    from loanportal.celery import app
+
+    url = f"redis://127.0.0.1:{OWN_REDIS_PORT}/1"
+    holder = {"process": _start_redis()}
+    monkeypatch.setenv("REDIS_URL", url)
+    previous = app.conf.broker_url
+    _point_celery_at(app, url)
+    yield holder
+    if holder["process"].poll() is None:
+        holder["process"].terminate()
+        holder["process"].wait(timeout=10)
+    _point_celery_at(app, previous)
+
+
+def _point_celery_at(app, url: str) -> None:
+    """Switch this process's Celery app to another broker: drop every pooled connection."""
+    import kombu.pools
+
+    app.conf.broker_url = url
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    kombu.pools.reset()
+    app.amqp._producer_pool = None
+
+
+def test_redis_down_during_a_transition_delivers_once_when_it_is_back(
+    own_redis, celery_worker_process, sms_log, customer, reviewer, dealer
+):
+    from applications.models import DocumentType, Reason
+    from notifications.tasks import relay
+
+    customer.set_phone("13812345678")
+    customer.save()
+    application = make_draft(customer=customer, dealer=dealer)
+    LoanApplication.objects.filter(pk=application.pk).update(stage=Stage.UNDER_REVIEW)
+    application = LoanApplication.objects.get(pk=application.pk)
+
+    own_redis["process"].terminate()
+    own_redis["process"].wait(timeout=10)
+    application = services.review_request_documents(  # the request succeeds without a broker
+        application=application,
+        actor=reviewer,
+        document_types=[DocumentType.objects.first()],
+        reason=Reason.objects.filter(kind="document").first(),
+    )
+    assert application.stage == Stage.AWAITING_DOCUMENTS
+    rows = Delivery.objects.filter(notification__kind=Kind.DOCUMENTS_REQUESTED)
+    assert sorted(rows.values_list("status", flat=True)) == [DeliveryStatus.PENDING] * 2
+
+    own_redis["process"] = _start_redis()
+    # Beat would run the relay within a minute; here the test asks for it once the worker is back.
+    wait_for(lambda: _queued(relay), timeout=30)
+    wait_for(lambda: all_sent(rows), timeout=30)
+    relay.delay()  # a second relay finds nothing left to send
+    assert len(lines(sms_log)) == 1
+    assert rows.count() == 2
+
+
+def _queued(task) -> bool:
+    try:
+        task.delay()
+    except Exception:
+        return False
+    return True
