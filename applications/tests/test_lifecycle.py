@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from applications import services
-from applications.choices import FINAL_STAGES, MILESTONES, DocumentStatus, Stage, milestone_of
+from applications.choices import FINAL_STAGES, MILESTONES, DocumentStatus, EventKind, Stage, milestone_of
 from applications.models import Document, DocumentType, LoanApplication, Reason, StageEvent
 
 from .factories import make_draft
@@ -228,7 +228,9 @@ def test_transition_from_stage_by_each_role(name, stage, cast):
         role = sorted(allowed)[0]
         result = call(application, actors[role])
         assert result.stage == TARGETS[name]
-        event = StageEvent.objects.filter(application=application).latest("sequence")
+        event = StageEvent.objects.filter(application=application, kind=EventKind.TRANSITION).latest(
+            "sequence"
+        )
         assert (event.from_stage, event.to_stage, event.transition) == (stage, TARGETS[name], name)
         assert event.actor == actors[role]
 
