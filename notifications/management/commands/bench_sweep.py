@@ -1,0 +1,89 @@
+"""Time one SLA sweep over the open applications against one raw COUNT(*) with the same condition.
+
+    DATABASE_URL=postgres://… python manage.py seed_demo --applications 100000 --add --no-progress
+    DATABASE_URL=postgres://… python manage.py bench_sweep
+
+The sweep runs in a transaction that is rolled back (pass --keep to commit), so the benchmark can be
+repeated on the same data; its first run is the expensive one (every overdue stage is new to it).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+from django.utils import timezone
+
+from applications.models import LoanApplication
+from applications.sla import AT_RISK_AT, STAFF_CLOCK_STAGES, SlaState
+from notifications.services import _fraction_reached, sla_sweep
+
+
+class _Rollback(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Benchmark the SLA sweep against a raw SELECT count(*) with the same condition."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--keep", action="store_true", help="Commit the sweep instead of rolling back.")
+
+    def handle(self, *args, keep: bool, **options) -> None:
+        if connection.vendor != "postgresql":
+            self.stderr.write(self.style.WARNING("Not PostgreSQL: the numbers mean little."))
+        now = timezone.now()
+        stages = sorted(STAFF_CLOCK_STAGES)
+        open_count = LoanApplication.objects.filter(stage__in=stages, stage_due_at__isnull=False).count()
+        self.stdout.write(f"Open applications on the staff clock: {open_count:,}")
+
+        at = connection.ops.adapt_datetimefield_value(now)
+        state = (
+            f"CASE WHEN stage_due_at <= %s THEN '{SlaState.BREACHED}'"
+            f" WHEN {_fraction_reached(connection.vendor, *AT_RISK_AT)} THEN '{SlaState.AT_RISK}'"
+            f" ELSE '{SlaState.ON_TIME}' END"
+        )
+        placeholders = ", ".join(["%s"] * len(stages))
+        sql = " ".join(
+            [
+                "SELECT count(*) FROM",
+                LoanApplication._meta.db_table,
+                f"WHERE stage IN ({placeholders}) AND stage_due_at IS NOT NULL AND sla_state <>",
+                state,
+            ]
+        )
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*stages, at, at])
+            (changing,) = cursor.fetchone()
+        count_seconds = time.perf_counter() - started
+        self.stdout.write(
+            f"SELECT count(*), same condition: {changing:,} rows in {count_seconds * 1000:,.1f} ms"
+        )
+
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        timings = []
+        try:
+            with transaction.atomic():
+                # First pass: every overdue stage is new to it (the backlog's notifications are
+                # written). Second pass: the steady state of a beat every minute (nothing changed).
+                for _ in range(2):
+                    started = time.perf_counter()
+                    result = sla_sweep(now=now)
+                    timings.append((time.perf_counter() - started, result))
+                if not keep:
+                    raise _Rollback
+        except _Rollback:
+            pass
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        for label, (seconds, result) in zip(("first", "second"), timings, strict=True):
+            ratio = seconds / count_seconds if count_seconds else float("inf")
+            self.stdout.write(
+                f"SLA sweep, {label} pass: {seconds * 1000:,.1f} ms ({ratio:.1f}× the count) {result.as_dict()}"
+            )
+        self.stdout.write(
+            f"Peak memory (process max RSS): {rss:,.0f} MB, {rss - rss_before:,.0f} MB more than before"
+        )
+        self.stdout.write("Rolled back." if not keep else "Committed.")
