@@ -157,3 +157,13 @@ def test_managers_see_a_stale_sweep_on_the_admin_index(client, manager):
     sla_sweep()
     response = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en")
     assert "SLA sweep last ran at" in response.content.decode()
+
+
+def test_the_customer_delay_notice_names_the_stage_in_the_inbox(in_review, customer):
+    from notifications.texts import render
+
+    sla_sweep(now=at(2026, 3, 4, 15))
+    notice = Notification.objects.select_related("application").get(kind=Kind.DELAY_NOTICE)
+    rendered = render(notice)
+    assert rendered.title == "Your application is taking longer than planned"
+    assert in_review.display_reference in rendered.body and "Under review" in rendered.body
