@@ -18,7 +18,10 @@ def _make_broker_folders(sender: Celery, **kwargs) -> None:
     """The file-system broker of `make run` needs its folders before the first message."""
     from pathlib import Path
 
-    options = sender.conf.broker_transport_options or {}
+    from django.conf import settings
+
+    # Read Django's settings, not sender.conf: reading the conf while it is being configured recurses.
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)

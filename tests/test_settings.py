@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {
-        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PII_ENCRYPTION_KEYS", "PII_HASH_KEY")
-    }
+    # The child must not inherit what the test run set for itself (keys, async-unsafe mode).
+    inherited = ("SECRET_KEY", "PII_ENCRYPTION_KEYS", "PII_HASH_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG")
+    clean = {k: v for k, v in os.environ.items() if k not in inherited}
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
