@@ -13,14 +13,22 @@ _QUIET_STAGES = frozenset({Stage.SUBMITTED, Stage.CREDIT_CHECK})
 
 
 def notify_customer(*, application: LoanApplication, event: StageEvent) -> None:
-    """Tell the customer, in the inbox, that their application moved on (same transaction); and
-    start the new stage's SLA state afresh."""
-    reset_sla_state(application=application, event=event)
-    if (
-        application.customer_id is None
-        or event.kind != EventKind.TRANSITION
-        or event.to_stage in _QUIET_STAGES
-    ):
+    """Tell the customer, in the inbox, that their application moved on or that a document was not
+    accepted (same transaction, so a rolled-back change leaves no message)."""
+    if application.customer_id is None:
+        return
+    if event.kind == EventKind.DOCUMENT:
+        if event.data.get("action") == "rejected":
+            notification_create(
+                recipient_id=application.customer_id,
+                kind=Kind.DOCUMENT_REJECTED,
+                application=application,
+                dedupe_key=f"document:{application.pk}:{event.sequence}",
+                context={"document_type": event.data.get("type", ""), "reason": event.reason_code},
+                now=event.created_at,
+            )
+        return
+    if event.kind != EventKind.TRANSITION or event.to_stage in _QUIET_STAGES:
         return
     if event.to_stage == Stage.AWAITING_DOCUMENTS:
         kind = Kind.DOCUMENTS_REQUESTED
@@ -37,19 +45,4 @@ def notify_customer(*, application: LoanApplication, event: StageEvent) -> None:
         dedupe_key=f"stage:{application.pk}:{event.sequence}",
         context={"stage": event.to_stage, "reason": event.reason_code},
         now=event.created_at,
-    )
-
-
-def reset_sla_state(*, application: LoanApplication, event: StageEvent) -> None:
-    """A new stage starts on time: clear the sweep's verdict on the old one (same transaction)."""
-    from applications.sla import SlaState
-
-    if event.kind != EventKind.TRANSITION or (
-        application.sla_state == SlaState.ON_TIME and application.sla_escalated_at is None
-    ):
-        return
-    application.sla_state = SlaState.ON_TIME
-    application.sla_escalated_at = None
-    LoanApplication.objects.filter(pk=application.pk).update(
-        sla_state=SlaState.ON_TIME, sla_escalated_at=None
     )

@@ -164,7 +164,10 @@ def _transition(
         from_stage = locked.stage
         method(**kwargs)
         locked.stage_entered_at = now
-        locked.delay_reason = None  # a delay belongs to the stage that ran late
+        # A delay, and the sweep's verdict on it, belong to the stage that ran late.
+        locked.delay_reason = None
+        locked.sla_state = sla.SlaState.ON_TIME
+        locked.sla_escalated_at = None
         locked.stage_due_at = stage_due_at(stage=locked.stage, entered_at=now)
         if locked.stage in FINAL_STAGES:
             locked.closed_at = now

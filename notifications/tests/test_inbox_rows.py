@@ -52,3 +52,21 @@ def test_mark_read_touches_only_the_recipients_rows(customer, other_customer):
     assert notifications_mark_read(recipient=customer, ids=[mine.pk, theirs.pk]) == 1
     theirs.refresh_from_db()
     assert theirs.read_at is None
+
+
+def test_a_rejected_document_tells_the_customer_why(draft, customer, reviewer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from applications.models import DocumentType, Reason
+    from applications.services.documents import document_reject, document_upload
+
+    document = document_upload(
+        application=draft,
+        document_type=DocumentType.objects.get(code="id_card_front"),
+        uploaded_file=SimpleUploadedFile("id.pdf", b"%PDF-1.4 scan", content_type="application/pdf"),
+        actor=customer,
+    )
+    document_reject(document=document, actor=reviewer, reason=Reason.objects.get(code="photo_unreadable"))
+    notification = Notification.objects.get(kind=Kind.DOCUMENT_REJECTED)
+    assert notification.recipient == customer
+    assert notification.context == {"document_type": "id_card_front", "reason": "photo_unreadable"}
