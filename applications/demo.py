@@ -282,7 +282,7 @@ VEHICLES: tuple[Vehicle, ...] = (
 VEHICLE_CUM_WEIGHTS = list(accumulate(v.weight for v in VEHICLES))
 TERM_WEIGHTS = {12: 5, 24: 20, 36: 45, 48: 12, 60: 18}
 
-# Loans above this go to the senior approver, as large loans do in the assignment rules.
+# Requests above this go to the senior approver, as in the default assignment rules (reviews app).
 SENIOR_APPROVAL_THRESHOLD = Decimal("300000")
 
 # The stage mix of a live portfolio: most files still open, a share already closed.
@@ -963,7 +963,8 @@ class _Generator:
             raise ValueError(f"{spec}: a customer-only step needs a customer account")
         reviewer = rng.choice(self.reviewers)
         amount, rate, term = self.offer(loan)
-        approver = self.users["demo_senior" if amount > SENIOR_APPROVAL_THRESHOLD else "demo_approver"]
+        large = loan.requested > SENIOR_APPROVAL_THRESHOLD
+        approver = self.users["demo_senior" if large else "demo_approver"]
 
         documents, requests, missing_at_check = self.documents(
             path, times, uploader=creator, reviewer=reviewer, auto_resume=customer is not None

@@ -127,7 +127,7 @@ def test_every_history_is_a_valid_chain_of_real_transitions(seeded):
 
 def test_outcomes_and_four_eyes_match_the_history(seeded):
     reasons = dict(Reason.objects.values_list("code", "kind"))
-    for application in LoanApplication.objects.prefetch_related("events"):
+    for application in LoanApplication.objects.select_related("approved_by").prefetch_related("events"):
         names = {e.transition: e for e in application.events.all() if e.kind == EventKind.TRANSITION}
         if "submit" in names:
             assert application.submitted_at == names["submit"].created_at
@@ -139,6 +139,8 @@ def test_outcomes_and_four_eyes_match_the_history(seeded):
             assert reasons[application.closing_reason] == ReasonKind.EXPIRY
         if "approve" in names:
             assert application.approved_by_id not in (None, application.reviewed_by_id)
+            large = application.requested_amount > 300_000
+            assert application.approved_by.username == ("demo_senior" if large else "demo_approver")
             assert application.approved_amount <= application.requested_amount
             assert names["approve"].data["amount"] == format(application.approved_amount, "f")
         if "disburse" in names:
