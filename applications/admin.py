@@ -1,21 +1,17 @@
-"""The back office's view of the core. Stage and history are read-only here: stage changes go
-through the services (transition buttons arrive with the work queues)."""
+"""The core's configuration in admin: stages, reasons, products, dealers, the blacklist and the
+read-only history. The applications themselves (queue, page, staff actions) are in reviews/admin.py."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
-    Applicant,
     BlacklistEntry,
     Dealer,
-    Document,
     DocumentType,
-    LoanApplication,
     LoanProduct,
     Reason,
     StageDefinition,
@@ -24,144 +20,7 @@ from .models import (
 from .pii import keyed_hash, validate_id_number
 from .working_calendar import CalendarDay, WorkingCalendar
 
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class StageEventInline(ReadOnlyInline):
-    model = StageEvent
-    fields = (
-        "sequence",
-        "created_at",
-        "kind",
-        "transition",
-        "from_stage",
-        "to_stage",
-        "actor",
-        "reason_code",
-        "note",
-    )
-    readonly_fields = fields
-    ordering = ("sequence",)
-    verbose_name_plural = _("history")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[StageEvent]:
-        return super().get_queryset(request).select_related("actor")
-
-
-class ApplicantInline(admin.StackedInline):
-    model = Applicant
-    can_delete = False
-    fields = ("full_name", "masked_id_number", "birth_date", "masked_phone", "employment", "employer")
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    @admin.display(description=_("ID card number"))
-    def masked_id_number(self, obj: Applicant) -> str:
-        return obj.masked_id_number
-
-    @admin.display(description=_("mobile number"))
-    def masked_phone(self, obj: Applicant) -> str:
-        return obj.masked_phone
-
-
-class DocumentInline(ReadOnlyInline):
-    model = Document
-    fields = ("document_type", "status", "rejection_reason", "uploaded_at", "size")
-    readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
-        return super().get_queryset(request).select_related("document_type", "rejection_reason")
-
-
-@admin.register(LoanApplication)
-class LoanApplicationAdmin(admin.ModelAdmin):
-    list_display = (
-        "display_reference",
-        "stage",
-        "dealer",
-        "product",
-        "requested_amount",
-        "stage_entered_at",
-        "stage_due_at",
-    )
-    list_filter = ("stage", "dealer", "product", "powertrain")
-    list_select_related = ("dealer", "product")
-    search_fields = ("=reference",)
-    ordering = ("stage_due_at",)
-    show_full_result_count = False  # one COUNT(*) per page is enough on a large book
-    readonly_fields = (
-        "reference",
-        "stage",
-        "customer",
-        "created_by",
-        "reviewed_by",
-        "approved_by",
-        "disbursed_by",
-        "stage_entered_at",
-        "stage_due_at",
-        "submitted_at",
-        "closed_at",
-        "closing_reason",
-        "approved_amount",
-        "approved_rate",
-        "approved_term_months",
-        "event_count",
-        "history_head",
-    )
-    fieldsets = (
-        (
-            None,
-            {"fields": ("reference", "stage", "stage_entered_at", "stage_due_at", "customer", "created_by")},
-        ),
-        (
-            _("Vehicle and dealer"),
-            {"fields": ("dealer", "vehicle_make", "vehicle_model", "vehicle_price", "powertrain")},
-        ),
-        (_("Loan requested"), {"fields": ("product", "down_payment", "requested_amount", "term_months")}),
-        (
-            _("Decision"),
-            {
-                "fields": (
-                    "reviewed_by",
-                    "approved_by",
-                    "approved_amount",
-                    "approved_rate",
-                    "approved_term_months",
-                    "disbursed_by",
-                    "closing_reason",
-                    "submitted_at",
-                    "closed_at",
-                )
-            },
-        ),
-        (_("History chain"), {"fields": ("event_count", "history_head"), "classes": ("collapse",)}),
-    )
-    inlines = (ApplicantInline, DocumentInline, StageEventInline)
-
-    @admin.display(description=_("reference"), ordering="reference")
-    def display_reference(self, obj: LoanApplication) -> str:
-        return obj.display_reference
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # applications start on the customer or dealer site
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False  # the history must stay whole
+# LoanApplication's admin (the work queue and the application page) lives in reviews/admin.py.
 
 
 @admin.register(StageEvent)

@@ -1,0 +1,205 @@
+"""Reads of the back office: the role-scoped work queue and each application's SLA state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Value,
+)
+from django.utils.timesince import timeuntil
+from django.utils.translation import gettext as _
+
+from applications.choices import FINAL_STAGES, STAFF_ROLES, Role, Stage
+from applications.models import LoanApplication, normalise_reference
+from applications.pii import keyed_hash, validate_phone
+
+from .choices import AT_RISK_SHARE, ROLE_STAGES, Queue, SlaState
+from .models import Assignment
+
+User = get_user_model()
+
+# --- Who sees what ------------------------------------------------------------------------------
+
+
+def user_roles(user) -> frozenset[str]:
+    """The user's role names (their groups), read once per request and kept on the user object."""
+    if not user.is_authenticated:
+        return frozenset()
+    if not hasattr(user, "_lp_roles"):
+        user._lp_roles = frozenset(user.groups.values_list("name", flat=True))
+    return user._lp_roles
+
+
+def sees_every_stage(user) -> bool:
+    return user.is_superuser or Role.MANAGER in user_roles(user)
+
+
+def visible_stages(user) -> frozenset[str]:
+    """The stages whose applications this user works: their roles' stages; every stage for managers."""
+    if sees_every_stage(user):
+        return frozenset(Stage.values)
+    stages: set[str] = set()
+    for role in user_roles(user):
+        stages |= ROLE_STAGES.get(role, frozenset())
+    return frozenset(stages)
+
+
+def is_back_office(user) -> bool:
+    return user.is_active and user.is_staff and bool(user_roles(user) & STAFF_ROLES or user.is_superuser)
+
+
+# --- The queue ----------------------------------------------------------------------------------
+
+
+def work_queue(*, user) -> QuerySet[LoanApplication]:
+    """The applications in the user's stages with what a queue row shows: dealer, product, the
+    applicant's name and phone (masked on display; ID number and income are not loaded) in one
+    query, and the open assignment with its assignee in a second (``open_assignments``, a list of
+    at most one) — two queries for a page, whatever its length.
+
+    The assignment is prefetched rather than joined, and filtered on with EXISTS: the page query
+    stays on the applications table and its one-to-one joins, so PostgreSQL walks the
+    ``stage_due_at`` index and stops after a page instead of joining every matching row first.
+    """
+    stages = visible_stages(user)
+    queryset = LoanApplication.objects.all()
+    if not sees_every_stage(user):
+        queryset = queryset.filter(stage__in=sorted(stages))
+    return (
+        queryset.select_related("dealer", "product", "applicant")
+        .defer(
+            "applicant__id_number",
+            "applicant__monthly_income",
+            "applicant__monthly_debt",
+            "applicant__employer",
+        )
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.filter(released_at__isnull=True).select_related("assignee"),
+                to_attr="open_assignments",
+            )
+        )
+    )
+
+
+def _open_assignment_exists(**conditions) -> Exists:
+    return Exists(
+        Assignment.objects.filter(application_id=OuterRef("pk"), released_at__isnull=True, **conditions)
+    )
+
+
+def filter_queue(queryset: QuerySet, *, queue: str, user) -> QuerySet:
+    if queue == Queue.MINE:
+        return queryset.filter(_open_assignment_exists(assignee_id=user.pk))
+    if queue == Queue.UNASSIGNED:
+        return queryset.filter(~_open_assignment_exists()).exclude(stage__in=FINAL_STAGES)
+    return queryset
+
+
+def filter_assignee(queryset: QuerySet, *, assignee_id: int | None) -> QuerySet:
+    """Applications assigned to ``assignee_id``; with None, the unassigned ones."""
+    if assignee_id is None:
+        return queryset.filter(~_open_assignment_exists())
+    return queryset.filter(_open_assignment_exists(assignee_id=assignee_id))
+
+
+def filter_sla(queryset: QuerySet, *, state: str, now: dt.datetime) -> QuerySet:
+    """By SLA state. "At risk" is past 80 % of each row's own window (entry to due), computed in
+    the database; the range on stage_due_at in front lets the (stage, stage_due_at) index do the
+    work. Stages without a due time (final, draft) are in no SLA state."""
+    if state == SlaState.BREACHED:
+        return queryset.filter(stage_due_at__lte=now)
+    if state not in (SlaState.AT_RISK, SlaState.ON_TIME):
+        return queryset
+    # elapsed / window >= 4/5, as elapsed * 5 >= window * 4: whole durations on both sides.
+    elapsed = ExpressionWrapper(
+        Value(now, output_field=DateTimeField()) - F("stage_entered_at"), output_field=DurationField()
+    )
+    window = ExpressionWrapper(F("stage_due_at") - F("stage_entered_at"), output_field=DurationField())
+    queryset = queryset.filter(stage_due_at__gt=now).alias(
+        elapsed_share=ExpressionWrapper(elapsed * AT_RISK_SHARE.denominator, output_field=DurationField()),
+        risk_share=ExpressionWrapper(window * AT_RISK_SHARE.numerator, output_field=DurationField()),
+    )
+    if state == SlaState.AT_RISK:
+        return queryset.filter(elapsed_share__gte=F("risk_share"))
+    return queryset.filter(elapsed_share__lt=F("risk_share"))
+
+
+def search_queue(queryset: QuerySet, term: str) -> QuerySet:
+    """By reference (with or without its dash, any case) or by the applicant's exact mobile number,
+    matched through its keyed hash: no stored number is decrypted or scanned."""
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    try:
+        phone = validate_phone(term)
+    except ValidationError:
+        return queryset.filter(reference=normalise_reference(term))
+    return queryset.filter(applicant__phone_hash=keyed_hash(phone))
+
+
+def assignee_choices() -> list[tuple[int, str]]:
+    """Active staff in a back-office role, for the assignee filter (1 query; through the group
+    memberships' index, not a scan of every customer account)."""
+    members = User.groups.through.objects.filter(group__name__in=sorted(STAFF_ROLES)).values("user_id")
+    return list(
+        User.objects.filter(is_active=True, is_staff=True, pk__in=members)
+        .order_by("username")
+        .values_list("pk", "username")
+    )
+
+
+# --- SLA state of one row (no query) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sla:
+    state: SlaState
+    due_at: dt.datetime
+    remaining: dt.timedelta  # negative once breached
+
+    @property
+    def text(self) -> str:
+        """ "3 hours, 20 minutes left" or "overdue by 2 days, 1 hour", in the active language."""
+        if self.remaining >= dt.timedelta(0):
+            return _("%(time)s left") % {"time": _duration(self.remaining)}
+        return _("overdue by %(time)s") % {"time": _duration(-self.remaining)}
+
+
+def _duration(delta: dt.timedelta) -> str:
+    # Django's own wording and translations ("2 days, 3 hours"), to the minute.
+    if delta < dt.timedelta(minutes=1):
+        delta = dt.timedelta(minutes=1)
+    anchor = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return timeuntil(anchor + delta, anchor, depth=2)
+
+
+def sla_of(application: LoanApplication, *, now: dt.datetime) -> Sla | None:
+    """On time, at risk (past 80 % of the window from entering the stage to its due time) or
+    breached (past the due time); None for a stage without a time limit."""
+    due = application.stage_due_at
+    if due is None or application.stage in FINAL_STAGES:
+        return None
+    remaining = due - now
+    if remaining <= dt.timedelta(0):
+        state = SlaState.BREACHED
+    elif (now - application.stage_entered_at) * AT_RISK_SHARE.denominator >= (
+        due - application.stage_entered_at
+    ) * AT_RISK_SHARE.numerator:
+        state = SlaState.AT_RISK
+    else:
+        state = SlaState.ON_TIME
+    return Sla(state=state, due_at=due, remaining=remaining)

@@ -1,0 +1,253 @@
+"""The work queue: role-scoped, filtered, searched by the keyed hash, soonest due first, and a
+constant number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from applications import services as core
+from applications.choices import Role, Stage
+from applications.models import LoanApplication
+from reviews import services
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("admin:applications_loanapplication_changelist")
+
+
+def rows(response) -> list[str]:
+    """The references on the page, in order."""
+    return re.findall(
+        r'class="field-display_reference"><a href="[^"]+">([A-Z0-9-]+)</a>', response.content.decode()
+    )
+
+
+@pytest.mark.parametrize("count", [25, 100])
+def test_queue_queries_do_not_grow_with_rows(client, pipeline, reviewer, count, django_assert_num_queries):
+    for _ in range(count):
+        pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(reviewer)
+    # 1 session, 2 user, 3 the user's roles (groups), 4-5 the user's own and group permissions,
+    # 6 dealer filter choices, 7 product filter choices, 8 assignee filter choices, 9 COUNT(*),
+    # 10 the page: applications joined to dealer, product and applicant, 11 the page's open
+    # assignments with their assignees — the same eleven whatever the number of rows.
+    with django_assert_num_queries(11):
+        response = client.get(QUEUE)
+    assert response.status_code == 200
+    assert len(rows(response)) == count
+
+
+def test_each_role_sees_only_the_stages_it_works_and_managers_see_all(client, pipeline, cast):
+    in_review = pipeline.new(Stage.UNDER_REVIEW)
+    in_approval = pipeline.new(Stage.APPROVAL)
+    in_contract = pipeline.new(Stage.CONTRACT_SIGNING)
+    in_disbursement = pipeline.new(Stage.DISBURSEMENT)
+    expected = {
+        "reviewer": {in_review},
+        "approver": {in_approval},
+        "operations": {in_contract},
+        "finance": {in_disbursement},
+        "manager": {in_review, in_approval, in_contract, in_disbursement},
+    }
+    for role, applications in expected.items():
+        client.force_login(cast[role])
+        seen = set(rows(client.get(QUEUE)))
+        assert seen == {a.display_reference for a in applications}, role
+        hidden = {in_review, in_approval, in_contract, in_disbursement} - applications
+        for application in hidden:  # and the page itself is not theirs either
+            page = client.get(reverse("admin:applications_loanapplication_change", args=[application.pk]))
+            assert page.status_code == 302, role  # admin's "doesn't exist" redirect
+
+
+def test_customers_and_dealers_cannot_open_the_queue(client, customer, dealer_user):
+    for user in (customer, dealer_user):
+        client.force_login(user)
+        response = client.get(QUEUE)
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+
+
+def test_assigned_to_me_and_unassigned_in_my_stages(client, pipeline, reviewer, make_user):
+    other = make_user("reviewer_two", Role.REVIEWER)
+    mine = pipeline.new(Stage.UNDER_REVIEW)  # to `reviewer`
+    theirs = pipeline.new(Stage.UNDER_REVIEW)  # to `other`, less loaded
+    from reviews.models import AssignmentRule
+
+    AssignmentRule.objects.update(is_active=False)
+    nobodys = pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(reviewer)
+
+    assert rows(client.get(QUEUE, {"queue": "mine"})) == [mine.display_reference]
+    assert rows(client.get(QUEUE, {"queue": "unassigned"})) == [nobodys.display_reference]
+    assert rows(client.get(QUEUE, {"assignee": other.pk})) == [theirs.display_reference]
+    assert rows(client.get(QUEUE, {"assignee": "none"})) == [nobodys.display_reference]
+
+
+def test_sla_filters_and_column_follow_each_rows_own_window(client, pipeline, reviewer):
+    # Due times run on the working calendar, so each file's window (entry to due) is read back,
+    # not assumed: `late` is looked at 90 % of the way through its own window.
+    with time_machine.travel(dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC), tick=False):
+        late = pipeline.new(Stage.UNDER_REVIEW)
+    now = late.stage_entered_at + (late.stage_due_at - late.stage_entered_at) * 0.9
+    with time_machine.travel(now - dt.timedelta(days=30), tick=False):
+        overdue = pipeline.new(Stage.UNDER_REVIEW)
+    with time_machine.travel(now - dt.timedelta(minutes=1), tick=False):
+        fresh = pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(reviewer)
+
+    with time_machine.travel(now, tick=False):
+        assert rows(client.get(QUEUE, {"sla": "on_time"})) == [fresh.display_reference]
+        assert rows(client.get(QUEUE, {"sla": "at_risk"})) == [late.display_reference]
+        assert rows(client.get(QUEUE, {"sla": "breached"})) == [overdue.display_reference]
+        page = client.get(QUEUE).content.decode()
+
+    assert rows(client.get(QUEUE))[0] == overdue.display_reference  # soonest due first
+    assert 'class="lp-sla lp-sla-breached"' in page
+    assert 'class="lp-sla lp-sla-at_risk"' in page
+    assert 'class="lp-sla lp-sla-on_time"' in page
+    assert "overdue by" in page and "left" in page
+
+
+def test_queue_is_ordered_soonest_due_first(client, pipeline, reviewer):
+    base = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+    made = []
+    for days_ago in (1, 9, 4):
+        with time_machine.travel(base - dt.timedelta(days=days_ago), tick=False):
+            made.append(pipeline.new(Stage.UNDER_REVIEW))
+    client.force_login(reviewer)
+
+    expected = [a.display_reference for a in sorted(made, key=lambda a: a.stage_due_at)]
+    assert rows(client.get(QUEUE)) == expected
+
+
+def test_filter_by_stage_dealer_and_product(client, pipeline, manager, make_user):
+    from applications.tests.factories import DealerFactory
+
+    in_review = pipeline.new(Stage.UNDER_REVIEW)
+    in_approval = pipeline.new(Stage.APPROVAL)
+    pipeline.dealer = DealerFactory()
+    elsewhere = pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(manager)
+
+    assert rows(client.get(QUEUE, {"stage": Stage.APPROVAL})) == [in_approval.display_reference]
+    assert set(rows(client.get(QUEUE, {"dealer__id__exact": elsewhere.dealer_id}))) == {
+        elsewhere.display_reference
+    }
+    assert set(rows(client.get(QUEUE, {"product__id__exact": in_review.product_id}))) == {
+        in_review.display_reference,
+        in_approval.display_reference,
+        elsewhere.display_reference,
+    }
+
+
+def test_search_by_reference_with_or_without_dash(client, pipeline, reviewer):
+    wanted = pipeline.new(Stage.UNDER_REVIEW)
+    pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(reviewer)
+
+    assert rows(client.get(QUEUE, {"q": wanted.display_reference.lower()})) == [wanted.display_reference]
+    assert rows(client.get(QUEUE, {"q": wanted.reference})) == [wanted.display_reference]
+
+
+def test_search_by_exact_phone_goes_through_the_keyed_hash(client, pipeline, reviewer):
+    wanted = pipeline.new(Stage.UNDER_REVIEW, phone="13900001111")
+    pipeline.new(Stage.UNDER_REVIEW, phone="13900002222")
+    client.force_login(reviewer)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(QUEUE, {"q": "139 0000 1111"})
+
+    assert rows(response) == [wanted.display_reference]
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "phone_hash" in sql and "13900001111" not in sql
+    assert rows(client.get(QUEUE, {"q": "1390000111"})) == []  # not a whole number: no partial match
+
+
+def test_queue_rows_show_masked_applicants_and_no_full_numbers(client, pipeline, reviewer):
+    application = pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(reviewer)
+
+    page = client.get(QUEUE).content.decode()
+
+    assert "张* · 138****5678" in page
+    assert "13812345678" not in page and application.applicant.id_number not in page
+    assert "¥140,000.00" in page
+
+
+def test_queue_links_at_the_top(client, reviewer):
+    client.force_login(reviewer)
+
+    page = client.get(QUEUE, {"queue": "mine"}).content.decode()
+
+    for href in (
+        'href="?queue=mine"',
+        'href="?queue=unassigned"',
+        'href="?sla=at_risk"',
+        'href="?sla=breached"',
+    ):
+        assert href in page
+    assert 'href="?queue=mine" class="lp-active"' in page
+
+
+def test_claim_selected_from_the_queue(client, pipeline, reviewer):
+    from reviews.models import AssignmentRule
+
+    AssignmentRule.objects.update(is_active=False)
+    first, second = pipeline.new(Stage.UNDER_REVIEW), pipeline.new(Stage.UNDER_REVIEW)
+    AssignmentRule.objects.update(is_active=True)
+    client.force_login(reviewer)
+
+    response = client.post(
+        QUEUE, {"action": "claim_selected", "_selected_action": [first.pk, second.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    for application in (first, second):
+        assert services.open_assignment(application=application).assignee == reviewer
+
+
+def test_a_manager_reassigns_selected_files_through_an_intermediate_page(
+    client, pipeline, manager, make_user
+):
+    other = make_user("reviewer_two", Role.REVIEWER)
+    first, second = pipeline.new(Stage.UNDER_REVIEW), pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(manager)
+    selected = {"action": "reassign_selected", "_selected_action": [first.pk, second.pk]}
+
+    ask = client.post(QUEUE, selected)
+    assert ask.status_code == 200 and b'name="assignee"' in ask.content
+
+    client.post(QUEUE, {**selected, "apply": "1", "assignee": other.pk})
+    for application in (first, second):
+        assert services.open_assignment(application=application).assignee == other
+
+
+def test_reviewers_do_not_get_the_reassign_action(client, reviewer):
+    client.force_login(reviewer)
+
+    page = client.get(QUEUE).content.decode()
+
+    assert 'value="claim_selected"' in page
+    assert 'value="reassign_selected"' not in page
+
+
+def test_closed_files_sort_after_open_ones_for_managers(client, pipeline, manager, reviewer):
+    closed = core.review_reject(
+        application=pipeline.new(Stage.UNDER_REVIEW),
+        actor=reviewer,
+        reason=__import__("applications.models", fromlist=["Reason"]).Reason.objects.get(
+            code="credit_history"
+        ),
+    )
+    open_file = pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(manager)
+
+    assert rows(client.get(QUEUE))[:2] == [open_file.display_reference, closed.display_reference]
+    assert LoanApplication.objects.get(pk=closed.pk).stage_due_at is None
