@@ -404,8 +404,8 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         conditions=[is_complete],
         permission=_applicant_or_dealer,
     )
-    def submit(self) -> None:
-        self.submitted_at = timezone.now()
+    def submit(self, *, at) -> None:
+        self.submitted_at = at
 
     @transition(
         stage, source=Stage.SUBMITTED, target=Stage.CREDIT_CHECK, permission=_system_only, custom=SYSTEM
@@ -462,7 +462,11 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(
-        stage, source=Stage.UNDER_REVIEW, target=Stage.APPROVAL, permission="applications.review_application"
+        stage,
+        source=Stage.UNDER_REVIEW,
+        target=Stage.APPROVAL,
+        conditions=[has_no_missing_documents],
+        permission="applications.review_application",
     )
     def recommend_approval(self, *, by) -> None:
         self.reviewed_by = by
@@ -503,12 +507,13 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         source=Stage.OFFER_PENDING,
         target=Stage.CONTRACT_SIGNING,
         conditions=[offer_still_valid],
-        permission=_is_applicant,
+        # A walk-in buyer answers the offer at the showroom, through the dealer's staff.
+        permission=_applicant_or_dealer,
     )
     def accept_offer(self) -> None:
         pass
 
-    @transition(stage, source=Stage.OFFER_PENDING, target=Stage.WITHDRAWN, permission=_is_applicant)
+    @transition(stage, source=Stage.OFFER_PENDING, target=Stage.WITHDRAWN, permission=_applicant_or_dealer)
     def decline_offer(self) -> None:
         pass
 
@@ -546,7 +551,7 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
             Stage.CONTRACT_SIGNING,
         ],
         target=Stage.WITHDRAWN,
-        permission=_is_applicant,
+        permission=_applicant_or_dealer,
     )
     def withdraw(self) -> None:
         pass

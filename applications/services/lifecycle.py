@@ -197,7 +197,7 @@ def _transition(
 def _condition_message(application: LoanApplication, name: str) -> str:
     if name == "submit":
         return _("The application is not complete: fill in every step and give both consents.")
-    if name == "resume_review":
+    if name in ("resume_review", "recommend_approval"):
         missing = ", ".join(str(t) for t in application.missing_document_types())
         return _("Documents are still missing: %(documents)s.") % {"documents": missing}
     if name == "accept_offer":
@@ -211,7 +211,10 @@ def available_transitions(*, application: LoanApplication, user) -> list[str]:
 
 
 def application_submit(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
-    return _transition(application=application, name="submit", actor=actor, note=note, now=now).application
+    now = now or timezone.now()
+    return _transition(
+        application=application, name="submit", actor=actor, note=note, now=now, at=now
+    ).application
 
 
 def application_withdraw(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:

@@ -7,8 +7,8 @@ from decimal import Decimal
 import factory
 
 from applications import services
-from applications.choices import Employment, Powertrain
-from applications.models import Consent, Dealer, LoanApplication, LoanProduct
+from applications.choices import Employment, Powertrain, Stage
+from applications.models import Consent, Dealer, Document, DocumentType, LoanApplication, LoanProduct
 from applications.pii import id_check_character
 
 
@@ -42,6 +42,7 @@ def make_draft(
     monthly_income: Decimal = Decimal("25000.00"),
     monthly_debt: Decimal = Decimal("2000.00"),
     consents: bool = True,
+    documents: bool = False,
     created_by=None,
 ) -> LoanApplication:
     application = services.application_create_draft(
@@ -70,4 +71,20 @@ def make_draft(
     if consents:
         for kind in Consent.Kind.values:
             services.consent_record(application=application, kind=kind, user=created_by or customer)
+    if documents:
+        put_required_documents(application, uploaded_by=created_by or customer)
     return application
+
+
+def put_required_documents(application: LoanApplication, *, uploaded_by) -> None:
+    """Test set-up: every document the review requires, on file and awaiting its check."""
+    for doc_type in DocumentType.objects.filter(stagedefinition__stage=Stage.UNDER_REVIEW):
+        Document.objects.create(
+            application=application,
+            document_type=doc_type,
+            file=f"documents/{application.reference}/test",
+            original_name=f"{doc_type.code}.pdf",
+            content_type="application/pdf",
+            size=1000,
+            uploaded_by=uploaded_by,
+        )

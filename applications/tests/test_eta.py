@@ -32,7 +32,7 @@ def _fresh_cache():
 def review_stay(customer, dealer, reviewer, *, entered: dt.datetime, left: dt.datetime | None):
     """An application that entered credit review at ``entered`` and left it for approval at ``left``
     (or is still there), through the services with their ``now=``."""
-    app = make_draft(customer=customer, dealer=dealer)
+    app = make_draft(customer=customer, dealer=dealer, documents=True)
     app = services.application_submit(application=app, actor=customer, now=entered)
     app = services.precheck_start(application=app, now=entered)
     app = services.precheck_pass(application=app, now=entered)

@@ -114,12 +114,12 @@ TRANSITIONS = {
     "accept_offer": (
         lambda app, actor: services.offer_accept(application=app, actor=actor),
         {Stage.OFFER_PENDING},
-        {"customer"},
+        {"customer", "dealer"},
     ),
     "decline_offer": (
         lambda app, actor: services.offer_decline(application=app, actor=actor),
         {Stage.OFFER_PENDING},
-        {"customer"},
+        {"customer", "dealer"},
     ),
     "sign_contract": (
         lambda app, actor: services.contract_mark_signed(application=app, actor=actor),
@@ -147,7 +147,7 @@ TRANSITIONS = {
             Stage.APPROVAL,
             Stage.CONTRACT_SIGNING,
         },
-        {"customer"},
+        {"customer", "dealer"},
     ),
     "expire": (
         lambda app, actor: (

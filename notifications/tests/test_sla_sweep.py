@@ -11,6 +11,7 @@ import time_machine
 from applications import services
 from applications.choices import Stage
 from applications.sla import SlaState
+from applications.tests.factories import put_required_documents
 from notifications.choices import Kind
 from notifications.models import Notification
 from notifications.services import sla_sweep, sla_sweep_health
@@ -29,6 +30,7 @@ ENTERED = at(2026, 3, 2, 9)
 
 @pytest.fixture
 def in_review(draft, customer, reviewer, manager):
+    put_required_documents(draft, uploaded_by=customer)
     with time_machine.travel(ENTERED, tick=False):
         application = services.application_submit(application=draft, actor=customer)
         application = services.precheck_pass(application=services.precheck_start(application=application))
