@@ -35,12 +35,11 @@ class Pipeline:
         application = make_draft(customer=self.customer, dealer=self.dealer, **draft)
         if stage == Stage.DRAFT:
             return application
-        if stage == Stage.AWAITING_DOCUMENTS:
-            # Everything review needs is on file, so the reviewer may resume review at once.
-            for code in StageDefinition.objects.get(
-                stage=Stage.UNDER_REVIEW
-            ).required_document_types.values_list("code", flat=True):
-                upload(application, code, self.customer)
+        # Everything review needs is on file: recommending requires it, and a file waiting for
+        # documents may be resumed at once.
+        required = StageDefinition.objects.get(stage=Stage.UNDER_REVIEW).required_document_types
+        for code in required.values_list("code", flat=True):
+            upload(application, code, self.customer)
         application = services.application_submit(application=application, actor=self.customer)
         application = services.precheck_start(application=application)
         if stage == Stage.AWAITING_DOCUMENTS:

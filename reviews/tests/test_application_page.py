@@ -117,8 +117,8 @@ def test_pii_of_an_application_outside_the_users_stages_is_not_found(client, pip
 @pytest.fixture
 def with_document(pipeline, customer):
     application = pipeline.new(Stage.UNDER_REVIEW)
-    upload(application, "id_card_front", customer)
-    return application, Document.objects.get(application=application)
+    upload(application, "id_card_front", customer)  # a second one, after the first was on file
+    return application, Document.objects.filter(application=application).latest("uploaded_at")
 
 
 def test_documents_inline_links_to_the_download_and_offers_accept_and_reject(client, with_document, reviewer):
@@ -227,16 +227,17 @@ def test_the_page_costs_the_same_queries_however_many_documents_and_events(
     # 1 session, 2 user, 3 the user's roles, 4 the application with dealer, product, applicant and
     # the people it names, 5 its open assignment with the assignee, 6-7 the user's own and group
     # permissions, 8 the applicant inline, 9 the documents inline with types and reasons, 10 the
-    # history inline with actors, 11 document problems and 12 rejection reasons for the buttons'
-    # forms, 13 document types to request, 14 document problems for the documents inline's reject
-    # buttons, 15 document-type names for the history's document events. (The file is assigned,
-    # so nobody is asked who may claim it.)
-    with django_assert_num_queries(15):
+    # history inline with actors, 11-13 whether every required document is on file (documents,
+    # required types, requests: "recommend approval"'s condition), 14 document problems and
+    # 15 rejection reasons for the buttons' forms, 16 document types to request, 17 document
+    # problems for the documents inline's reject buttons, 18 document-type names for the history's
+    # document events. (The file is assigned, so nobody is asked who may claim it.)
+    with django_assert_num_queries(18):
         client.get(page_url(application))
     for code in ("id_card_back", "driving_licence", "income_proof"):
         upload(application, code, customer)
 
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(18):
         client.get(page_url(application))
 
 

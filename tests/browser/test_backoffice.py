@@ -76,6 +76,7 @@ def sign_in_to_admin(page: Page, live_server, username: str) -> None:
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(PASSWORD)
     page.locator("#login-form [type=submit]").click()
+    page.wait_for_load_state()  # every image in, before the next page aborts one
     expect(page.locator("#user-tools")).to_contain_text(username)
 
 
@@ -124,6 +125,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
     sign_in_to_admin(page, live_server, "li_na")
     page.goto(f"{live_server.url}{reverse('admin:applications_loanapplication_changelist')}")
     page.locator(".lp-queues a[href='?queue=mine']").click()
+    page.wait_for_load_state()  # every image in, before the next page aborts one
     expect(page.locator(".lp-queues a.lp-active")).to_have_attribute("href", "?queue=mine")
     row = page.locator("#result_list tbody tr", has_text=application.display_reference)
     expect(row).to_have_count(1)
@@ -134,6 +136,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
 
     # --- ... and asks for a bank statement, with a reason from the catalogue ---
     row.locator("th a, td a").first.click()
+    page.wait_for_load_state()  # every image in, before the next page aborts one
     expect(page.locator("#lp-work-title")).to_be_visible()
     screenshot(page, "backoffice-application-1280-zh")
     action = page.locator("details.lp-action", has=page.locator("[data-transition=request_documents]"))
@@ -143,6 +146,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
     action.locator("select[name='request_documents-reason']").select_option(str(more_income.pk))
     action.locator("textarea[name='request_documents-note']").fill("流水只有三个月")
     action.locator("button[type=submit]").click()
+    page.wait_for_load_state()  # every image in, before the next page aborts one
     expect(page.locator(".messagelist .success")).to_be_visible()
     assert stage_of(application) == Stage.AWAITING_DOCUMENTS
 
@@ -172,6 +176,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
     action.locator("summary").click()
     action.locator("textarea[name='recommend_approval-note']").fill("收入稳定，负债低")
     action.locator("button[type=submit]").click()
+    page.wait_for_load_state()  # every image in, before the next page aborts one
     expect(page.locator(".messagelist .success")).to_be_visible()
     assert stage_of(application) == Stage.APPROVAL
 
@@ -210,6 +215,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
         f"{live_server.url}{reverse('admin:applications_loanapplication_changelist')}?queue=mine"
     )
     approver_page.locator("#result_list a", has_text=application.display_reference).click()
+    approver_page.wait_for_load_state()  # every image in, before the next page aborts one
     action = approver_page.locator(
         "details.lp-action", has=approver_page.locator("[data-transition=approve]")
     )
@@ -220,6 +226,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
     action.locator("textarea[name='approve-note']").fill("同意，金额下调")
     screenshot(approver_page, "backoffice-approval-1280-zh")
     action.locator("button[type=submit]").click()
+    approver_page.wait_for_load_state()  # every image in, before the next page aborts one
     expect(approver_page.locator(".messagelist .success")).to_be_visible()
 
     application.refresh_from_db()
