@@ -199,6 +199,16 @@ def _approver_not_reviewer(application: LoanApplication, user) -> bool:
     return user.has_perm("applications.approve_application") and user.pk != application.reviewed_by_id
 
 
+def _may_decide(application: LoanApplication, user) -> bool:
+    """Approve or decline: four-eyes, and files above the senior threshold need a senior approver."""
+    if not _approver_not_reviewer(application, user):
+        return False
+    amount = application.requested_amount
+    if amount is not None and amount > settings.SENIOR_APPROVAL_THRESHOLD:
+        return user.has_perm("applications.approve_large_application")
+    return True
+
+
 def _finance_not_approver(application: LoanApplication, user) -> bool:
     """Four-eyes: whoever approved the offer may not release the money."""
     return user.has_perm("applications.disburse_application") and user.pk != application.approved_by_id
@@ -481,11 +491,11 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
     def reject_in_review(self) -> None:
         pass
 
-    @transition(stage, source=Stage.APPROVAL, target=Stage.UNDER_REVIEW, permission=_approver_not_reviewer)
+    @transition(stage, source=Stage.APPROVAL, target=Stage.UNDER_REVIEW, permission=_may_decide)
     def return_to_review(self) -> None:
         pass
 
-    @transition(stage, source=Stage.APPROVAL, target=Stage.OFFER_PENDING, permission=_approver_not_reviewer)
+    @transition(stage, source=Stage.APPROVAL, target=Stage.OFFER_PENDING, permission=_may_decide)
     def approve(self, *, by, amount: Decimal, rate: Decimal, term_months: int) -> None:
         self.approved_by = by
         self.approved_amount = amount
@@ -496,7 +506,7 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         stage,
         source=Stage.APPROVAL,
         target=Stage.REJECTED,
-        permission=_approver_not_reviewer,
+        permission=_may_decide,
         custom={"reason_kind": ReasonKind.REJECTION},
     )
     def decline(self) -> None:

@@ -13,7 +13,7 @@ from applications.models import Document, DocumentType, LoanApplication, Reason,
 
 from .factories import make_draft
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def _race(*actions) -> list[object]:

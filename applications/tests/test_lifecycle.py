@@ -406,3 +406,19 @@ def test_dealer_staff_of_another_dealership_cannot_submit(make_user, draft):
     DealerFactory(code="other").staff.add(outsider)
     with pytest.raises(PermissionDenied):
         services.application_submit(application=draft, actor=outsider)
+
+
+def test_a_large_loan_needs_a_senior_approver(make_user, customer, dealer, reviewer, approver):
+    senior = make_user("senior", "senior_approver")
+    application = make_draft(
+        customer=customer,
+        dealer=dealer,
+        vehicle_price=Decimal("500000.00"),
+        down_payment=Decimal("150000.00"),
+        requested_amount=Decimal("350000.00"),
+    )
+    application = place_at(application, Stage.APPROVAL)
+    terms = {"amount": Decimal("350000"), "rate": Decimal("0.05"), "term_months": 36}
+    with pytest.raises(PermissionDenied):
+        services.approval_approve(application=application, actor=approver, **terms)
+    assert services.approval_approve(application=application, actor=senior, **terms).stage == Stage.OFFER_PENDING

@@ -14,7 +14,7 @@ from .factories import make_draft
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.worker,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

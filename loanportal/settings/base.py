@@ -8,6 +8,7 @@ Defaults need no server: an SQLite file and a file-system Celery broker. ``DATAB
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -198,6 +199,9 @@ CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": SLA_SWEEP_INTERVAL},
     "delivery-relay": {"task": "notifications.tasks.relay", "schedule": 60.0},
 }
+# Files asking for more than this (yuan) are approved or declined only by senior approvers. The
+# assignment rules (reviews, admin) route them there; this makes it a rule, not only a routing.
+SENIOR_APPROVAL_THRESHOLD = Decimal(env("SENIOR_APPROVAL_THRESHOLD", default="300000"))
 CREDIT_BUREAU_ADAPTER = env("CREDIT_BUREAU_ADAPTER", default="applications.bureau.SandboxBureau")
 
 # --- Personal data ------------------------------------------------------------------------------

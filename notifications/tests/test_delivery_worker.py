@@ -21,7 +21,7 @@ from notifications.services import deliveries_due, delivery_send, notification_c
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.worker,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

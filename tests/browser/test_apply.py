@@ -20,7 +20,7 @@ from applications.choices import Powertrain, Stage
 from applications.models import LoanApplication, LoanProduct
 from applications.tests.factories import DealerFactory, valid_id_number
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-results"
 PASSWORD = "a-Long-passphrase-42"  # conftest's make_user

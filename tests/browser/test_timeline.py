@@ -21,7 +21,7 @@ from applications.tests.factories import make_draft
 
 from .test_public_site import BrowserProblems, expect_navbar_on_one_row, expect_styled, screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = "13812345678"
 PDF = b"%PDF-1.4\n% a test document\n"
