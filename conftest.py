@@ -78,7 +78,9 @@ def _migration_data(request):
 
 # Other apps' data-migration loaders to re-run after a flush: callables taking the app registry.
 TRANSACTIONAL_DATA_LOADERS: list = [
-    lambda apps: __import__("importlib").import_module("reviews.migrations.0002_default_rules").load(apps, None),
+    lambda apps: (
+        __import__("importlib").import_module("reviews.migrations.0002_default_rules").load(apps, None)
+    ),
 ]
 
 

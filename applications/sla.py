@@ -24,6 +24,7 @@ class SlaState(models.TextChoices):
     AT_RISK = "at_risk", _("At risk")
     BREACHED = "breached", _("Overdue")
 
+
 # Stages whose limit runs in calendar time: those waiting on the customer (the staff clock pauses;
 # the customer's deadline is in days) and the automatic steps, which run day and night.
 CALENDAR_TIME_STAGES = CUSTOMER_STAGES | {Stage.SUBMITTED, Stage.CREDIT_CHECK}
@@ -64,7 +65,7 @@ def add_working_time(start: dt.datetime, duration: dt.timedelta, calendar: Calen
     cursor = start.astimezone(tz)
     remaining = duration
     day = cursor.date()
-    for _ in range(_MAX_DAYS):
+    for _attempt in range(_MAX_DAYS):
         if calendar.is_working_day(day):
             opens = dt.datetime.combine(day, calendar.day_start, tzinfo=tz)
             closes = dt.datetime.combine(day, calendar.day_end, tzinfo=tz)

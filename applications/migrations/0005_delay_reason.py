@@ -5,15 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('applications', '0004_blacklist'),
+        ("applications", "0004_blacklist"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='loanapplication',
-            name='delay_reason',
-            field=models.ForeignKey(blank=True, limit_choices_to={'kind': 'delay'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='applications.reason', verbose_name='cause of delay'),
+            model_name="loanapplication",
+            name="delay_reason",
+            field=models.ForeignKey(
+                blank=True,
+                limit_choices_to={"kind": "delay"},
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="applications.reason",
+                verbose_name="cause of delay",
+            ),
         ),
     ]

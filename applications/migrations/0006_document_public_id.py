@@ -14,7 +14,9 @@ class Migration(migrations.Migration):
     dependencies = [("applications", "0005_delay_reason")]
 
     operations = [
-        migrations.AddField(model_name="document", name="public_id", field=models.UUIDField(null=True, editable=False)),
+        migrations.AddField(
+            model_name="document", name="public_id", field=models.UUIDField(null=True, editable=False)
+        ),
         migrations.RunPython(fill, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="document",

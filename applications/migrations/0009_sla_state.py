@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('applications', '0008_working_calendar'),
+        ("applications", "0008_working_calendar"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='loanapplication',
-            name='sla_escalated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='escalated again'),
+            model_name="loanapplication",
+            name="sla_escalated_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="escalated again"),
         ),
         migrations.AddField(
-            model_name='loanapplication',
-            name='sla_state',
-            field=models.CharField(choices=[('on_time', 'On time'), ('at_risk', 'At risk'), ('breached', 'Overdue')], db_index=True, default='on_time', max_length=10, verbose_name='SLA'),
+            model_name="loanapplication",
+            name="sla_state",
+            field=models.CharField(
+                choices=[("on_time", "On time"), ("at_risk", "At risk"), ("breached", "Overdue")],
+                db_index=True,
+                default="on_time",
+                max_length=10,
+                verbose_name="SLA",
+            ),
         ),
     ]

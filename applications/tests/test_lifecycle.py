@@ -421,4 +421,6 @@ def test_a_large_loan_needs_a_senior_approver(make_user, customer, dealer, revie
     terms = {"amount": Decimal("350000"), "rate": Decimal("0.05"), "term_months": 36}
     with pytest.raises(PermissionDenied):
         services.approval_approve(application=application, actor=approver, **terms)
-    assert services.approval_approve(application=application, actor=senior, **terms).stage == Stage.OFFER_PENDING
+    assert (
+        services.approval_approve(application=application, actor=senior, **terms).stage == Stage.OFFER_PENDING
+    )
