@@ -29,7 +29,7 @@ run: install messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Loan Portal on http://127.0.0.1:$(PORT)/ (admin: /admin/). Ctrl-C stops the web server, worker and beat."
-	$(VENV)/bin/honcho --procfile Procfile.dev --port $(PORT) start
+	$(VENV)/bin/honcho start --procfile Procfile.dev --port $(PORT)
 
 test: install messages static
 	$(VENV)/bin/pytest
