@@ -47,21 +47,29 @@ def _is_transactional(request) -> bool:
 
 @pytest.fixture(autouse=True)
 def _migration_data(request):
-    """Put back what the data migrations load, for transactional tests (browser, concurrency, worker).
+    """Put back what the data migrations load when a flush has emptied the tables.
 
-    Each transactional test ends with a flush that empties every table, so the next one would find
-    no stage definitions, reasons, products or role groups. ``serialized_rollback`` cannot be relied
-    on: when a non-transactional test ran first, there is no serialized copy to restore. So load the
-    data again, explicitly, before each transactional test; every loader is idempotent.
+    A transactional test (browser, concurrency, worker) ends with a flush that empties every table,
+    so a test after it would find no stage definitions, reasons, products, role groups or rules.
+    ``serialized_rollback`` cannot be relied on (there is no serialized copy when a plain test ran
+    first), and test order is not guaranteed to put transactional tests last. So every database
+    test checks for the configuration (one query) and loads it again, idempotently, when missing.
     """
-    if not _is_transactional(request):
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+    elif "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("db")
+    else:
         return
-    request.getfixturevalue("transactional_db")
     import importlib
 
     from django.apps import apps
     from django.contrib.auth.models import Group, Permission
 
+    from applications.models import StageDefinition
+
+    if StageDefinition.objects.exists() and Group.objects.exists():
+        return
     importlib.import_module("applications.migrations.0002_default_configuration").load(apps, None)
     # 0003's create_roles toggles the migration app config; on the live registry, set the groups
     # directly (the flush's post_migrate signal has recreated the permissions).
@@ -78,6 +86,11 @@ def _migration_data(request):
 
 # Other apps' data-migration loaders to re-run after a flush: callables taking the app registry.
 TRANSACTIONAL_DATA_LOADERS: list = [
+    lambda apps: (
+        __import__("importlib")
+        .import_module("applications.migrations.0008_working_calendar")
+        .load(apps, None)
+    ),
     lambda apps: (
         __import__("importlib").import_module("reviews.migrations.0002_default_rules").load(apps, None)
     ),
