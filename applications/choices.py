@@ -41,15 +41,19 @@ class Milestone:
 
 # The article's five steps, as the customer sees them. Every non-final stage belongs to exactly one.
 MILESTONES: tuple[Milestone, ...] = (
-    Milestone(1, _("Application submitted"), (Stage.DRAFT, Stage.SUBMITTED)),
+    Milestone(1, pgettext_lazy("milestone", "Application submitted"), (Stage.DRAFT, Stage.SUBMITTED)),
     Milestone(
         2,
-        _("Credit assessment & review"),
+        pgettext_lazy("milestone", "Credit assessment & review"),
         (Stage.CREDIT_CHECK, Stage.UNDER_REVIEW, Stage.AWAITING_DOCUMENTS),
     ),
-    Milestone(3, _("Approval & offer"), (Stage.APPROVAL, Stage.OFFER_PENDING)),
-    Milestone(4, _("Contract & lien registration"), (Stage.CONTRACT_SIGNING, Stage.LIEN_REGISTRATION)),
-    Milestone(5, _("Disbursement"), (Stage.DISBURSEMENT, Stage.DISBURSED)),
+    Milestone(3, pgettext_lazy("milestone", "Approval & offer"), (Stage.APPROVAL, Stage.OFFER_PENDING)),
+    Milestone(
+        4,
+        pgettext_lazy("milestone", "Contract & lien registration"),
+        (Stage.CONTRACT_SIGNING, Stage.LIEN_REGISTRATION),
+    ),
+    Milestone(5, pgettext_lazy("milestone", "Disbursement & servicing"), (Stage.DISBURSEMENT, Stage.DISBURSED)),
 )
 
 _MILESTONE_OF_STAGE = {stage: milestone for milestone in MILESTONES for stage in milestone.stages}
