@@ -22,7 +22,7 @@ from .choices import CUSTOMER_STAGES, FINAL_STAGES, Stage
 class SlaState(models.TextChoices):
     ON_TIME = "on_time", _("On time")
     AT_RISK = "at_risk", _("At risk")
-    BREACHED = "breached", _("Overdue")
+    BREACHED = "breached", _("Breached")
 
 
 # Stages whose limit runs in calendar time: those waiting on the customer (the staff clock pauses;

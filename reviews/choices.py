@@ -9,17 +9,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from applications.choices import Role, Stage
+from applications.sla import AT_RISK_AT, SlaState
+
+__all__ = ["AT_RISK_SHARE", "SlaState"]
 
 
-class SlaState(models.TextChoices):
-    ON_TIME = "on_time", _("On time")
-    AT_RISK = "at_risk", _("At risk")
-    BREACHED = "breached", _("Breached")
-
-
-# A stage is "at risk" once 80 % of the time between entering it and its due time has gone. A
-# fraction, so that the database compares whole durations (SQLite cannot add a float duration).
-AT_RISK_SHARE = Fraction(4, 5)
+# One definition of the SLA states and of "at risk" (80 % of the time between entering a stage and
+# its due time), shared with the sweep. A fraction, so that the database compares whole durations
+# (SQLite cannot add a float duration).
+AT_RISK_SHARE = Fraction(*AT_RISK_AT)
 
 
 class Queue(models.TextChoices):
