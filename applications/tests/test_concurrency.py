@@ -9,9 +9,9 @@ from django.db import connection
 
 from applications import services
 from applications.choices import EventKind, Stage
-from applications.models import Document, DocumentType, LoanApplication, Reason, StageEvent
+from applications.models import LoanApplication, Reason, StageEvent
 
-from .factories import make_draft
+from .factories import make_draft, put_required_documents
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -42,16 +42,7 @@ def _race(*actions) -> list[object]:
 def test_two_concurrent_transitions_exactly_one_succeeds(attempt, customer, dealer, reviewer, make_user):
     second_reviewer = make_user("reviewer_two", "reviewer")
     application = make_draft(customer=customer, dealer=dealer)
-    for doc_type in DocumentType.objects.filter(stagedefinition__stage=Stage.UNDER_REVIEW):
-        Document.objects.create(
-            application=application,
-            document_type=doc_type,
-            file="documents/x/y",
-            original_name="scan.pdf",
-            content_type="application/pdf",
-            size=1000,
-            uploaded_by=customer,
-        )
+    put_required_documents(application, uploaded_by=customer)
     # The submission commits, so the (eager) pre-check runs at once and passes to review.
     services.application_submit(application=application, actor=customer)
     application = LoanApplication.objects.get(pk=application.pk)

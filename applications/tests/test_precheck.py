@@ -10,11 +10,11 @@ import pytest
 from applications import services
 from applications.bureau import CreditReport, SandboxBureau
 from applications.choices import Powertrain, Stage
-from applications.models import BlacklistEntry, Document, DocumentType
+from applications.models import BlacklistEntry
 from applications.pii import keyed_hash
 from applications.precheck import PrecheckInput, add_months, age_on, evaluate
 
-from .factories import make_draft, valid_id_number
+from .factories import make_draft, put_required_documents, valid_id_number
 
 GOOD_REPORT = CreditReport(score=720, monthly_debt=Decimal("0"), overdue_accounts=0, source="test")
 
@@ -99,16 +99,7 @@ def _submit(application, customer, django_capture_on_commit_callbacks):
 
 
 def _upload_all_required(application, user):
-    for doc_type in DocumentType.objects.filter(stagedefinition__stage=Stage.UNDER_REVIEW):
-        Document.objects.create(
-            application=application,
-            document_type=doc_type,
-            file="documents/x/y",
-            original_name="scan.pdf",
-            content_type="application/pdf",
-            size=1000,
-            uploaded_by=user,
-        )
+    put_required_documents(application, uploaded_by=user)
 
 
 def test_submission_runs_the_precheck_after_commit_and_asks_for_missing_documents(
