@@ -16,10 +16,14 @@ class Kind(models.TextChoices):
     SLA_ESCALATION = "sla_escalation", _("An overdue stage is escalated to you")
     DELAY_NOTICE = "delay_notice", _("Your application is taking longer than planned")
     DOCUMENTS_REMINDER = "documents_reminder", _("Reminder: documents needed")
+    NEW_ASSIGNMENT = "new_assignment", _("A file is assigned to you")
+    DAILY_DIGEST = "daily_digest", _("Daily summary of delays and backlog")
 
 
 # Kinds for staff: never sent to a customer, and words for staff in the back office.
-STAFF_KINDS = frozenset({Kind.SLA_AT_RISK, Kind.SLA_BREACHED, Kind.SLA_ESCALATION})
+STAFF_KINDS = frozenset(
+    {Kind.SLA_AT_RISK, Kind.SLA_BREACHED, Kind.SLA_ESCALATION, Kind.NEW_ASSIGNMENT, Kind.DAILY_DIGEST}
+)
 
 
 class Channel(models.TextChoices):

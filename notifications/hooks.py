@@ -46,3 +46,21 @@ def notify_customer(*, application: LoanApplication, event: StageEvent) -> None:
         context={"stage": event.to_stage, "reason": event.reason_code},
         now=event.created_at,
     )
+
+
+def notify_assignee(*, application: LoanApplication, event: StageEvent) -> None:
+    """Tell staff a file was assigned to them (automatically or by a manager; not when they
+    claimed it themselves)."""
+    if event.kind != EventKind.ASSIGNMENT:
+        return
+    assignee = event.data.get("assignee")
+    if not assignee or assignee == event.actor_id:
+        return
+    notification_create(
+        recipient_id=assignee,
+        kind=Kind.NEW_ASSIGNMENT,
+        application=application,
+        dedupe_key=f"assignment:{application.pk}:{event.sequence}",
+        context={"stage": event.to_stage},
+        now=event.created_at,
+    )

@@ -500,3 +500,40 @@ def deliveries_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# --- The managers' daily digest -----------------------------------------------------------------
+
+
+def digest_send(*, now: dt.datetime | None = None) -> int:
+    """One summary a day for every active manager: breached, at-risk and open files in staff
+    stages. The dedupe key carries the Shanghai date, so a rerun that day sends nothing more."""
+    from django.contrib.auth import get_user_model
+
+    from applications.choices import Role
+    from applications.models import LoanApplication
+    from applications.sla import STAFF_CLOCK_STAGES, SlaState
+
+    now = now or timezone.now()
+    counts = LoanApplication.objects.filter(stage__in=STAFF_CLOCK_STAGES).aggregate(
+        open=Count("pk"),
+        breached=Count("pk", filter=Q(sla_state=SlaState.BREACHED)),
+        at_risk=Count("pk", filter=Q(sla_state=SlaState.AT_RISK)),
+    )
+    day = timezone.localdate(now).isoformat()
+    managers = (
+        get_user_model()
+        .objects.filter(groups__name=Role.MANAGER, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    sent = 0
+    for manager_id in managers:
+        created = notification_create(
+            recipient_id=manager_id,
+            kind=Kind.DAILY_DIGEST,
+            dedupe_key=f"digest:{day}:{manager_id}",
+            context={**counts, "date": day},
+            now=now,
+        )
+        sent += created is not None
+    return sent

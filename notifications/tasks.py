@@ -42,3 +42,9 @@ def relay() -> int:
     for delivery_id in ids:
         deliver.delay(delivery_id)
     return len(ids)
+
+
+@shared_task
+def daily_digest() -> int:
+    """08:30 Shanghai: each manager's summary of overdue, at-risk and open files."""
+    return services.digest_send()

@@ -134,39 +134,20 @@ def render(
         return Rendered(
             _("Your application moved on"), _("Application %(reference)s is now at: %(stage)s.") % values
         )
-    # The SLA sweep's kinds (issue 5): the customer hears the cause and what happens next.
-    if notification.kind == Kind.DELAY_NOTICE:
-        body = (
+    if notification.kind == Kind.NEW_ASSIGNMENT:
+        return Rendered(
+            _kind_label(notification.kind),
+            _("Application %(reference)s at “%(stage)s” is assigned to you.") % values,
+        )
+    if notification.kind == Kind.DAILY_DIGEST:
+        counts = {key: context.get(key, 0) for key in ("breached", "at_risk", "open")}
+        return Rendered(
+            _kind_label(notification.kind),
             _(
-                "Application %(reference)s is taking longer than planned at: %(stage)s. The cause: %(reason)s. We are working on it and will tell you as soon as it moves on."
+                "Today: %(breached)s applications past their time limit, %(at_risk)s close to it, "
+                "%(open)s open in staff stages."
             )
-            if reason_text
-            else _(
-                "Application %(reference)s is taking longer than planned at: %(stage)s. We are working on it and will tell you as soon as it moves on."
-            )
-        )
-        return Rendered(_("Your application is taking longer than planned"), body % values)
-    if notification.kind == Kind.DOCUMENTS_REMINDER:
-        return Rendered(
-            _("Reminder: documents needed"),
-            _(
-                "Application %(reference)s still needs documents from you. Open it to see the list and upload them."
-            )
-            % values,
-        )
-    if notification.kind == Kind.SLA_AT_RISK:
-        return Rendered(
-            _("A stage is close to its time limit"),
-            _("Application %(reference)s is close to the time limit of: %(stage)s.") % values,
-        )
-    if notification.kind == Kind.SLA_BREACHED:
-        return Rendered(
-            _("A stage is overdue"), _("Application %(reference)s is overdue at: %(stage)s.") % values
-        )
-    if notification.kind == Kind.SLA_ESCALATION:
-        return Rendered(
-            _("An overdue stage is escalated to you"),
-            _("Application %(reference)s is overdue at: %(stage)s and has been escalated to you.") % values,
+            % counts,
         )
     # A kind added later and not worded here yet: still say which application it is about.
     return Rendered(

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -198,6 +199,8 @@ CELERY_BEAT_SCHEDULE = {
     "precheck-sweep": {"task": "applications.tasks.precheck_sweep", "schedule": 60.0},
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": SLA_SWEEP_INTERVAL},
     "delivery-relay": {"task": "notifications.tasks.relay", "schedule": 60.0},
+    # CELERY_TIMEZONE is Asia/Shanghai, so this is 08:30 in Shanghai.
+    "daily-digest": {"task": "notifications.tasks.daily_digest", "schedule": crontab(hour=8, minute=30)},
 }
 # Files asking for more than this (yuan) are approved or declined only by senior approvers. The
 # assignment rules (reviews, admin) route them there; this makes it a rule, not only a routing.
@@ -222,6 +225,7 @@ PRIVACY_NOTICE_VERSION = env("PRIVACY_NOTICE_VERSION", default="2026-11")
 LOANPORTAL_STAGE_HOOKS = [
     "applications.hooks.queue_precheck",
     "notifications.hooks.notify_customer",
+    "notifications.hooks.notify_assignee",
     "reviews.hooks.assign_on_stage_change",
 ]
 

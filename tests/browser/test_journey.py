@@ -92,6 +92,7 @@ def test_sign_up_apply_upload_follow_accept(page: Page, live_server, reviewer, a
     missing = application.missing_document_types()
     page.goto(f"{base}/applications/{application.reference}/documents/{missing[0].code}/")
     for doc_type in missing:
+        expect(page.locator("h1")).to_have_text(doc_type.name_zh_hans)
         page.set_input_files(
             "input[type=file]", files=[{"name": "scan.png", "mimeType": "image/png", "buffer": PNG}]
         )

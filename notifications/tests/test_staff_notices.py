@@ -1,0 +1,49 @@
+"""Staff hear about new assignments, and managers get one summary a day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from applications import services
+from applications.models import LoanApplication
+from applications.sla import SlaState
+from applications.tests.factories import put_required_documents
+from notifications.choices import Kind
+from notifications.models import Notification
+from notifications.services import digest_send
+from notifications.texts import render
+
+
+def test_an_automatic_assignment_tells_the_assignee(draft, customer, reviewer):
+    put_required_documents(draft, uploaded_by=customer)
+    application = services.application_submit(application=draft, actor=customer)
+    services.precheck_pass(application=services.precheck_start(application=application))
+    notice = Notification.objects.get(kind=Kind.NEW_ASSIGNMENT)
+    assert notice.recipient == reviewer
+    assert notice.context == {"stage": "under_review"}
+
+
+def test_claiming_a_file_yourself_sends_nothing(draft, customer, reviewer):
+    from reviews.services import assignment_claim
+
+    put_required_documents(draft, uploaded_by=customer)
+    application = services.application_submit(application=draft, actor=customer)
+    application = services.precheck_pass(application=services.precheck_start(application=application))
+    Notification.objects.filter(kind=Kind.NEW_ASSIGNMENT).delete()
+    from reviews.models import Assignment
+
+    Assignment.objects.filter(application=application).delete()
+    assignment_claim(application=LoanApplication.objects.get(pk=application.pk), actor=reviewer)
+    assert not Notification.objects.filter(kind=Kind.NEW_ASSIGNMENT).exists()
+
+
+def test_each_manager_gets_one_digest_a_day(manager, draft, customer):
+    LoanApplication.objects.filter(pk=draft.pk).update(stage="under_review", sla_state=SlaState.BREACHED)
+    morning = dt.datetime(2026, 12, 1, 0, 30, tzinfo=dt.UTC)  # 08:30 in Shanghai
+    assert digest_send(now=morning) == 1
+    assert digest_send(now=morning + dt.timedelta(hours=2)) == 0  # the same day: nothing more
+    assert digest_send(now=morning + dt.timedelta(days=1)) == 1
+    digest = Notification.objects.filter(kind=Kind.DAILY_DIGEST).earliest("created_at")
+    assert digest.recipient == manager
+    assert (digest.context["breached"], digest.context["open"]) == (1, 1)
+    assert "1 applications past their time limit" in render(digest).body
