@@ -53,7 +53,9 @@ MILESTONES: tuple[Milestone, ...] = (
         pgettext_lazy("milestone", "Contract & lien registration"),
         (Stage.CONTRACT_SIGNING, Stage.LIEN_REGISTRATION),
     ),
-    Milestone(5, pgettext_lazy("milestone", "Disbursement & servicing"), (Stage.DISBURSEMENT, Stage.DISBURSED)),
+    Milestone(
+        5, pgettext_lazy("milestone", "Disbursement & servicing"), (Stage.DISBURSEMENT, Stage.DISBURSED)
+    ),
 )
 
 _MILESTONE_OF_STAGE = {stage: milestone for milestone in MILESTONES for stage in milestone.stages}
