@@ -64,22 +64,16 @@ def _migration_data(request):
     import importlib
 
     from django.apps import apps
-    from django.contrib.auth.models import Group, Permission
+    from django.contrib.auth.models import Group
 
     from applications.models import StageDefinition
 
     if StageDefinition.objects.exists() and Group.objects.exists():
         return
     importlib.import_module("applications.migrations.0002_default_configuration").load(apps, None)
-    # 0003's create_roles toggles the migration app config; on the live registry, set the groups
-    # directly (the flush's post_migrate signal has recreated the permissions).
-    roles = importlib.import_module("applications.migrations.0003_roles").ROLES
-    for role, perms in roles.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        codenames = {perm.split(".", 1)[1] for perm in perms}
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="applications", codename__in=codenames)
-        )
+    # 0003's create_roles also creates permissions on the migration registry; the flush's
+    # post_migrate signal has recreated them, so only the groups need setting again.
+    importlib.import_module("applications.migrations.0003_roles").assign_permissions(apps)
     for loader in TRANSACTIONAL_DATA_LOADERS:
         loader(apps)
 

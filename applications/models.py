@@ -732,6 +732,8 @@ class StageEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["application", "sequence"], name="one_event_per_sequence")
         ]
+        # Expected completion (eta.py) reads recent stays that left a stage: by from_stage and time.
+        indexes = [models.Index(fields=["from_stage", "created_at"], name="event_left_stage_idx")]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.from_stage} → {self.to_stage}"

@@ -49,6 +49,12 @@ def create_roles(apps, schema_editor):
     app_config.models_module = True
     create_permissions(app_config, verbosity=0, apps=apps)
     app_config.models_module = None
+    assign_permissions(apps)
+
+
+def assign_permissions(apps) -> None:
+    """Create the groups and give each its permissions; idempotent. The test suite calls it again
+    after a flush (with the live registry, where the permissions already exist)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, perms in ROLES.items():
