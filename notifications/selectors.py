@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import Notification
+from .models import ChannelPreference, Notification
 
 
 def inbox(*, user) -> QuerySet[Notification]:
@@ -19,3 +19,9 @@ def inbox(*, user) -> QuerySet[Notification]:
 def unread_count(*, user) -> int:
     """How many the user has not read (1 query, on the recipient/read_at index)."""
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def channel_preference_of(*, user) -> ChannelPreference:
+    """The user's channel preference (1 query); an unsaved default (both on) when they never set
+    one, so reading the settings page writes nothing."""
+    return ChannelPreference.objects.filter(user=user).first() or ChannelPreference(user=user)

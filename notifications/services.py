@@ -537,3 +537,16 @@ def digest_send(*, now: dt.datetime | None = None) -> int:
         )
         sent += created is not None
     return sent
+
+
+# --- Channel preferences --------------------------------------------------------------------------
+
+
+def channel_preference_update(*, user, email: bool, sms: bool) -> ChannelPreference:
+    """Set which channels besides the in-app inbox (always on) the user wants. Notifications
+    created afterwards follow it (``deliveries_create``); deliveries already written are left
+    as they are."""
+    preference, _created = ChannelPreference.objects.update_or_create(
+        user=user, defaults={"email": email, "sms": sms}
+    )
+    return preference
