@@ -88,6 +88,11 @@ TRANSACTIONAL_DATA_LOADERS: list = [
     lambda apps: (
         __import__("importlib").import_module("reviews.migrations.0002_default_rules").load(apps, None)
     ),
+    lambda apps: (
+        __import__("importlib")
+        .import_module("notifications.migrations.0004_manager_preference_permissions")
+        .grant_manager_permissions(apps)
+    ),
 ]
 
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("read/", views.mark_all_read, name="mark_all_read"),
     path("<int:pk>/read/", views.mark_read, name="mark_read"),
+    path("preferences/", views.preferences, name="preferences"),
 ]

@@ -1,20 +1,25 @@
-"""The in-app inbox: every notification, newest first, each in the reader's language."""
+"""The in-app inbox (every notification, newest first, each in the reader's language) and the
+notification settings (which channels besides the inbox)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from applications.models import DocumentType, Reason
 
 from . import texts
+from .forms import ChannelPreferenceForm
 from .models import Notification
+from .selectors import channel_preference_of
 from .selectors import inbox as inbox_of
-from .services import notifications_mark_read
+from .services import channel_preference_update, notifications_mark_read
 
 PAGE_SIZE = 20
 
@@ -58,3 +63,21 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
     notifications_mark_read(recipient=request.user, ids=[notification.pk])
     return _back(request)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own channels (there is no user in the URL: nobody else's to change).
+    Queries for a GET: session, user, the preference, the unread count in the header."""
+    preference = channel_preference_of(user=request.user)
+    form = ChannelPreferenceForm(
+        request.POST if request.method == "POST" else None, user=request.user, preference=preference
+    )
+    if form.is_valid():
+        channel_preference_update(
+            user=request.user, email=form.cleaned_data["email"], sms=form.cleaned_data["sms"]
+        )
+        messages.success(request, _("Your notification settings are saved."))
+        return redirect("notifications:preferences")
+    return render(request, "notifications/preferences.html", {"form": form})
