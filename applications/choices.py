@@ -127,3 +127,35 @@ class EventKind(models.TextChoices):
     ASSIGNMENT = "assignment", pgettext_lazy("event kind", "Assignment")
     DOCUMENT = "document", pgettext_lazy("event kind", "Document")
     NOTE = "note", pgettext_lazy("event kind", "Note")
+
+
+class IncomeBand(models.TextChoices):
+    """Coarse bands of the applicant's stated monthly income, for reports.
+
+    The income itself is encrypted (``pii.EncryptedDecimalField``), so SQL cannot group by it; the
+    band is kept beside it in clear. Five wide bands say nothing about one person that the
+    application's loan amount would not already suggest.
+    """
+
+    UNDER_8K = "lt8k", _("Under ¥8,000")
+    FROM_8K = "8k-15k", _("¥8,000–15,000")
+    FROM_15K = "15k-30k", _("¥15,000–30,000")
+    FROM_30K = "30k-50k", _("¥30,000–50,000")
+    FROM_50K = "50k+", _("¥50,000 and more")
+
+
+# Lower bounds (yuan per month) of each band, highest first.
+_INCOME_BAND_FLOORS = (
+    (50_000, IncomeBand.FROM_50K),
+    (30_000, IncomeBand.FROM_30K),
+    (15_000, IncomeBand.FROM_15K),
+    (8_000, IncomeBand.FROM_8K),
+)
+
+
+def income_band_of(monthly_income) -> str:
+    """The band of a monthly income (a Decimal in yuan); a band's lower bound belongs to it."""
+    for floor, band in _INCOME_BAND_FLOORS:
+        if monthly_income >= floor:
+            return band
+    return IncomeBand.UNDER_8K

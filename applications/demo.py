@@ -60,6 +60,7 @@ from .choices import (
     ReasonKind,
     Role,
     Stage,
+    income_band_of,
 )
 from .models import (
     DOCUMENTS_STAGE,
@@ -1228,6 +1229,8 @@ class _Generator:
         for index, bundle in enumerate(bundles):
             reference, head, person = bundle.application["reference"], GENESIS_HASH, bundle.person
             for sequence, step in enumerate(bundle.steps, start=1):
+                # A transition records when the stage it enters is due, as the service does.
+                limit = self.sla.get(step.to_stage) if step.kind == EventKind.TRANSITION else None
                 event = _EventRow(
                     application_id=index,
                     sequence=sequence,
@@ -1240,6 +1243,9 @@ class _Generator:
                     note=step.note,
                     reason_code=step.reason,
                     data=step.data,
+                    due_at=step.at + limit
+                    if limit is not None and step.to_stage not in FINAL_STAGES
+                    else None,
                     prev_hash=head,
                 )
                 event.hash = head = event.compute_hash(reference)
@@ -1257,6 +1263,7 @@ class _Generator:
                     "employment": person.employment,
                     "employer": person.employer,
                     "monthly_income": person.monthly_income,
+                    "income_band": income_band_of(person.monthly_income),
                     "monthly_debt": person.monthly_debt,
                 }
             )

@@ -21,6 +21,7 @@ from .choices import (
     DocumentStatus,
     Employment,
     EventKind,
+    IncomeBand,
     Powertrain,
     ReasonKind,
     Role,
@@ -592,6 +593,11 @@ class Applicant(models.Model):
     employment = models.CharField(_("employment"), max_length=20, choices=Employment.choices)
     employer = models.CharField(_("employer"), max_length=120, blank=True)
     monthly_income = EncryptedDecimalField(_("monthly income"))
+    # The income's coarse band in clear, for reports (SQL cannot group by the encrypted income).
+    # Set by ``services.applicant_set`` whenever the income is saved; blank only while unknown.
+    income_band = models.CharField(
+        _("income band"), max_length=10, choices=IncomeBand.choices, blank=True, editable=False
+    )
     monthly_debt = EncryptedDecimalField(_("existing monthly debt payments"))
 
     class Meta:
@@ -719,6 +725,10 @@ class StageEvent(models.Model):
         verbose_name=_("by"),
     )
     created_at = models.DateTimeField(_("time"))
+    # A transition's record of when the stage it entered was due (the application's stage_due_at
+    # at that moment), so reports can tell afterwards whether each stay ended within its limit.
+    # Empty for other events, for stages without a limit, and for events written before 0012.
+    due_at = models.DateTimeField(_("stage due"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
     reason_code = models.CharField(_("reason"), max_length=40, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
@@ -754,6 +764,12 @@ class StageEvent(models.Model):
             "data": self.data,
             "prev": self.prev_hash,
         }
+        # The due time joined the history in 0012: covered when present, left out when empty, so
+        # the events written before it keep the hashes they were written with. (The demo's light
+        # rows may not carry the attribute at all.)
+        due_at = getattr(self, "due_at", None)
+        if due_at is not None:
+            payload["due"] = due_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
     def compute_hash(self, reference: str) -> str:

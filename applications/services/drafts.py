@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..choices import NEW_ENERGY_POWERTRAINS, EventKind, Powertrain, Stage
+from ..choices import NEW_ENERGY_POWERTRAINS, EventKind, Powertrain, Stage, income_band_of
 from ..models import (
     Applicant,
     Consent,
@@ -163,6 +163,7 @@ def applicant_set(
             "employment": employment,
             "employer": employer,
             "monthly_income": monthly_income,
+            "income_band": income_band_of(monthly_income),
             "monthly_debt": monthly_debt,
         },
     )

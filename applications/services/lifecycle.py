@@ -60,10 +60,12 @@ def event_record(
     note: str = "",
     reason_code: str = "",
     data: dict[str, Any] | None = None,
+    due_at: dt.datetime | None = None,
     now: dt.datetime,
 ) -> StageEvent:
     """Append one event to the application's chain. The caller holds the row lock and saves the
-    application afterwards (its ``event_count`` and ``history_head`` move forward here)."""
+    application afterwards (its ``event_count`` and ``history_head`` move forward here).
+    ``due_at``: for a transition, when the stage it enters is due (kept for the SLA report)."""
     event = StageEvent(
         application=application,
         sequence=application.event_count + 1,
@@ -76,6 +78,7 @@ def event_record(
         note=note,
         reason_code=reason_code,
         data=data or {},
+        due_at=due_at,
         prev_hash=application.history_head or GENESIS_HASH,
     )
     event.hash = event.compute_hash(application.reference)
@@ -182,6 +185,7 @@ def _transition(
             note=note,
             reason_code=reason.code if reason else "",
             data=data,
+            due_at=locked.stage_due_at,
             now=now,
         )
         try:
