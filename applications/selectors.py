@@ -217,8 +217,8 @@ def application_timeline(*, application: LoanApplication, now: dt.datetime | Non
     or ``application_for_tracking``). Then: (1) the customer-visible events, (2) the stage
     definitions, (3) the documents with type and rejection reason, (4) the document requests with
     type and reason, (5) the document types with a flag for those the review requires, (6) the
-    catalogue reasons the events and the closing name (skipped when none), and (7) the stage's
-    typical duration when it is not cached (``eta``).
+    catalogue reasons the events and the closing name (skipped when none), and (7) the stays'
+    quantiles per stage and product when they are not cached (``prediction``, through ``eta``).
     """
     now = now or timezone.now()
     stage = application.stage
@@ -262,6 +262,7 @@ def application_timeline(*, application: LoanApplication, now: dt.datetime | Non
         definition=definition,
         expectation=expected_completion(
             stage=stage,
+            product_id=application.product_id,
             entered_at=application.stage_entered_at,
             due_at=application.stage_due_at,
             sla=sla,

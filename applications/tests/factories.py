@@ -7,8 +7,16 @@ from decimal import Decimal
 import factory
 
 from applications import services
-from applications.choices import Employment, Powertrain, Stage
-from applications.models import Consent, Dealer, Document, DocumentType, LoanApplication, LoanProduct
+from applications.choices import Employment, EventKind, Powertrain, Stage
+from applications.models import (
+    Consent,
+    Dealer,
+    Document,
+    DocumentType,
+    LoanApplication,
+    LoanProduct,
+    StageEvent,
+)
 from applications.pii import id_check_character
 
 
@@ -88,3 +96,46 @@ def put_required_documents(application: LoanApplication, *, uploaded_by) -> None
             size=1000,
             uploaded_by=uploaded_by,
         )
+
+
+def record_stays(
+    *,
+    customer,
+    dealer: Dealer,
+    stage: str,
+    durations,
+    left_at,
+    product_code: str = "standard",
+) -> LoanApplication:
+    """Test data for the delay prediction: a draft of ``product_code`` whose history holds one stay
+    in ``stage`` of each duration, every stay ending at ``left_at``.
+
+    The history rows are written directly, not through the services: only their stages and times
+    matter here, hundreds of stays take a fraction of a second, and the hash chain is left as it
+    is. Each stay enters ``stage`` from the pre-check (a stage this history never enters, so it
+    adds no stay of its own) and leaves it for "rejected" (final).
+    """
+    application = make_draft(customer=customer, dealer=dealer, product_code=product_code)
+    sequence = application.events.count()
+    events = []
+    for duration in durations:
+        for from_stage, to_stage, at in (
+            (Stage.CREDIT_CHECK, stage, left_at - duration),
+            (stage, Stage.REJECTED, left_at),
+        ):
+            sequence += 1
+            events.append(
+                StageEvent(
+                    application=application,
+                    sequence=sequence,
+                    kind=EventKind.TRANSITION,
+                    transition="synthetic",
+                    from_stage=from_stage,
+                    to_stage=to_stage,
+                    created_at=at,
+                    prev_hash="",
+                    hash="",
+                )
+            )
+    StageEvent.objects.bulk_create(events)
+    return application

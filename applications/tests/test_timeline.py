@@ -8,6 +8,7 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -18,7 +19,7 @@ from applications.choices import EventKind, Stage
 from applications.models import DocumentType, LoanApplication, Reason
 from applications.selectors import application_timeline, documents_needed
 
-from .factories import make_draft
+from .factories import make_draft, record_stays
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +168,28 @@ def test_review_stage_shows_milestone_two_current_with_an_expected_time(client, 
     assert "Based on the time limit for this step." in page  # no history yet: the SLA stands in
     assert 'aria-valuenow="30"' in response.content.decode()  # one done, inside the second
     assert "What we need from you" not in page  # nothing is needed
+
+
+def test_the_expected_time_is_the_median_stay_of_recent_applications_with_the_same_product(
+    client, customer, dealer
+):
+    tuesday_9am = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
+    hours = [4] * 10 + [6] * 10  # the median sits half way between the 4 h and 6 h stays: 5 h
+    record_stays(
+        customer=customer,
+        dealer=dealer,
+        stage=Stage.UNDER_REVIEW,
+        durations=[h * dt.timedelta(hours=1) for h in hours],
+        left_at=tuesday_9am - dt.timedelta(days=3),
+    )
+    application = in_review(customer, dealer, now=tuesday_9am)
+    client.force_login(customer)
+
+    with time_machine.travel(tuesday_9am, tick=False):
+        page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "Expected by Tue 14:00, about 5 hours" in page
+    assert "Based on how long this step took for recent applications with your loan product." in page
 
 
 def test_history_is_in_customer_words_without_staff_names_or_notes(
@@ -348,14 +371,17 @@ def test_the_timeline_costs_the_same_queries_for_a_short_and_a_long_history(
     client.force_login(customer)
 
     for application in (short, long):
-        cache.clear()  # the stage median is counted each time
+        cache.clear()  # the prediction's figures are computed each time
         # session, user, unread count (navbar); the application with applicant, product and delay
         # reason; its customer-visible events; the stage definitions; the documents with type and
         # rejection reason; the document requests; the document types (flagged when review needs
-        # them); the stage's median duration (eta, not cached yet).
+        # them); the quantiles of recent stays for every stage and product (prediction, not cached
+        # yet — one query for the whole table, none once cached).
         with django_assert_num_queries(10):
             response = client.get(detail_url(application))
         assert response.status_code == 200
+        with django_assert_num_queries(9):  # the same page again: the figures come from the cache
+            client.get(detail_url(application))
 
 
 def test_the_list_costs_the_same_queries_for_one_and_five_applications(

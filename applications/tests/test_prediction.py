@@ -1,0 +1,285 @@
+"""The delay prediction on synthetic histories with a known distribution: quantiles as
+``percentile_cont`` computes them, the product → stage → SLA fallback, the 90-day window, the cache,
+and the "likely to breach" rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from applications import prediction
+from applications.choices import Stage
+from applications.models import LoanApplication, LoanProduct
+from applications.prediction import Prediction, StayStats
+
+from .factories import make_draft, record_stays
+
+pytestmark = pytest.mark.django_db
+
+# A Tuesday morning in Shanghai (01:00 UTC = 09:00 CST).
+NOW = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+REVIEW = Stage.UNDER_REVIEW
+REVIEW_SLA = dt.timedelta(hours=24)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def products():
+    return {p.code: p.pk for p in LoanProduct.objects.all()}
+
+
+@pytest.fixture
+def stays(customer, dealer):
+    """``stays([1, 2, 3], product_code=…)``: stays of 1, 2 and 3 hours in credit review, ended an
+    hour before NOW (or at ``left_at``)."""
+
+    def make(hours, *, stage=REVIEW, product_code="standard", left_at=NOW - HOUR):
+        return record_stays(
+            customer=customer,
+            dealer=dealer,
+            stage=stage,
+            durations=[h * HOUR for h in hours],
+            left_at=left_at,
+            product_code=product_code,
+        )
+
+    return make
+
+
+def predict(stage, product_id, *, sla=REVIEW_SLA, now=NOW) -> Prediction | None:
+    return prediction.stage_prediction(stage, product_id=product_id, sla=sla, now=now)
+
+
+# --- Quantiles ----------------------------------------------------------------------------------
+
+
+def test_one_to_a_hundred_hours_give_a_median_of_50_5_and_a_p80_of_80_2(stays, products):
+    # Positions (n - 1)·q = 49.5 and 79.2 between sorted stays 1 … 100 h: 50 + 0.5 · 1 h and
+    # 80 + 0.2 · 1 h. Shuffled, so the order in the history plays no part.
+    stays([37, 100, 1, *range(2, 37), *range(38, 100)])
+
+    assert predict(REVIEW, products["standard"]) == Prediction(
+        median=dt.timedelta(hours=50, minutes=30),
+        p80=dt.timedelta(hours=80, minutes=12),
+        source="product",
+        samples=100,
+    )
+
+
+def test_quantiles_interpolate_between_the_two_nearest_stays(stays, products):
+    # 10 stays of 1 h, 10 of 3 h: the median sits at position 9.5, half way between the last 1 h
+    # and the first 3 h; the p80 at position 15.2, among the 3 h stays.
+    stays([1] * 10 + [3] * 10)
+
+    result = predict(REVIEW, products["standard"])
+
+    assert (result.median, result.p80) == (2 * HOUR, 3 * HOUR)
+
+
+def test_the_table_holds_every_stage_per_product_and_across_products(stays, products):
+    stays(range(1, 21))  # review, standard: 1 … 20 h
+    stays([4] * 20, product_code="green_nev")  # review, green: 4 h each
+    stays([2, 4], stage=Stage.APPROVAL)  # approval: two stays
+
+    table = prediction.duration_table(now=NOW)
+
+    assert table.by_product[(REVIEW, products["standard"])] == StayStats(
+        20, dt.timedelta(hours=10, minutes=30), dt.timedelta(hours=16, minutes=12)
+    )
+    assert table.by_product[(REVIEW, products["green_nev"])] == StayStats(20, 4 * HOUR, 4 * HOUR)
+    # Across products: 40 stays, 1 … 20 h and twenty of 4 h; positions 19.5 and 31.2.
+    assert table.by_stage[REVIEW] == StayStats(40, dt.timedelta(hours=4), dt.timedelta(hours=12, minutes=12))
+    assert table.by_stage[Stage.APPROVAL] == StayStats(2, 3 * HOUR, dt.timedelta(hours=3, minutes=36))
+
+
+# --- Fallback -----------------------------------------------------------------------------------
+
+
+def test_a_product_with_twenty_stays_gets_its_own_figures(stays, products):
+    stays([2] * 20)
+    stays([8] * 20, product_code="green_nev")
+
+    assert predict(REVIEW, products["standard"]).median == 2 * HOUR
+    assert predict(REVIEW, products["green_nev"]).median == 8 * HOUR
+
+
+def test_a_product_with_fewer_than_twenty_falls_back_to_the_stage_across_products(stays, products):
+    stays([2] * 20)
+    stays([10] * 19, product_code="green_nev")
+
+    green = predict(REVIEW, products["green_nev"])
+
+    # 39 stays: the median at position 19 is the last 2 h stay; the p80 at 30.4 among the 10 h.
+    assert green == Prediction(median=2 * HOUR, p80=10 * HOUR, source="stage", samples=39)
+    assert predict(REVIEW, products["standard"]).source == "product"
+    assert predict(REVIEW, None).source == "stage"  # no product on file: the stage's figures
+
+
+def test_with_fewer_than_twenty_for_the_stage_the_sla_stands_in(stays, products):
+    stays([2] * 10)
+    stays([3] * 9, product_code="green_nev")
+
+    assert predict(REVIEW, products["standard"]) == Prediction(
+        median=REVIEW_SLA, p80=REVIEW_SLA, source="sla", samples=19
+    )
+    assert predict(REVIEW, products["standard"], sla=None) is None
+
+
+# --- Which stays count --------------------------------------------------------------------------
+
+
+def test_stays_that_ended_exactly_ninety_days_ago_count_and_a_moment_earlier_do_not(stays, products):
+    boundary = NOW - prediction.WINDOW
+    stays([5] * 20, left_at=boundary)
+    stays([7], left_at=boundary - dt.timedelta(microseconds=1))
+
+    with time_machine.travel(NOW, tick=False):
+        at_now = predict(REVIEW, products["standard"], now=None)
+    cache.clear()
+    with time_machine.travel(NOW + dt.timedelta(microseconds=1), tick=False):
+        a_moment_later = predict(REVIEW, products["standard"], now=None)
+
+    assert at_now == Prediction(median=5 * HOUR, p80=5 * HOUR, source="product", samples=20)
+    assert a_moment_later.source == "sla" and a_moment_later.samples == 0
+
+
+def test_stays_ending_after_now_do_not_count(stays, products):
+    stays([5] * 20, left_at=NOW + HOUR)  # a history seen from the past: not there yet
+
+    assert predict(REVIEW, products["standard"]).samples == 0
+
+
+# --- Cost ---------------------------------------------------------------------------------------
+
+
+def test_the_whole_table_is_one_query_and_none_while_cached(stays, products, django_assert_num_queries):
+    stays([1, 2, 3])
+    stays([4, 5], stage=Stage.APPROVAL, product_code="green_nev")
+
+    with django_assert_num_queries(1):  # every stage and product, quantiles computed in SQL
+        table = prediction.duration_table(now=NOW)
+    with django_assert_num_queries(0):
+        again = prediction.duration_table(now=NOW)
+        predict(REVIEW, products["standard"])
+        predict(Stage.APPROVAL, products["green_nev"])
+
+    assert again == table
+    assert set(table.by_stage) == {REVIEW, Stage.APPROVAL}
+    assert prediction.CACHE_SECONDS <= 600
+
+
+def test_the_table_does_not_fetch_the_stays(stays, django_assert_num_queries):
+    # The quantiles come back, not the durations: a row per stage and product, whatever the count.
+    stays(range(1, 101))
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = prediction._query_rows(now=NOW)
+
+    assert len(queries.captured_queries) == 1
+    assert len(rows) == 2  # review for "standard", review for all products
+
+
+# --- Likely to breach ---------------------------------------------------------------------------
+
+
+def in_review(*, window: dt.timedelta, due_in: dt.timedelta, product: str = "standard", customer, dealer):
+    """An open file in credit review given ``window`` from entry to due, with ``due_in`` left.
+    Placed there by an UPDATE: the rule reads only these columns, and the windows must be exact."""
+    application = make_draft(customer=customer, dealer=dealer, product_code=product)
+    due = NOW + due_in
+    LoanApplication.objects.filter(pk=application.pk).update(
+        stage=REVIEW, stage_entered_at=due - window, stage_due_at=due
+    )
+    return application
+
+
+def likely(table) -> set[int]:
+    queryset = prediction.annotate_likely_to_breach(LoanApplication.objects.all(), now=NOW, table=table)
+    marked = {a.pk for a in queryset if a.likely_to_breach}
+    filtered = set(
+        prediction.filter_likely_to_breach(LoanApplication.objects.all(), now=NOW, table=table).values_list(
+            "pk", flat=True
+        )
+    )
+    assert marked == filtered  # the column and the filter say the same
+    return marked
+
+
+def test_likely_to_breach_when_entry_plus_the_p80_is_past_the_due_time(customer, dealer, products):
+    table = prediction.DurationTable(
+        by_stage={REVIEW: StayStats(40, 5 * HOUR, 30 * HOUR)},
+        by_product={(REVIEW, products["standard"]): StayStats(20, 5 * HOUR, 20 * HOUR)},
+    )
+    make = {"customer": customer, "dealer": dealer}
+    short = in_review(window=19 * HOUR, due_in=HOUR, **make)  # entry + 20 h > due
+    enough = in_review(window=21 * HOUR, due_in=HOUR, **make)  # entry + 20 h < due
+    exactly = in_review(window=20 * HOUR, due_in=HOUR, **make)  # on the due time: not late
+    breached = in_review(window=10 * HOUR, due_in=-HOUR, **make)  # already past due: breached
+    green_short = in_review(window=25 * HOUR, due_in=HOUR, product="green_nev", **make)  # stage p80 30 h
+    green_enough = in_review(window=31 * HOUR, due_in=HOUR, product="green_nev", **make)
+
+    marked = likely(table)
+
+    assert marked == {short.pk, green_short.pk}
+    assert not {enough.pk, exactly.pk, breached.pk, green_enough.pk} & marked
+
+
+def test_no_marker_without_history_nor_outside_staff_stages(customer, dealer, products):
+    make = {"customer": customer, "dealer": dealer}
+    short = in_review(window=HOUR, due_in=HOUR, **make)
+    thin = prediction.DurationTable(by_stage={REVIEW: StayStats(19, 5 * HOUR, 30 * HOUR)})
+    assert likely(thin) == set()  # the SLA stands in: no evidence either way
+    assert likely(prediction.DurationTable()) == set()
+
+    table = prediction.DurationTable(
+        by_stage={
+            REVIEW: StayStats(40, 5 * HOUR, 30 * HOUR),
+            Stage.AWAITING_DOCUMENTS: StayStats(40, 50 * HOUR, 90 * HOUR),
+        }
+    )
+    LoanApplication.objects.filter(pk=short.pk).update(stage=Stage.AWAITING_DOCUMENTS)
+    assert likely(table) == set()  # waiting on the customer: their deadline, not a staff SLA
+
+
+def test_likely_to_breach_reads_the_figures_from_history(stays, customer, dealer, products):
+    stays([10] * 20)  # review, standard: p80 10 h
+
+    short = in_review(window=9 * HOUR, due_in=HOUR, customer=customer, dealer=dealer)
+    in_review(window=11 * HOUR, due_in=HOUR, customer=customer, dealer=dealer)
+
+    assert likely(prediction.duration_table(now=NOW)) == {short.pk}
+
+
+# --- On PostgreSQL: percentile_cont itself ------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_postgres_computes_the_same_quantiles_with_percentile_cont(stays, products):
+    stays([37, 100, 1, *range(2, 37), *range(38, 100)])
+    stays([10] * 19, product_code="green_nev")
+
+    with CaptureQueriesContext(connection) as queries:
+        table = prediction.duration_table(now=NOW)
+
+    assert connection.vendor == "postgresql"
+    assert "percentile_cont" in queries.captured_queries[0]["sql"]
+    assert table.by_product[(REVIEW, products["standard"])] == StayStats(
+        100, dt.timedelta(hours=50, minutes=30), dt.timedelta(hours=80, minutes=12)
+    )
+    # 119 stays: 1 … 100 h and nineteen of 10 h; positions 59 and 94.4 of the sorted durations.
+    assert table.by_stage[REVIEW] == StayStats(
+        119, dt.timedelta(hours=41), dt.timedelta(hours=76, minutes=24)
+    )
+    assert predict(REVIEW, products["green_nev"]).source == "stage"
