@@ -193,3 +193,27 @@ def test_workers_prepare_the_same_kind_of_data(settings):
     )
     assert result.applications == LoanApplication.objects.count() == 40
     assert [link for _reference, link in verify_chains() if link is not None] == []
+
+
+def _checks_in_catalogue() -> list[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE contype = 'f' AND conrelid::regclass::text LIKE ANY(ARRAY['applications_%', 'accounts_%'])"
+            " UNION ALL SELECT tablename, indexdef FROM pg_indexes"
+            " WHERE tablename LIKE ANY(ARRAY['applications_%', 'accounts_%']) ORDER BY 1, 2"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.postgres
+def test_a_bulk_load_puts_every_index_and_foreign_key_back():
+    before = _checks_in_catalogue()
+    dealers, _created = demo_dealers_ensure()
+    users, _created = demo_accounts_ensure(dealers=dealers)
+    result = demo_applications_generate(count=30, users=users, dealers=dealers, seed=5, bulk_load=True)
+    assert result.applications == LoanApplication.objects.count() == 30
+    assert _checks_in_catalogue() == before
+    assert [link for _reference, link in verify_chains() if link is not None] == []
