@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("applications.urls")),
     path("accounts/", include("accounts.urls")),
     path("inbox/", include("notifications.urls")),
+    path("reports/", include("reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

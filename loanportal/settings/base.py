@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "applications",
     "reviews",
     "notifications",
+    "reports",
 ]
 
 MIDDLEWARE = [

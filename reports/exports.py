@@ -1,0 +1,191 @@
+"""CSV files of the report's tables: UTF-8 with a byte-order mark (so Excel reads Chinese), headers in
+the reader's language, durations in hours and shares in per cent. No personal data: stages, staff
+user names, dealers, products, bands and counts only — never a customer, an ID or a phone number.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+
+from applications.choices import MILESTONES
+
+from .selectors import (
+    AGE_BUCKETS,
+    FACTOR_DIMENSIONS,
+    DateRange,
+    StayRow,
+    approval_factors,
+    backlog,
+    funnel,
+    stay_groups,
+)
+
+Table = tuple[list[str], list[list[Any]]]
+
+
+def hours(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds / 3600:.2f}"
+
+
+def percent(share: float | None) -> str:
+    return "" if share is None else f"{share * 100:.1f}"
+
+
+def _stay_headers() -> list[str]:
+    return [
+        _("Stays ended"),
+        _("Median (hours)"),
+        _("90th percentile (hours)"),
+        _("Stays with a due time"),
+        _("Breached"),
+        _("Breached (%)"),
+    ]
+
+
+def _stay_values(row: StayRow) -> list[Any]:
+    s = row.stats
+    return [s.stays, hours(s.median), hours(s.p90), s.with_due, s.breached, percent(s.breach_share)]
+
+
+def _stays_table(dimension: str) -> Callable[[DateRange, dt.datetime], Table]:
+    """A table of stays: by stage (with the total), week, stage and week, or a breakdown."""
+
+    def build(date_range: DateRange, now: dt.datetime) -> Table:
+        groups = stay_groups(date_range)
+        if dimension == "stages":
+            rows = [[r.stage_label, *_stay_values(r)] for r in groups.stages]
+            # Durations of different stages do not mix: the total has counts and the breach share only.
+            total = _stay_values(groups.total)
+            total[1] = total[2] = ""
+            rows.append([_("All stages"), *total])
+            return [_("Stage"), *_stay_headers()], rows
+        if dimension == "weekly":
+            headers = [_("Week"), _("Week starting"), _("Stays ended"), _("Stays with a due time")]
+            headers += [_("Breached"), _("Breached (%)")]
+            rows = [
+                [
+                    r.label,
+                    r.key.isoformat(),
+                    r.stats.stays,
+                    r.stats.with_due,
+                    r.stats.breached,
+                    percent(r.stats.breach_share),
+                ]
+                for r in groups.week
+            ]
+            return headers, rows
+        if dimension == "stage_week":
+            headers = [_("Week"), _("Week starting"), _("Stage"), *_stay_headers()]
+            rows = [[r.label, r.key.isoformat(), r.stage_label, *_stay_values(r)] for r in groups.stage_week]
+            return headers, rows
+        first = {"reviewer": _("Staff member"), "dealer": _("Dealer"), "product": _("Loan product")}
+        source = getattr(groups, dimension)
+        return [_("Stage"), first[dimension], *_stay_headers()], [
+            [r.stage_label, r.label, *_stay_values(r)] for r in source
+        ]
+
+    return build
+
+
+def _backlog_table(date_range: DateRange, now: dt.datetime) -> Table:
+    headers = [_("Stage"), _("Open now"), *[str(label) for _c, _u, label in AGE_BUCKETS], _("Overdue")]
+    rows = [[r.stage_label, r.total, *r.buckets, r.overdue] for r in backlog(now=now)]
+    return headers, rows
+
+
+def _funnel_table(date_range: DateRange, now: dt.datetime) -> Table:
+    result = funnel(date_range)
+
+    def share(count: int) -> str:
+        return percent(count / result.submitted if result.submitted else None)
+
+    rows = [
+        [_("Step %(number)s: %(title)s") % {"number": m.number, "title": m.title}, count, share(count)]
+        for m, count in zip(MILESTONES, result.reached, strict=True)
+    ]
+    rows += [
+        [_("Ended: rejected"), result.rejected, share(result.rejected)],
+        [_("Ended: withdrawn"), result.withdrawn, share(result.withdrawn)],
+        [_("Ended: expired"), result.expired, share(result.expired)],
+    ]
+    return [_("Applications submitted in the range"), _("Applications"), _("Share (%)")], rows
+
+
+def factor_titles() -> dict[str, str]:
+    return {
+        "down_payment": _("Down payment"),
+        "income": _("Monthly income"),
+        "term": _("Term"),
+        "energy": _("Vehicle"),
+        "dealer": _("Dealer"),
+    }
+
+
+def _factors_table(date_range: DateRange, now: dt.datetime) -> Table:
+    factors = approval_factors(date_range)
+    titles = factor_titles()
+    headers = [
+        _("Factor"),
+        _("Group"),
+        _("Applications submitted"),
+        _("Decided"),
+        _("Approved"),
+        _("Approval rate (%)"),
+        _("Median time to decision (hours)"),
+    ]
+    rows = [
+        [
+            titles[dimension],
+            r.label,
+            r.submitted,
+            r.decided,
+            r.approved,
+            percent(r.approval_rate),
+            hours(r.median_to_decision),
+        ]
+        for dimension in FACTOR_DIMENSIONS
+        for r in factors[dimension]
+    ]
+    return headers, rows
+
+
+# name in the URL (?table=…) → builder. Each builder makes one query.
+TABLES: dict[str, Callable[[DateRange, dt.datetime], Table]] = {
+    "stages": _stays_table("stages"),
+    "reviewers": _stays_table("reviewer"),
+    "dealers": _stays_table("dealer"),
+    "products": _stays_table("product"),
+    "weeks": _stays_table("stage_week"),
+    "weekly": _stays_table("weekly"),
+    "backlog": _backlog_table,
+    "funnel": _funnel_table,
+    "factors": _factors_table,
+}
+
+# Excel runs a cell that starts with one of these as a formula: such text gets a leading quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_response(name: str, date_range: DateRange, *, now: dt.datetime) -> HttpResponse:
+    headers, rows = TABLES[name](date_range, now)
+    filename = f"sla-{name}-{date_range.start.isoformat()}-{date_range.end.isoformat()}.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow([_safe(str(h)) for h in headers])
+    for row in rows:
+        writer.writerow([_safe(str(v)) if not isinstance(v, int | float) else v for v in row])
+    return response

@@ -1,0 +1,683 @@
+"""Reads for the managers' SLA report. Every figure is aggregated in SQL, in a fixed number of queries.
+
+Definitions (the report's page and its CSV files say the same):
+
+- **A stay** in a stage runs from the transition into the stage to the next transition out of it,
+  in one application's history (``StageEvent`` rows of kind transition), exactly as
+  ``applications.eta`` pairs them. Document and assignment events happen inside a stay. A file
+  sent back to review has two stays in review. Drafts have no entering transition and no stay.
+- **A stay counts in a date range** when it *ended* in the range (its leaving transition's time,
+  read as a date in Asia/Shanghai). Stays still running are the backlog, not durations.
+- **Breached**: the stay ended after the due time recorded when the stage was entered
+  (``StageEvent.due_at``, kept since migration 0012; staff stages count their limit in working
+  time). Stays without a recorded due time (stages without a limit, history from before 0012)
+  count in the durations but not in the breach share, whose denominator is shown beside it.
+- **Median and p90** are ``percentile_cont``: sort the n durations, take position p·(n − 1)
+  (0-based) and interpolate linearly between the two neighbouring values. PostgreSQL computes it
+  with ``percentile_cont(p) WITHIN GROUP (ORDER BY …)``; SQLite, which has no such aggregate, with
+  window functions (``ROW_NUMBER`` and ``COUNT`` over each group pick the two rows and the weight)
+  — the same arithmetic in the same floating-point steps, so both give identical figures.
+  Durations are measured to the millisecond on both (each timestamp rounded to the nearest
+  millisecond, which is what SQLite's date functions keep).
+- **The reviewer** of a stay is the staff member whose transition ended it (reviewer, approver,
+  operations, finance); stays ended by the customer, a dealer or the system are grouped as such —
+  customers never appear by name.
+- **The funnel** follows the applications *submitted* in the range: how many of them have ever
+  entered a stage of each of the five customer milestones.
+- **Approval factors** follow the same applications: the decision is the transition into
+  ``offer_pending`` (approved) or ``rejected`` (by the pre-check, a reviewer or an approver); the
+  state machine allows at most one of them per application. The approval rate is approved ÷
+  decided, the time to decision runs from submission.
+
+Queries: ``stay_groups`` 1, ``backlog`` 1, ``funnel`` 1, ``approval_factors`` 1 — ``sla_report``
+makes these four whatever the size of the book. Values never go into the SQL text: every value is
+a query parameter; only table names, column names and this module's own constants are written in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection as default_connection
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from applications.choices import (
+    FINAL_STAGES,
+    MILESTONES,
+    NEW_ENERGY_POWERTRAINS,
+    EventKind,
+    IncomeBand,
+    Stage,
+)
+from applications.models import Applicant, Dealer, LoanApplication, LoanProduct, StageEvent
+
+# Stages with stays and a backlog: every stage a file can wait in, but drafts (not yet submitted,
+# no entering transition) and the final stages (nothing leaves them).
+REPORT_STAGES: tuple[str, ...] = tuple(s.value for s in Stage if s not in FINAL_STAGES and s != Stage.DRAFT)
+# A range may cover at most this many days; it starts no earlier than ``EARLIEST_DATE``.
+MAX_RANGE_DAYS = 366
+EARLIEST_DATE = dt.date(2000, 1, 1)
+
+# The groupings of stays, in the order the report shows them.
+STAY_DIMENSIONS = ("stage", "reviewer", "dealer", "product", "stage_week", "week", "total")
+# The groupings of the approval factors.
+FACTOR_DIMENSIONS = ("down_payment", "income", "term", "energy", "dealer")
+# Down-payment bands: (code, lower bound in per cent of the vehicle price, label), lowest first.
+DOWN_PAYMENT_BANDS = (
+    ("lt20", 0, _("Under 20%")),
+    ("20-30", 20, _("20–30%")),
+    ("30-40", 30, _("30–40%")),
+    ("40-50", 40, _("40–50%")),
+    ("50+", 50, _("50% and more")),
+)
+# Backlog age buckets: (code, upper bound of the age, label); the last one has no bound.
+AGE_BUCKETS = (
+    ("lt4h", dt.timedelta(hours=4), _("Under 4 h")),
+    ("4-24h", dt.timedelta(hours=24), _("4–24 h")),
+    ("1-3d", dt.timedelta(days=3), _("1–3 days")),
+    ("3-7d", dt.timedelta(days=7), _("3–7 days")),
+    ("gt7d", None, _("Over 7 days")),
+)
+ENERGY_LABELS = {"new_energy": _("New-energy (BEV, PHEV)"), "fuel": _("Fuel or hybrid")}
+# The group of stays ended by someone who is not staff: their names are never shown.
+NOT_STAFF_LABEL = _("Customer, dealer or system")
+
+
+# --- The range ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Dates in the project's time zone (Asia/Shanghai), both ends included."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """``[start_at, end_at)``: the first instant of ``start`` and of the day after ``end``."""
+        zone = timezone.get_default_timezone()
+        start_at = dt.datetime.combine(self.start, dt.time.min, tzinfo=zone)
+        end_at = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+        return start_at, end_at
+
+
+def default_range(*, today: dt.date | None = None, days: int = 90) -> DateRange:
+    """The last ``days`` days up to and including today (Shanghai)."""
+    today = today or timezone.localdate()
+    return DateRange(today - dt.timedelta(days=days - 1), today)
+
+
+# --- Results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StayStats:
+    stays: int = 0
+    median: float | None = None  # seconds
+    p90: float | None = None  # seconds
+    with_due: int = 0  # stays whose due time is on record: the breach share's denominator
+    breached: int = 0
+
+    @property
+    def breach_share(self) -> float | None:
+        return self.breached / self.with_due if self.with_due else None
+
+
+@dataclass(frozen=True)
+class StayRow:
+    """One group of stays: a stage (None for all stages), and for a breakdown its key and label."""
+
+    stage: str | None
+    stats: StayStats
+    key: Any = None  # a user, dealer or product id, or the Monday of a week
+    label: str = ""
+
+    @property
+    def stage_label(self) -> str:
+        return Stage(self.stage).label if self.stage else ""
+
+
+@dataclass
+class StayGroups:
+    stages: list[StayRow] = field(default_factory=list)  # every report stage, none missing
+    total: StayRow = field(default_factory=lambda: StayRow(None, StayStats()))
+    reviewer: list[StayRow] = field(default_factory=list)
+    dealer: list[StayRow] = field(default_factory=list)
+    product: list[StayRow] = field(default_factory=list)
+    stage_week: list[StayRow] = field(default_factory=list)
+    week: list[StayRow] = field(default_factory=list)  # all stages together, one row per week
+
+
+@dataclass(frozen=True)
+class BacklogRow:
+    stage: str
+    total: int
+    buckets: tuple[int, ...]  # in ``AGE_BUCKETS`` order
+    overdue: int
+
+    @property
+    def stage_label(self) -> str:
+        return Stage(self.stage).label
+
+
+@dataclass(frozen=True)
+class Funnel:
+    submitted: int
+    reached: tuple[int, ...]  # applications that reached milestone 1 … 5
+    rejected: int
+    withdrawn: int
+    expired: int
+
+
+@dataclass(frozen=True)
+class FactorRow:
+    dimension: str
+    key: Any  # a band code, a term in months, "new_energy" / "fuel", or a dealer id
+    label: str
+    submitted: int
+    decided: int
+    approved: int
+    median_to_decision: float | None  # seconds
+
+    @property
+    def approval_rate(self) -> float | None:
+        return self.approved / self.decided if self.decided else None
+
+
+@dataclass
+class SlaReport:
+    range: DateRange
+    now: dt.datetime
+    stays: StayGroups
+    backlog: list[BacklogRow]
+    funnel: Funnel
+    factors: dict[str, list[FactorRow]]
+
+
+# --- SQL building blocks ------------------------------------------------------------------------
+
+
+def _tables() -> dict[str, str]:
+    qn = default_connection.ops.quote_name
+    return {
+        "event": qn(StageEvent._meta.db_table),
+        "app": qn(LoanApplication._meta.db_table),
+        "applicant": qn(Applicant._meta.db_table),
+        "user": qn(get_user_model()._meta.db_table),
+        "dealer": qn(Dealer._meta.db_table),
+        "product": qn(LoanProduct._meta.db_table),
+    }
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _dt_param(value: dt.datetime) -> Any:
+    """A datetime as the backend stores it (SQLite: UTC text; PostgreSQL: as it is)."""
+    return default_connection.ops.adapt_datetimefield_value(value)
+
+
+def _seconds(later: str, earlier: str, vendor: str) -> str:
+    """SQL for ``later − earlier`` in seconds, each timestamp rounded to the millisecond first."""
+    if vendor == "postgresql":
+        return (
+            f"CAST((round(extract(epoch FROM {later}) * 1000)"
+            f" - round(extract(epoch FROM {earlier}) * 1000)) / 1000 AS double precision)"
+        )
+    return f"((round(julianday({later}) * 86400000) - round(julianday({earlier}) * 86400000)) / 1000.0)"
+
+
+def _week_start(column: str, vendor: str, params: list[Any]) -> str:
+    """SQL for the Monday (a date) of the ISO week ``column`` falls in, in the project's zone."""
+    zone = timezone.get_default_timezone()
+    if vendor == "postgresql":
+        params.append(str(zone))
+        return f"CAST(date_trunc('week', {column} AT TIME ZONE %s) AS date)"
+    # SQLite knows no time zones, only offsets; Asia/Shanghai has kept UTC+8 all year since 1991.
+    offset = zone.utcoffset(dt.datetime(2026, 1, 1))
+    params.append(f"{int(offset.total_seconds() // 60):+d} minutes")
+    # Six days back, then forward to the next Monday: the Monday on or before the day.
+    return f"date({column}, %s, '-6 days', 'weekday 1')"
+
+
+def _percentiles_sql(
+    source: str, group_by: Sequence[str], value: str, vendor: str, *, extra: str, percentiles=(0.5, 0.9)
+) -> str:
+    """``SELECT <group_by>, <extra>, pct_50, pct_90 FROM <source> GROUP BY <group_by>``, the
+    percentiles interpolated linearly (``percentile_cont``). NULL values are left out, as
+    ``percentile_cont`` leaves them out; a group without values gets NULL.
+
+    SQLite: number the values of each group from 0 in ascending order (NULLs last) and count them;
+    for p the position is h = p·(n − 1), the rows lo = floor(h) and lo + 1 (when h has a fraction),
+    and the result x_lo + (h − lo)·(x_hi − x_lo) — PostgreSQL's own steps.
+    """
+    keys = ", ".join(group_by)
+    names = [f"pct_{round(p * 100)}" for p in percentiles]
+    if vendor == "postgresql":
+        columns = ", ".join(
+            f"percentile_cont({p}) WITHIN GROUP (ORDER BY {value}) AS {name}"
+            for p, name in zip(percentiles, names, strict=True)
+        )
+        return f"SELECT {keys}, {extra}, {columns} FROM {source} GROUP BY {keys}"
+    positions = ", ".join(
+        f"{p} * (n - 1) AS h_{name}, CAST({p} * (n - 1) AS INTEGER) AS lo_{name}"
+        for p, name in zip(percentiles, names, strict=True)
+    )
+    columns = ", ".join(
+        f"MAX(CASE WHEN i = lo_{name} THEN {value} END)"
+        f" + MAX(h_{name} - lo_{name})"
+        f" * (MAX(CASE WHEN i = lo_{name} + (h_{name} > lo_{name}) THEN {value} END)"
+        f" - MAX(CASE WHEN i = lo_{name} THEN {value} END)) AS {name}"
+        for name in names
+    )
+    return (
+        f"SELECT {keys}, {extra}, {columns} FROM ("
+        f" SELECT ranked.*, {positions} FROM ("
+        f"  SELECT grouped.*,"
+        f"   ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {value} IS NULL, {value}) - 1 AS i,"
+        f"   COUNT({value}) OVER (PARTITION BY {keys}) AS n"
+        f"  FROM {source} AS grouped) AS ranked"
+        f") AS placed GROUP BY {keys}"
+    )
+
+
+def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, vendor: str, params: list[Any]) -> str:
+    """``stays``: one row per stay that ended in ``[start_at, end_at)`` (see the module's words)."""
+    t = _tables()
+    week = _week_start("e.created_at", vendor, params)
+    seconds = _seconds("e.created_at", "p.created_at", vendor)
+    # The stay's start: the latest transition into the stage before the one that left it. One
+    # probe of the (application, sequence) index per stay: LATERAL on PostgreSQL, MAX on SQLite.
+    entered_filter = (
+        "q.application_id = e.application_id AND q.kind = %s"
+        " AND q.to_stage = e.from_stage AND q.sequence < e.sequence"
+    )
+    if vendor == "postgresql":
+        entry = (
+            f"CROSS JOIN LATERAL (SELECT q.created_at, q.due_at FROM {t['event']} q"
+            f" WHERE {entered_filter} ORDER BY q.sequence DESC LIMIT 1) p"
+        )
+    else:
+        entry = (
+            f"JOIN {t['event']} p ON p.application_id = e.application_id AND p.sequence ="
+            f" (SELECT MAX(q.sequence) FROM {t['event']} q WHERE {entered_filter})"
+        )
+    params.append(EventKind.TRANSITION.value)
+    params.append(EventKind.TRANSITION.value)
+    params.extend(REPORT_STAGES)
+    params.extend([_dt_param(start_at), _dt_param(end_at)])
+    return (
+        f"stays AS ("
+        f" SELECT e.from_stage AS stage,"
+        f"  CASE WHEN u.is_staff THEN e.actor_id END AS staff_id,"
+        f"  a.dealer_id AS dealer_id, a.product_id AS product_id,"
+        f"  {week} AS week,"
+        f"  {seconds} AS seconds,"
+        f"  CASE WHEN p.due_at IS NULL THEN NULL WHEN e.created_at > p.due_at THEN 1 ELSE 0 END AS breached"
+        f" FROM {t['event']} e"
+        f" {entry}"
+        f" JOIN {t['app']} a ON a.id = e.application_id"
+        f" LEFT JOIN {t['user']} u ON u.id = e.actor_id"
+        f" WHERE e.kind = %s AND e.from_stage IN ({_placeholders(REPORT_STAGES)})"
+        f"  AND e.created_at >= %s AND e.created_at < %s"
+        f")"
+    )
+
+
+_STAY_DIMENSION_COLUMNS = {
+    # dimension: (stage, key_id, week)
+    "stage": ("stage", "NULL", "NULL"),
+    "reviewer": ("stage", "staff_id", "NULL"),
+    "dealer": ("stage", "dealer_id", "NULL"),
+    "product": ("stage", "product_id", "NULL"),
+    "stage_week": ("stage", "NULL", "week"),
+    "week": ("NULL", "NULL", "week"),
+    "total": ("NULL", "NULL", "NULL"),
+}
+_STAY_AGGREGATES = "COUNT(*) AS stays, COUNT(breached) AS with_due, COALESCE(SUM(breached), 0) AS breached"
+
+
+def stay_groups_sql(
+    date_range: DateRange, *, dimensions: Sequence[str] = STAY_DIMENSIONS, vendor: str | None = None
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters of the stays grouped by ``dimensions`` (one query).
+
+    Columns: dim, stage, key_id, week, stays, with_due, breached, pct_50, pct_90, then the labels
+    (user name, dealer name, product names). Each stay appears once per dimension (an unpivot by
+    UNION ALL of the one ``stays`` set), so every grouping comes from a single pass over the history.
+    """
+    vendor = vendor or default_connection.vendor
+    start_at, end_at = date_range.bounds()
+    params: list[Any] = []
+    stays = _stays_cte(start_at, end_at, vendor, params)
+    branches = []
+    for dimension in dimensions:
+        stage, key_id, week = _STAY_DIMENSION_COLUMNS[dimension]
+        # PostgreSQL needs the NULLs typed; SQLite must not cast the week: CAST('2026-11-23' AS
+        # DATE) would keep only the leading number, 2026.
+        week = f"CAST({week} AS DATE)" if vendor == "postgresql" else week
+        branches.append(
+            f"SELECT '{dimension}' AS dim, CAST({stage} AS VARCHAR(30)) AS stage,"
+            f" CAST({key_id} AS BIGINT) AS key_id, {week} AS week, seconds, breached FROM stays"
+        )
+    dims = " UNION ALL ".join(branches)
+    grouped = _percentiles_sql(
+        "dims", ("dim", "stage", "key_id", "week"), "seconds", vendor, extra=_STAY_AGGREGATES
+    )
+    t = _tables()
+    sql = (
+        f"WITH {stays}, dims AS ({dims})"
+        f" SELECT g.dim, g.stage, g.key_id, g.week, g.stays, g.with_due, g.breached, g.pct_50, g.pct_90,"
+        f"  u.username, d.name, pr.name_zh_hans, pr.name_en"
+        f" FROM ({grouped}) g"
+        f" LEFT JOIN {t['user']} u ON g.dim = 'reviewer' AND u.id = g.key_id"
+        f" LEFT JOIN {t['dealer']} d ON g.dim = 'dealer' AND d.id = g.key_id"
+        f" LEFT JOIN {t['product']} pr ON g.dim = 'product' AND pr.id = g.key_id"
+    )
+    return sql, params
+
+
+def stage_summary_sql(date_range: DateRange, *, vendor: str | None = None) -> tuple[str, list[Any]]:
+    """The raw ``GROUP BY`` the per-stage table wraps: the stays of the range, grouped by stage, with
+    count, breach counts, median and p90. For the benchmark ("the report vs the SQL it wraps")."""
+    vendor = vendor or default_connection.vendor
+    start_at, end_at = date_range.bounds()
+    params: list[Any] = []
+    stays = _stays_cte(start_at, end_at, vendor, params)
+    grouped = _percentiles_sql("stays", ("stage",), "seconds", vendor, extra=_STAY_AGGREGATES)
+    return f"WITH {stays} {grouped}", params
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _seconds_value(value: Any) -> float | None:
+    # Rounded to the millisecond the durations are measured in; hides the last bit of float noise.
+    return None if value is None else round(float(value), 3)
+
+
+def _localized(zh: str | None, en: str | None) -> str:
+    if (get_language() or "").startswith("en"):
+        return en or zh or ""
+    return zh or en or ""
+
+
+def stay_groups(date_range: DateRange) -> StayGroups:
+    """Every grouping of the stays that ended in the range (1 query). The weekly rows cover every
+    week the range touches (the first and last may be partial), empty weeks too."""
+    sql, params = stay_groups_sql(date_range)
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    groups = StayGroups()
+    by_stage: dict[str, StayRow] = {}
+    order = {stage: number for number, stage in enumerate(REPORT_STAGES)}
+    for dim, stage, key_id, week, stays, with_due, breached, median, p90, username, dealer, zh, en in rows:
+        stats = StayStats(
+            stays=int(stays),
+            median=_seconds_value(median),
+            p90=_seconds_value(p90),
+            with_due=int(with_due),
+            breached=int(breached),
+        )
+        if dim == "stage":
+            by_stage[stage] = StayRow(stage, stats)
+        elif dim == "total":
+            groups.total = StayRow(None, stats)
+        elif dim in ("stage_week", "week"):
+            monday = _as_date(week)
+            getattr(groups, dim).append(StayRow(stage, stats, key=monday, label=iso_week_label(monday)))
+        else:
+            label = {"reviewer": username, "dealer": dealer, "product": _localized(zh, en)}[dim]
+            if key_id is None:
+                label = str(NOT_STAFF_LABEL) if dim == "reviewer" else "—"
+            getattr(groups, dim).append(StayRow(stage, stats, key=key_id, label=label or ""))
+    groups.stages = [by_stage.get(stage) or StayRow(stage, StayStats()) for stage in REPORT_STAGES]
+    weeks = {row.key: row for row in groups.week}
+    monday = date_range.start - dt.timedelta(days=date_range.start.weekday())
+    groups.week = []
+    while monday <= date_range.end:
+        groups.week.append(
+            weeks.get(monday) or StayRow(None, StayStats(), key=monday, label=iso_week_label(monday))
+        )
+        monday += dt.timedelta(days=7)
+    for dim in ("reviewer", "dealer", "product"):
+        # Stage by stage in lifecycle order; the unnamed group (customer or system) last in each.
+        getattr(groups, dim).sort(key=lambda r: (order[r.stage], r.key is None, r.label.casefold()))
+    groups.stage_week.sort(key=lambda r: (order[r.stage], r.key or dt.date.min))
+    return groups
+
+
+def iso_week_label(monday: dt.date | None) -> str:
+    if monday is None:
+        return ""
+    year, week, _weekday = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# --- The backlog --------------------------------------------------------------------------------
+
+
+def backlog(*, now: dt.datetime | None = None) -> list[BacklogRow]:
+    """Open applications by stage and how long they have been in it, now (1 query). Every report
+    stage is listed, empty ones too. Overdue: past the stage's due time."""
+    now = now or timezone.now()
+    t = _tables()
+    params: list[Any] = []
+    buckets = []
+    lower = None
+    for _code, upper, _label in AGE_BUCKETS:
+        # Age below ``upper`` ⇔ entered after now − upper; at least ``lower`` ⇔ at or before now − lower.
+        conditions = []
+        if upper is not None:
+            conditions.append("stage_entered_at > %s")
+            params.append(_dt_param(now - upper))
+        if lower is not None:
+            conditions.append("stage_entered_at <= %s")
+            params.append(_dt_param(now - lower))
+        buckets.append(f"SUM(CASE WHEN {' AND '.join(conditions)} THEN 1 ELSE 0 END)")
+        lower = upper
+    params.append(_dt_param(now))
+    params.extend(REPORT_STAGES)
+    sql = (
+        f"SELECT stage, COUNT(*), {', '.join(buckets)},"
+        f" SUM(CASE WHEN stage_due_at IS NOT NULL AND stage_due_at <= %s THEN 1 ELSE 0 END)"
+        f" FROM {t['app']} WHERE stage IN ({_placeholders(REPORT_STAGES)}) GROUP BY stage"
+    )
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {row[0]: row for row in cursor.fetchall()}
+    rows = []
+    for stage in REPORT_STAGES:
+        row = found.get(stage)
+        if row is None:
+            rows.append(BacklogRow(stage, 0, (0,) * len(AGE_BUCKETS), 0))
+        else:
+            rows.append(BacklogRow(stage, int(row[1]), tuple(int(n) for n in row[2:-1]), int(row[-1])))
+    return rows
+
+
+# --- The funnel ---------------------------------------------------------------------------------
+
+
+def funnel(date_range: DateRange) -> Funnel:
+    """How far the applications submitted in the range got: milestone by milestone (1 query)."""
+    t = _tables()
+    start_at, end_at = date_range.bounds()
+    params: list[Any] = []
+    whens = []
+    for milestone in reversed(MILESTONES):
+        stages = [s.value for s in milestone.stages]
+        whens.append(f"WHEN e.to_stage IN ({_placeholders(stages)}) THEN {milestone.number}")
+        params.extend(stages)
+    params.append(EventKind.TRANSITION.value)
+    params.extend([_dt_param(start_at), _dt_param(end_at)])
+    reached = ", ".join(
+        f"COALESCE(SUM(CASE WHEN f.reached >= {m.number} THEN 1 ELSE 0 END), 0)" for m in MILESTONES
+    )
+    ends = (Stage.REJECTED.value, Stage.WITHDRAWN.value, Stage.EXPIRED.value)
+    closed = ", ".join("COALESCE(SUM(CASE WHEN f.stage = %s THEN 1 ELSE 0 END), 0)" for _ in ends)
+    sql = (
+        f"SELECT COUNT(*), {reached}, {closed} FROM ("
+        f" SELECT a.id, a.stage, MAX(CASE {' '.join(whens)} ELSE 1 END) AS reached"
+        f" FROM {t['app']} a JOIN {t['event']} e ON e.application_id = a.id AND e.kind = %s"
+        f" WHERE a.submitted_at >= %s AND a.submitted_at < %s"
+        f" GROUP BY a.id, a.stage) f"
+    )
+    # The outer SELECT's placeholders come first in the text.
+    params = [*ends, *params]
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    count = len(MILESTONES)
+    return Funnel(
+        submitted=int(row[0]),
+        reached=tuple(int(n) for n in row[1 : 1 + count]),
+        rejected=int(row[1 + count]),
+        withdrawn=int(row[2 + count]),
+        expired=int(row[3 + count]),
+    )
+
+
+# --- Approval factors ---------------------------------------------------------------------------
+
+
+_FACTOR_DIMENSION_COLUMNS = {
+    # dimension: (key_text, key_id)
+    "down_payment": ("down_band", "NULL"),
+    "income": ("income_band", "NULL"),
+    "term": ("NULL", "term_months"),
+    "energy": ("energy", "NULL"),
+    "dealer": ("NULL", "dealer_id"),
+}
+
+
+def approval_factors_sql(date_range: DateRange, *, vendor: str | None = None) -> tuple[str, list[Any]]:
+    vendor = vendor or default_connection.vendor
+    t = _tables()
+    start_at, end_at = date_range.bounds()
+    params: list[Any] = []
+    energy = f"CASE WHEN a.powertrain IN ({_placeholders(NEW_ENERGY_POWERTRAINS)}) THEN 'new_energy' ELSE 'fuel' END"
+    params.extend(sorted(p.value for p in NEW_ENERGY_POWERTRAINS))
+    # Compared without division: down payment · 100 against the bound · price, both exact.
+    band_whens = " ".join(
+        f"WHEN a.down_payment * 100 < a.vehicle_price * {upper} THEN '{code}'"
+        for (code, _lower, _label), (_next, upper, _next_label) in pairwise(DOWN_PAYMENT_BANDS)
+    )
+    down_band = f"CASE WHEN a.down_payment IS NULL OR a.vehicle_price IS NULL THEN NULL {band_whens} ELSE '{DOWN_PAYMENT_BANDS[-1][0]}' END"
+    approved = "CASE WHEN d.to_stage = %s THEN 1 WHEN d.to_stage = %s THEN 0 END"
+    params.extend([Stage.OFFER_PENDING.value, Stage.REJECTED.value])
+    seconds = _seconds("d.created_at", "a.submitted_at", vendor)
+    params.extend([EventKind.TRANSITION.value, Stage.OFFER_PENDING.value, Stage.REJECTED.value])
+    params.extend([_dt_param(start_at), _dt_param(end_at)])
+    decided = (
+        f"decided AS ("
+        f" SELECT a.dealer_id, a.term_months, {energy} AS energy, {down_band} AS down_band,"
+        f"  COALESCE(ap.income_band, '') AS income_band, {approved} AS approved, {seconds} AS seconds"
+        f" FROM {t['app']} a"
+        f" LEFT JOIN {t['applicant']} ap ON ap.application_id = a.id"
+        f" LEFT JOIN {t['event']} d ON d.application_id = a.id AND d.kind = %s AND d.to_stage IN (%s, %s)"
+        f" WHERE a.submitted_at >= %s AND a.submitted_at < %s"
+        f")"
+    )
+    branches = []
+    for dimension in FACTOR_DIMENSIONS:
+        key_text, key_id = _FACTOR_DIMENSION_COLUMNS[dimension]
+        branches.append(
+            f"SELECT '{dimension}' AS dim, CAST({key_text} AS VARCHAR(20)) AS key_text,"
+            f" CAST({key_id} AS BIGINT) AS key_id, approved, seconds FROM decided"
+        )
+    grouped = _percentiles_sql(
+        "dims",
+        ("dim", "key_text", "key_id"),
+        "seconds",
+        vendor,
+        extra="COUNT(*) AS submitted, COUNT(approved) AS decided, COALESCE(SUM(approved), 0) AS approved",
+        percentiles=(0.5,),
+    )
+    sql = (
+        f"WITH {decided}, dims AS ({' UNION ALL '.join(branches)})"
+        f" SELECT g.dim, g.key_text, g.key_id, g.submitted, g.decided, g.approved, g.pct_50, dl.name"
+        f" FROM ({grouped}) g"
+        f" LEFT JOIN {t['dealer']} dl ON g.dim = 'dealer' AND dl.id = g.key_id"
+    )
+    return sql, params
+
+
+def approval_factors(date_range: DateRange) -> dict[str, list[FactorRow]]:
+    """Approval rate and median time to decision by each factor, for the applications submitted in
+    the range (1 query). Keys of ``FACTOR_DIMENSIONS``; labels are filled in by the caller's words
+    (``reports.labels``) except the dealer's name."""
+    sql, params = approval_factors_sql(date_range)
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    factors: dict[str, list[FactorRow]] = {dimension: [] for dimension in FACTOR_DIMENSIONS}
+    for dim, key_text, key_id, submitted, decided, approved, median, dealer in rows:
+        key = (None if key_id is None else int(key_id)) if dim in ("term", "dealer") else key_text
+        factors[dim].append(
+            FactorRow(
+                dimension=dim,
+                key=key,
+                label=_factor_label(dim, key, dealer),
+                submitted=int(submitted),
+                decided=int(decided),
+                approved=int(approved),
+                median_to_decision=_seconds_value(median),
+            )
+        )
+    band_order = {code: n for n, (code, _lower, _label) in enumerate(DOWN_PAYMENT_BANDS)}
+    income_order = {code: n for n, code in enumerate(IncomeBand.values)}
+    factors["down_payment"].sort(key=lambda r: band_order.get(r.key, len(band_order)))
+    factors["income"].sort(key=lambda r: income_order.get(r.key, len(income_order)))
+    factors["term"].sort(key=lambda r: (r.key is None, r.key or 0))
+    factors["energy"].sort(key=lambda r: r.key != "new_energy")
+    factors["dealer"].sort(key=lambda r: r.label.casefold())
+    return factors
+
+
+def _factor_label(dimension: str, key: Any, dealer_name: str | None) -> str:
+    if key is None or key == "":
+        return str(_("Not recorded"))
+    if dimension == "down_payment":
+        return str(next(label for code, _lower, label in DOWN_PAYMENT_BANDS if code == key))
+    if dimension == "income":
+        return str(IncomeBand(key).label)
+    if dimension == "term":
+        return str(_("%(months)s months") % {"months": key})
+    if dimension == "energy":
+        return str(ENERGY_LABELS[key])
+    return dealer_name or ""
+
+
+# --- The whole report ---------------------------------------------------------------------------
+
+
+def sla_report(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> SlaReport:
+    """Every table of the SLA report for ``start`` … ``end`` (Shanghai dates, both included):
+    four queries whatever the size of the book. The benchmark calls this."""
+    date_range = DateRange(start, end)
+    now = now or timezone.now()
+    return SlaReport(
+        range=date_range,
+        now=now,
+        stays=stay_groups(date_range),
+        backlog=backlog(now=now),
+        funnel=funnel(date_range),
+        factors=approval_factors(date_range),
+    )

@@ -1,0 +1,82 @@
+"""The managers' SLA report: one page, its CSV files through ``?format=csv&table=<name>``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from applications.choices import MILESTONES
+
+from . import charts, exports
+from .forms import ReportRangeForm
+from .permissions import is_manager
+from .selectors import AGE_BUCKETS, default_range, sla_report
+
+PRESET_DAYS = (7, 30, 90)
+
+
+def _range_data(query, today: dt.date) -> dict[str, str]:
+    """The form's data: the last 90 days unless the query names dates."""
+    default = default_range(today=today)
+    data = {"start": default.start.isoformat(), "end": default.end.isoformat()}
+    for name in ("start", "end"):
+        if name in query:
+            data[name] = query[name].strip()
+    return data
+
+
+@login_required
+@require_GET
+def sla(request: HttpRequest) -> HttpResponse:
+    """Queries: the session and the user (sign-in), the manager check, then the report's four
+    (stays, backlog, funnel, approval factors); a CSV file makes only its table's one."""
+    if not is_manager(request.user):
+        raise PermissionDenied
+    today = timezone.localdate()
+    form = ReportRangeForm(_range_data(request.GET, today), today=today)
+    if request.GET.get("format") == "csv":
+        table = request.GET.get("table", "")
+        if table not in exports.TABLES:
+            raise Http404
+        if not form.is_valid():
+            messages = [str(e) for errors in form.errors.values() for e in errors]
+            return HttpResponseBadRequest(" ".join(messages), content_type="text/plain; charset=utf-8")
+        return exports.csv_response(table, form.date_range(), now=timezone.now())
+
+    context: dict = {"form": form, "presets": [], "report": None}
+    for days in PRESET_DAYS:
+        preset = default_range(today=today, days=days)
+        query = urlencode({"start": preset.start.isoformat(), "end": preset.end.isoformat()})
+        context["presets"].append({"days": days, "query": query, "range": preset})
+    if form.is_valid():
+        date_range = form.date_range()
+        report = sla_report(date_range.start, date_range.end, now=timezone.now())
+        titles = [str(m.title) for m in MILESTONES]
+        context.update(
+            report=report,
+            range_query=urlencode({"start": date_range.start.isoformat(), "end": date_range.end.isoformat()}),
+            duration_chart=charts.duration_chart(report.stays.stages),
+            trend_chart=charts.breach_trend_chart(report.stays.week),
+            funnel_chart=charts.funnel_chart(report.funnel, titles),
+            funnel_rows=[
+                (m, count, count / report.funnel.submitted if report.funnel.submitted else None)
+                for m, count in zip(MILESTONES, report.funnel.reached, strict=True)
+            ],
+            age_buckets=[label for _code, _upper, label in AGE_BUCKETS],
+            factor_tables=[
+                (dimension, exports.factor_titles()[dimension], rows)
+                for dimension, rows in report.factors.items()
+            ],
+            active_preset=next((p["days"] for p in context["presets"] if p["range"] == date_range), None),
+        )
+    else:
+        context["error_summary"] = _("Fix the dates above to see the report.")
+    return render(request, "reports/sla.html", context)
