@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -63,12 +65,78 @@ class NewNotification:
 
 
 def notifications_create_many(*, rows: list[NewNotification], now: dt.datetime) -> int:
-    """Insert every row whose dedupe key is new, in one statement (ON CONFLICT DO NOTHING); return
-    how many keys were new. Safe to repeat: a second call with the same keys inserts nothing."""
+    """Insert every row whose dedupe key is new and write its deliveries; return how many were new.
+
+    Safe to repeat and to race: the unique dedupe key decides (``ON CONFLICT DO NOTHING``), so a
+    second call with the same keys inserts nothing. On PostgreSQL the rows are copied (``COPY``)
+    into a temporary table and one statement inserts the new notifications and their deliveries;
+    elsewhere they go in batches.
+    """
     if not rows:
         return 0
+    if connection.vendor == "postgresql":
+        created = _insert_copied(rows=rows, now=now)
+        if created:
+            transaction.on_commit(_enqueue_relay)
+        return created
+    ids = _insert_batches(rows=rows, now=now)
+    deliveries_create(notification_ids=ids, now=now, queue_each=False)
+    return len(ids)
+
+
+_STAGING = "notifications_staging"
+
+
+def _insert_copied(*, rows: list[NewNotification], now: dt.datetime) -> int:
+    meta = Notification._meta
+    recipient, application, context = (
+        meta.get_field(name).column for name in ("recipient", "application", "context")
+    )
+    deliveries, delivery_params = _deliveries_insert(source="new", now=now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING}"
+            " (recipient_id bigint, kind text, dedupe_key text, application_id bigint, context jsonb)"
+            " ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {_STAGING}")
+        with cursor.copy(f"COPY {_STAGING} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row.recipient_id,
+                        str(row.kind),
+                        row.dedupe_key,
+                        row.application_id,
+                        json.dumps(row.context, cls=DjangoJSONEncoder),
+                    )
+                )
+        # Only names from the models, constants and placeholders are joined in; values are parameters.
+        sql = " ".join(
+            [
+                "WITH new AS (INSERT INTO",
+                meta.db_table,
+                f"({recipient}, kind, dedupe_key, {application}, {context}, created_at)",
+                "SELECT recipient_id, kind, dedupe_key, application_id, context, %s FROM",
+                _STAGING,
+                f"ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, {recipient} AS recipient_id, kind),",
+                "sent AS (",
+                deliveries,
+                "RETURNING id) SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM sent)",
+            ]
+        )
+        cursor.execute(sql, [now, *delivery_params])
+        created, _sent = cursor.fetchone()
+    return created
+
+
+def _insert_batches(*, rows: list[NewNotification], now: dt.datetime) -> list[int]:
     keys = [row.dedupe_key for row in rows]
-    existing = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    existing: set[str] = set()
+    for chunk in _chunks(keys):
+        existing.update(
+            Notification.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", flat=True)
+        )
     Notification.objects.bulk_create(
         [
             Notification(
@@ -83,14 +151,12 @@ def notifications_create_many(*, rows: list[NewNotification], now: dt.datetime) 
             if row.dedupe_key not in existing
         ],
         ignore_conflicts=True,  # the unique key decides, even against a concurrent insert
-        batch_size=1000,
+        batch_size=500,
     )
-    new_keys = set(keys) - existing
-    ids = []
-    for chunk in _chunks(sorted(new_keys)):
+    ids: list[int] = []
+    for chunk in _chunks(sorted(set(keys) - existing), size=500):
         ids += Notification.objects.filter(dedupe_key__in=chunk, created_at=now).values_list("pk", flat=True)
-    deliveries_create(notification_ids=ids, now=now, queue_each=False)
-    return len(new_keys)
+    return ids
 
 
 # --- The SLA sweep ------------------------------------------------------------------------------
@@ -126,9 +192,39 @@ def _fraction_reached(vendor: str, num: int, den: int) -> str:
     )
 
 
-def _sla_states_update(*, now: dt.datetime) -> dict[str, list[int]]:
+# What the sweep's UPDATEs return of each application they change: all the notifications need.
+_RETURNING = "RETURNING id, sla_state, stage, stage_entered_at, stage_due_at, customer_id, delay_reason_id"
+
+
+def _returned(cursor) -> list[dict]:
+    """The rows of a ``_RETURNING`` clause as dicts, with aware datetimes on every backend."""
+    rows = []
+    for pk, state, stage, entered, due, customer_id, reason_id in cursor.fetchall():
+        rows.append(
+            {
+                "id": pk,
+                "sla_state": state,
+                "stage": stage,
+                "stage_entered_at": _aware(entered),
+                "stage_due_at": _aware(due),
+                "customer_id": customer_id,
+                "delay_reason_id": reason_id,
+            }
+        )
+    return rows
+
+
+def _aware(value) -> dt.datetime | None:
+    if value is None or (isinstance(value, dt.datetime) and value.tzinfo is not None):
+        return value
+    if isinstance(value, str):  # SQLite hands raw SQL its text
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def _sla_states_update(*, now: dt.datetime) -> list[dict]:
     """One UPDATE over the open staff stages: set each application's SLA state from the clock and
-    return the ids whose state changed, by new state (only those are notified)."""
+    return the applications whose state changed (only those are notified)."""
     from applications.models import LoanApplication
     from applications.sla import AT_RISK_AT, STAFF_CLOCK_STAGES, SlaState
 
@@ -151,23 +247,20 @@ def _sla_states_update(*, now: dt.datetime) -> dict[str, list[int]]:
             state,
             f"WHERE stage IN ({in_stages}) AND stage_due_at IS NOT NULL AND sla_state <>",
             state,
-            "RETURNING id, sla_state",
+            _RETURNING,
         ]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [at, at, *stages, at, at])
-        changed = cursor.fetchall()
+        changed = _returned(cursor)
     # Anything that left the staff clock without the hook (a data fix, an old row) is on time again.
     LoanApplication.objects.exclude(stage__in=stages).exclude(sla_state=SlaState.ON_TIME).update(
         sla_state=SlaState.ON_TIME, sla_escalated_at=None
     )
-    by_state: dict[str, list[int]] = {}
-    for pk, new_state in changed:
-        by_state.setdefault(new_state, []).append(pk)
-    return by_state
+    return changed
 
 
-def _escalate_again_update(*, now: dt.datetime) -> list[int]:
+def _escalate_again_update(*, now: dt.datetime) -> list[dict]:
     """Overdue stages past 150 % of their time, not escalated a second time yet: mark and return."""
     from applications.models import LoanApplication
     from applications.sla import ESCALATE_AGAIN_AT, SlaState
@@ -181,12 +274,12 @@ def _escalate_again_update(*, now: dt.datetime) -> list[int]:
             "SET sla_escalated_at = %s",
             "WHERE sla_state = %s AND sla_escalated_at IS NULL AND stage_due_at IS NOT NULL AND",
             _fraction_reached(connection.vendor, *ESCALATE_AGAIN_AT),
-            "RETURNING id",
+            _RETURNING,
         ]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [at, SlaState.BREACHED, at])
-        return [pk for (pk,) in cursor.fetchall()]
+        return _returned(cursor)
 
 
 def _chunks(ids: list, size: int = 5000):
@@ -202,25 +295,25 @@ def _stamp(moment: dt.datetime) -> str:
 class _Audience:
     """Who hears about an application's stage: its owner(s), the managers, the customer."""
 
-    def __init__(self, applications: list[dict]):
+    def __init__(self):
         from django.contrib.auth import get_user_model
 
         from applications.choices import Role
         from applications.models import StageDefinition
+        from applications.sla import SlaState
 
-        ids = [a["id"] for a in applications]
         self.assignee: dict[int, int] = {}
         try:
             from reviews.models import Assignment
-
-            for chunk in _chunks(ids):
-                self.assignee.update(
-                    Assignment.objects.filter(application_id__in=chunk, released_at__isnull=True).values_list(
-                        "application_id", "assignee_id"
-                    )
-                )
         except ImportError:  # the back office is optional for reminders
             pass
+        else:
+            # Every file the sweep notifies about is at risk or overdue by now: one query for all.
+            self.assignee.update(
+                Assignment.objects.filter(
+                    released_at__isnull=True, application__sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
+                ).values_list("application_id", "assignee_id")
+            )
         self.owner_role = dict(StageDefinition.objects.values_list("stage", "owner_role"))
         members: dict[str, list[int]] = {}
         for user_id, role in (
@@ -239,27 +332,21 @@ class _Audience:
         return self.members.get(self.owner_role.get(application["stage"], ""), [])
 
 
-def _sla_rows(*, by_state: dict[str, list[int]], again: list[int]) -> list[NewNotification]:
-    from applications.models import LoanApplication
+def _sla_rows(*, changed: list[dict], again: list[dict]) -> list[NewNotification]:
+    from applications.models import Reason
     from applications.sla import SlaState
 
-    ids = [pk for pks in by_state.values() for pk in pks] + again
-    if not ids:
+    if not changed and not again:
         return []
-    applications = []
-    for chunk in _chunks(ids):
-        applications += LoanApplication.objects.filter(pk__in=chunk).values(
-            "id", "stage", "stage_entered_at", "stage_due_at", "customer_id", "delay_reason__code"
-        )
-    by_id = {a["id"]: a for a in applications}
-    audience = _Audience(applications)
+    reasons = dict(Reason.objects.values_list("pk", "code"))
+    audience = _Audience()
     rows: list[NewNotification] = []
 
     def add(kind: str, app: dict, recipients: list[int], tag: str = "") -> None:
         context = {
             "stage": app["stage"],
             "due": app["stage_due_at"].isoformat() if app["stage_due_at"] else "",
-            "reason": app["delay_reason__code"] or "",
+            "reason": reasons.get(app["delay_reason_id"], ""),
         }
         if tag:
             context["level"] = tag
@@ -267,17 +354,16 @@ def _sla_rows(*, by_state: dict[str, list[int]], again: list[int]) -> list[NewNo
             key = f"sla:{kind}{tag}:{app['id']}:{_stamp(app['stage_entered_at'])}:{recipient}"
             rows.append(NewNotification(recipient, kind, key, app["id"], context))
 
-    for pk in by_state.get(SlaState.AT_RISK, []):
-        app = by_id[pk]
-        add(Kind.SLA_AT_RISK, app, audience.owners(app))
-    for pk in by_state.get(SlaState.BREACHED, []):
-        app = by_id[pk]
-        add(Kind.SLA_BREACHED, app, audience.owners(app))
-        add(Kind.SLA_ESCALATION, app, audience.managers, tag="100")
-        if app["customer_id"]:
-            add(Kind.DELAY_NOTICE, app, [app["customer_id"]])
-    for pk in again:
-        add(Kind.SLA_ESCALATION, by_id[pk], audience.managers, tag="150")
+    for app in changed:
+        if app["sla_state"] == SlaState.AT_RISK:
+            add(Kind.SLA_AT_RISK, app, audience.owners(app))
+        elif app["sla_state"] == SlaState.BREACHED:
+            add(Kind.SLA_BREACHED, app, audience.owners(app))
+            add(Kind.SLA_ESCALATION, app, audience.managers, tag="100")
+            if app["customer_id"]:
+                add(Kind.DELAY_NOTICE, app, [app["customer_id"]])
+    for app in again:
+        add(Kind.SLA_ESCALATION, app, audience.managers, tag="150")
     return rows
 
 
@@ -339,12 +425,12 @@ def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         if not _try_lock():
             result.skipped = True
             return result
-        by_state = _sla_states_update(now=now)
+        changed = _sla_states_update(now=now)
         again = _escalate_again_update(now=now)
-        rows = _sla_rows(by_state=by_state, again=again)
+        rows = _sla_rows(changed=changed, again=again)
         nudges = _nudge_rows(now=now)
-        result.at_risk = len(by_state.get("at_risk", []))
-        result.breached = len(by_state.get("breached", []))
+        result.at_risk = sum(app["sla_state"] == "at_risk" for app in changed)
+        result.breached = sum(app["sla_state"] == "breached" for app in changed)
         result.escalated_again = len(again)
         result.nudged = len(nudges)
         result.notifications = notifications_create_many(rows=rows + nudges, now=now)
@@ -391,48 +477,72 @@ def quiet_hours_end(moment: dt.datetime) -> dt.datetime | None:
 def deliveries_create(*, notification_ids: list[int], now: dt.datetime, queue_each: bool = True) -> int:
     """Write the email / SMS rows of new notifications, in the caller's transaction (the outbox),
     by the recipient's preferences; queue them after commit. SMS to customers only, and never in
-    the quiet hours: a quiet-hours SMS waits, deferred, until 08:00."""
+    the quiet hours: a quiet-hours SMS waits, deferred, until 08:00.
+
+    Set-based: one ``INSERT … SELECT`` (per batch of 500 ids) joins the notifications to their
+    recipients and preferences, whatever the number of notifications.
+    """
     if not notification_ids:
         return 0
-    prefs = {}
-    rows: list[Delivery] = []
-    for chunk in _chunks(notification_ids):
-        notifications = list(
-            Notification.objects.filter(pk__in=chunk).values(
-                "pk", "kind", "recipient_id", "recipient__email", "recipient__phone_hash"
+    notification = Notification._meta
+    recipient = notification.get_field("recipient").column
+    written: list[tuple[int, str]] = []
+    with connection.cursor() as cursor:
+        for batch in _chunks(notification_ids, 500):
+            chosen = " ".join(
+                [
+                    f"WITH chosen AS (SELECT id, {recipient} AS recipient_id, kind FROM",
+                    notification.db_table,
+                    f"WHERE id IN ({_placeholders(batch)}))",
+                ]
             )
-        )
-        prefs.update(
-            ChannelPreference.objects.filter(user_id__in={n["recipient_id"] for n in notifications}).in_bulk(
-                field_name="user_id"
-            )
-        )
-        for n in notifications:
-            pref = prefs.get(n["recipient_id"])
-            if n["recipient__email"] and (pref is None or pref.email):
-                rows.append(Delivery(notification_id=n["pk"], channel=Channel.EMAIL, due_at=now))
-            if n["kind"] not in STAFF_KINDS and n["recipient__phone_hash"] and (pref is None or pref.sms):
-                later = quiet_hours_end(now)
-                rows.append(
-                    Delivery(
-                        notification_id=n["pk"],
-                        channel=Channel.SMS,
-                        status=DeliveryStatus.DEFERRED if later else DeliveryStatus.PENDING,
-                        due_at=later or now,
-                    )
-                )
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    if rows:
+            sql, params = _deliveries_insert(source="chosen", now=now)
+            cursor.execute(f"{chosen} {sql} RETURNING id, status", [*batch, *params])
+            written += cursor.fetchall()
+    if written:
         if queue_each:
-            ids = list(
-                Delivery.objects.filter(
-                    notification_id__in=notification_ids, status=DeliveryStatus.PENDING
-                ).values_list("pk", flat=True)
-            )
+            ids = [pk for pk, status in written if status == DeliveryStatus.PENDING]
             transaction.on_commit(lambda: _enqueue(ids))
         else:
             transaction.on_commit(_enqueue_relay)
-    return len(rows)
+    return len(written)
+
+
+def _placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _deliveries_insert(*, source: str, now: dt.datetime) -> tuple[str, list]:
+    """SQL and parameters: INSERT … SELECT of the email and SMS deliveries of the notifications in
+    ``source`` (SQL naming a relation with columns id, recipient_id, kind), by each recipient's
+    address, phone and preferences. The unique (notification, channel) key makes it repeatable."""
+    from django.contrib.auth import get_user_model
+
+    later = quiet_hours_end(now)
+    at, sms_due = (connection.ops.adapt_datetimefield_value(moment) for moment in (now, later or now))
+    sms_status = DeliveryStatus.DEFERRED if later else DeliveryStatus.PENDING
+    preference = ChannelPreference._meta
+    recipients = (
+        f"FROM {source} n JOIN {get_user_model()._meta.db_table} u ON u.id = n.recipient_id"
+        f" LEFT JOIN {preference.db_table} p ON p.{preference.get_field('user').column} = u.id"
+    )
+    # Only names from the models, constants and placeholders are joined in; values are parameters.
+    sql = " ".join(
+        [
+            "INSERT INTO",
+            Delivery._meta.db_table,
+            f"({Delivery._meta.get_field('notification').column}, channel, status, due_at, attempts, last_error)",
+            "SELECT n.id, %s, %s, %s, 0, ''",
+            recipients,
+            "WHERE u.email <> '' AND COALESCE(p.email, %s)",
+            "UNION ALL SELECT n.id, %s, %s, %s, 0, ''",
+            recipients,
+            f"WHERE u.phone_hash IS NOT NULL AND COALESCE(p.sms, %s) AND n.kind NOT IN ({_placeholders(STAFF_KINDS)})",
+            "ON CONFLICT DO NOTHING",
+        ]
+    )
+    params = [Channel.EMAIL, DeliveryStatus.PENDING, at, True, Channel.SMS, sms_status, sms_due, True]
+    return sql, [*params, *sorted(STAFF_KINDS)]
 
 
 def _enqueue(ids: list[int]) -> None:
