@@ -21,6 +21,7 @@ from django.db.models import (
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
+from applications import prediction
 from applications.choices import FINAL_STAGES, STAFF_ROLES, Role, Stage
 from applications.models import LoanApplication, normalise_reference
 from applications.pii import keyed_hash, validate_phone
@@ -116,10 +117,17 @@ def filter_assignee(queryset: QuerySet, *, assignee_id: int | None) -> QuerySet:
     return queryset.filter(_open_assignment_exists(assignee_id=assignee_id))
 
 
+# The SLA filter's fourth value, beside the states: open files the prediction expects to finish late.
+LIKELY_TO_BREACH = "likely"
+
+
 def filter_sla(queryset: QuerySet, *, state: str, now: dt.datetime) -> QuerySet:
     """By SLA state. "At risk" is past 80 % of each row's own window (entry to due), computed in
     the database; the range on stage_due_at in front lets the (stage, stage_due_at) index do the
-    work. Stages without a due time (final, draft) are in no SLA state."""
+    work. Stages without a due time (final, draft) are in no SLA state. ``LIKELY_TO_BREACH``: the
+    files ``with_breach_prediction`` marks (the prediction's figures: cached, else one query)."""
+    if state == LIKELY_TO_BREACH:
+        return prediction.filter_likely_to_breach(queryset, now=now)
     if state == SlaState.BREACHED:
         return queryset.filter(stage_due_at__lte=now)
     if state not in (SlaState.AT_RISK, SlaState.ON_TIME):
@@ -162,6 +170,13 @@ def assignee_choices() -> list[tuple[int, str]]:
     )
 
 
+def with_breach_prediction(queryset: QuerySet, *, now: dt.datetime) -> QuerySet:
+    """Each row with ``likely_to_breach``: its stage and product's recent stays (p80) say it will
+    finish after its due time, which has not passed yet (``applications.prediction``). Computed in
+    the page's own query; the figures come from the cache, else one query."""
+    return prediction.annotate_likely_to_breach(queryset, now=now)
+
+
 # --- SLA state of one row (no query) ------------------------------------------------------------
 
 
@@ -170,6 +185,7 @@ class Sla:
     state: SlaState
     due_at: dt.datetime
     remaining: dt.timedelta  # negative once breached
+    likely_to_breach: bool = False  # predicted to finish late; only while not breached yet
 
     @property
     def text(self) -> str:
@@ -189,7 +205,8 @@ def _duration(delta: dt.timedelta) -> str:
 
 def sla_of(application: LoanApplication, *, now: dt.datetime) -> Sla | None:
     """On time, at risk (past 80 % of the window from entering the stage to its due time) or
-    breached (past the due time); None for a stage without a time limit."""
+    breached (past the due time); None for a stage without a time limit. Likely to breach when the
+    row carries the prediction's verdict (``with_breach_prediction``, as the queue's rows do)."""
     due = application.stage_due_at
     if due is None or application.stage in FINAL_STAGES:
         return None
@@ -202,4 +219,5 @@ def sla_of(application: LoanApplication, *, now: dt.datetime) -> Sla | None:
         state = SlaState.AT_RISK
     else:
         state = SlaState.ON_TIME
-    return Sla(state=state, due_at=due, remaining=remaining)
+    likely = state != SlaState.BREACHED and bool(getattr(application, "likely_to_breach", False))
+    return Sla(state=state, due_at=due, remaining=remaining, likely_to_breach=likely)

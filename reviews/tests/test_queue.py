@@ -8,6 +8,7 @@ import re
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,6 +16,7 @@ from django.urls import reverse
 from applications import services as core
 from applications.choices import Role, Stage
 from applications.models import LoanApplication
+from applications.tests.factories import record_stays
 from reviews import services
 
 pytestmark = pytest.mark.django_db
@@ -29,19 +31,56 @@ def rows(response) -> list[str]:
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()  # the delay prediction's figures live there
+    yield
+    cache.clear()
+
+
+def row_of(page: str, application: LoanApplication) -> str:
+    """The queue row (its HTML) of one application."""
+    for row in re.findall(r"<tr\b.*?</tr>", page, flags=re.S):
+        if f">{application.display_reference}</a>" in row:
+            return row
+    raise AssertionError(f"{application.display_reference} is not on the page")
+
+
 @pytest.mark.parametrize("count", [25, 100])
 def test_queue_queries_do_not_grow_with_rows(client, pipeline, reviewer, count, django_assert_num_queries):
     for _ in range(count):
         pipeline.new(Stage.UNDER_REVIEW)
     client.force_login(reviewer)
+    cache.clear()
     # 1 session, 2 user, 3 the user's roles (groups), 4-5 the user's own and group permissions,
-    # 6 dealer filter choices, 7 product filter choices, 8 assignee filter choices, 9 COUNT(*),
-    # 10 the page: applications joined to dealer, product and applicant, 11 the page's open
-    # assignments with their assignees — the same eleven whatever the number of rows.
-    with django_assert_num_queries(11):
+    # 6 dealer filter choices, 7 product filter choices, 8 assignee filter choices, 9 the delay
+    # prediction's figures for every stage and product (not cached yet), 10 COUNT(*), 11 the page:
+    # applications joined to dealer, product and applicant, with "likely to breach" computed in
+    # it, 12 the page's open assignments with their assignees — the same twelve whatever the
+    # number of rows, and eleven once the figures are cached.
+    with django_assert_num_queries(12):
         response = client.get(QUEUE)
     assert response.status_code == 200
     assert len(rows(response)) == count
+    with django_assert_num_queries(11):
+        client.get(QUEUE)
+
+
+def test_the_likely_to_breach_filter_reads_the_figures_once(
+    client, pipeline, reviewer, customer, dealer, django_assert_num_queries
+):
+    late = pipeline.new(Stage.UNDER_REVIEW)
+    slow = [dt.timedelta(days=30)] * 20  # recent reviews that took a month: late will be late
+    record_stays(
+        customer=customer, dealer=dealer, stage=Stage.UNDER_REVIEW, durations=slow, left_at=late.created_at
+    )
+    client.force_login(reviewer)
+    cache.clear()
+    # The same twelve as the unfiltered page: the filter and the column share the one query for
+    # the figures (the second asks the cache).
+    with django_assert_num_queries(12):
+        response = client.get(QUEUE, {"sla": "likely"})
+    assert rows(response) == [late.display_reference]
 
 
 def test_each_role_sees_only_the_stages_it_works_and_managers_see_all(client, pipeline, cast):
@@ -113,6 +152,48 @@ def test_sla_filters_and_column_follow_each_rows_own_window(client, pipeline, re
     assert 'class="lp-sla lp-sla-at_risk"' in page
     assert 'class="lp-sla lp-sla-on_time"' in page
     assert "overdue by" in page and "left" in page
+
+
+def test_files_predicted_to_finish_after_their_due_time_are_likely_to_breach(
+    client, pipeline, reviewer, customer, dealer
+):
+    # Windows (entry to due) run on the working calendar: a review entered on Monday morning has
+    # less wall-clock time than one entered on Friday morning, whose window spans a weekend.
+    monday = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
+    with time_machine.travel(monday, tick=False):
+        tight = pipeline.new(Stage.UNDER_REVIEW)
+    with time_machine.travel(monday - dt.timedelta(days=3), tick=False):
+        roomy = pipeline.new(Stage.UNDER_REVIEW)
+    with time_machine.travel(monday - dt.timedelta(days=28), tick=False):
+        overdue = pipeline.new(Stage.UNDER_REVIEW)  # as tight a window, but long past it
+    in_approval = pipeline.new(Stage.APPROVAL)  # no history for approval: the SLA, no marker
+    tight_window = tight.stage_due_at - tight.stage_entered_at
+    roomy_window = roomy.stage_due_at - roomy.stage_entered_at
+    assert tight_window < roomy_window
+    # Twenty recent reviews of this product, each lasting half way between the two windows:
+    # their p80 is that duration, longer than tight's window and shorter than roomy's.
+    typical = (tight_window + roomy_window) / 2
+    record_stays(
+        customer=customer,
+        dealer=dealer,
+        stage=Stage.UNDER_REVIEW,
+        durations=[typical] * 20,
+        left_at=monday - dt.timedelta(days=1),
+    )
+    client.force_login(reviewer)
+
+    with time_machine.travel(monday + dt.timedelta(hours=1), tick=False):
+        page = client.get(QUEUE).content.decode()
+        likely = rows(client.get(QUEUE, {"sla": "likely"}))
+
+    assert "Likely to breach" in row_of(page, tight)
+    assert 'class="lp-likely"' in row_of(page, tight)
+    assert "lp-likely" not in row_of(page, roomy)
+    assert "lp-likely" not in row_of(page, overdue)  # breached already says it
+    assert likely == [tight.display_reference]
+    client.force_login(pipeline.approver)
+    with time_machine.travel(monday + dt.timedelta(hours=1), tick=False):
+        assert "lp-likely" not in row_of(client.get(QUEUE).content.decode(), in_approval)
 
 
 def test_queue_is_ordered_soonest_due_first(client, pipeline, reviewer):
@@ -191,6 +272,7 @@ def test_queue_links_at_the_top(client, reviewer):
         'href="?queue=unassigned"',
         'href="?sla=at_risk"',
         'href="?sla=breached"',
+        'href="?sla=likely"',
     ):
         assert href in page
     assert 'href="?queue=mine" class="lp-active"' in page
