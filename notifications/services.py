@@ -100,17 +100,14 @@ def _insert_copied(*, rows: list[NewNotification], now: dt.datetime) -> int:
             " ON COMMIT DELETE ROWS"
         )
         cursor.execute(f"TRUNCATE {_STAGING}")
+        # The recipients of one occurrence share its context dict (alive in ``rows``): dump it once.
+        contexts: dict[int, str] = {}
         with cursor.copy(f"COPY {_STAGING} FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    (
-                        row.recipient_id,
-                        str(row.kind),
-                        row.dedupe_key,
-                        row.application_id,
-                        json.dumps(row.context, cls=DjangoJSONEncoder),
-                    )
-                )
+                dumped = contexts.get(id(row.context))
+                if dumped is None:
+                    dumped = contexts[id(row.context)] = json.dumps(row.context, cls=DjangoJSONEncoder)
+                copy.write_row((row.recipient_id, str(row.kind), row.dedupe_key, row.application_id, dumped))
         # Only names from the models, constants and placeholders are joined in; values are parameters.
         sql = " ".join(
             [
@@ -350,9 +347,9 @@ def _sla_rows(*, changed: list[dict], again: list[dict]) -> list[NewNotification
         }
         if tag:
             context["level"] = tag
+        occurrence = f"sla:{kind}{tag}:{app['id']}:{_stamp(app['stage_entered_at'])}"
         for recipient in recipients:
-            key = f"sla:{kind}{tag}:{app['id']}:{_stamp(app['stage_entered_at'])}:{recipient}"
-            rows.append(NewNotification(recipient, kind, key, app["id"], context))
+            rows.append(NewNotification(recipient, kind, f"{occurrence}:{recipient}", app["id"], context))
 
     for app in changed:
         if app["sla_state"] == SlaState.AT_RISK:
