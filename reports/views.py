@@ -37,7 +37,8 @@ def _range_data(query, today: dt.date) -> dict[str, str]:
 @require_GET
 def sla(request: HttpRequest) -> HttpResponse:
     """Queries: the session and the user (sign-in), the manager check, then the report's four
-    (stays, backlog, funnel, approval factors); a CSV file makes only its table's one."""
+    (stays, backlog, funnel, approval factors) and the navbar's unread count; a CSV file makes
+    only its table's one."""
     if not is_manager(request.user):
         raise PermissionDenied
     today = timezone.localdate()

@@ -1,0 +1,159 @@
+"""The report page: who may see it, what it costs, what it shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from applications.choices import Stage
+from applications.tests.factories import DealerFactory
+from reports import selectors
+
+from .builders import Step, file_with_history
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("reports:sla")
+
+
+# --- Access -------------------------------------------------------------------------------------
+
+
+def test_a_manager_sees_the_report(client, manager):
+    client.force_login(manager)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert response.context["report"] is not None
+
+
+def test_a_superuser_sees_the_report(client, django_user_model):
+    client.force_login(
+        django_user_model.objects.create_superuser("root", "root@example.cn", "x-Long-pass-42")
+    )
+
+    assert client.get(URL).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["customer", "dealer", "reviewer", "approver", "operations", "finance"])
+def test_everyone_else_is_refused_the_page_and_its_files(client, cast, role):
+    client.force_login(cast[role])
+
+    assert client.get(URL).status_code == 403
+    assert client.get(URL, {"format": "csv", "table": "stages"}).status_code == 403
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in(client):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+    assert client.get(URL, {"format": "csv", "table": "stages"}).status_code == 302
+
+
+def test_the_report_is_read_only(client, manager):
+    client.force_login(manager)
+
+    assert client.post(URL).status_code == 405
+
+
+def test_the_navbar_links_the_report_for_managers_only(client, cast):
+    home = reverse("applications:home")
+    for role in ("customer", "reviewer", "manager"):
+        client.force_login(cast[role])
+        shown = URL in client.get(home).content.decode()
+        assert shown is (role == "manager"), role
+
+
+# --- Cost ---------------------------------------------------------------------------------------
+
+
+def _book(customer, count: int) -> None:
+    """``count`` files with a full path through review and approval, ended in November 2026."""
+    dealer = DealerFactory()
+    start = dt.datetime(2026, 11, 3, 1, tzinfo=dt.UTC)
+    for n in range(count):
+        t = start + dt.timedelta(hours=n)
+        steps = [
+            Step(Stage.SUBMITTED, t, actor=customer),
+            Step(Stage.CREDIT_CHECK, t),
+            Step(Stage.UNDER_REVIEW, t + dt.timedelta(minutes=5), due=t + dt.timedelta(hours=24)),
+            Step(Stage.APPROVAL, t + dt.timedelta(hours=3 + n % 5)),
+            Step(Stage.OFFER_PENDING if n % 3 else Stage.REJECTED, t + dt.timedelta(hours=9)),
+        ]
+        file_with_history(customer=customer, dealer=dealer, steps=steps)
+
+
+@pytest.mark.parametrize("files", [2, 12])
+def test_the_report_costs_four_queries_whatever_the_size_of_the_book(
+    customer, files, django_assert_num_queries
+):
+    _book(customer, files)
+
+    # The stays in every grouping, the backlog, the funnel, the approval factors.
+    with django_assert_num_queries(4):
+        report = selectors.sla_report(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+
+    assert report.funnel.submitted == files
+
+
+@pytest.mark.parametrize("files", [2, 12])
+def test_the_page_costs_the_same_queries_for_a_small_and_a_larger_book(
+    client, manager, customer, files, django_assert_num_queries
+):
+    _book(customer, files)
+    client.force_login(manager)
+
+    # The session, the user, the manager check (the navbar reuses it), the report's four, the
+    # navbar's unread count.
+    with django_assert_num_queries(8):
+        response = client.get(URL, {"start": "2026-11-01", "end": "2026-11-30"})
+
+    assert response.status_code == 200
+    assert response.context["report"].funnel.submitted == files
+
+
+def test_a_csv_file_costs_its_one_table_query(client, manager, customer, django_assert_num_queries):
+    _book(customer, 3)
+    client.force_login(manager)
+
+    # The session, the user, the manager check, the table's query.
+    with django_assert_num_queries(4):
+        response = client.get(
+            URL, {"start": "2026-11-01", "end": "2026-11-30", "format": "csv", "table": "dealers"}
+        )
+
+    assert response.status_code == 200
+
+
+# --- What it shows ------------------------------------------------------------------------------
+
+
+def test_the_page_shows_every_section_with_a_chart_and_its_table(client, manager, customer):
+    _book(customer, 4)
+    client.force_login(manager)
+
+    page = client.get(
+        URL, {"start": "2026-11-01", "end": "2026-11-30"}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+
+    for section in ("stages", "weekly", "breakdowns", "backlog", "funnel", "factors"):
+        assert f'id="{section}"' in page
+    # Three charts, each an image with a title and a description, and no script anywhere.
+    assert page.count('role="img"') == 3
+    assert page.count("<title id=") == 3 and page.count("<desc id=") == 3
+    assert "<script" not in page.split("</main>")[0]
+    assert "Under review" in page and "Median" in page
+    assert "table=stages" in page and "table=factors" in page
+
+
+def test_the_page_reads_in_chinese_by_default(client, manager, customer):
+    _book(customer, 2)
+    client.force_login(manager)
+
+    page = client.get(URL).content.decode()
+
+    assert "人工审核中" in page  # the review stage's Chinese name
