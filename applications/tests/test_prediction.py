@@ -161,6 +161,25 @@ def test_stays_ending_after_now_do_not_count(stays, products):
     assert predict(REVIEW, products["standard"]).samples == 0
 
 
+def test_a_busy_stage_counts_only_its_latest_stays(stays, products, monkeypatch):
+    monkeypatch.setattr(prediction, "MAX_STAYS_PER_STAGE", 5)
+    stays([9] * 5, left_at=NOW - dt.timedelta(days=2))  # older: beyond the latest five
+    stays([1, 2, 3, 4, 5], left_at=NOW - HOUR)
+    stays([7] * 3, stage=Stage.APPROVAL)  # each stage has its own five
+
+    table = prediction.duration_table(now=NOW)
+
+    assert table.by_stage[REVIEW] == StayStats(5, 3 * HOUR, dt.timedelta(hours=4, minutes=12))
+    assert table.by_stage[Stage.APPROVAL].samples == 3
+
+
+def test_no_figures_for_drafts_customer_stages_or_final_stages(stays):
+    for stage in (Stage.DRAFT, Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING):
+        stays([1] * 20, stage=stage)
+
+    assert prediction.duration_table(now=NOW).by_stage == {}
+
+
 # --- Cost ---------------------------------------------------------------------------------------
 
 
