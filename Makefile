@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test lint format messages makemessages static install clean
+.PHONY: run test lint format messages makemessages static install clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Performance benchmark on PostgreSQL (127.0.0.1:5432, user postgres; BENCH_DATABASE_URL to change):
+# seeds 1,000,000 applications once, then measures pages, report and sweep; see bench/README.md.
+bench: install messages
+	command -v wrk >/dev/null 2>&1 || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""The performance benchmark behind ``make bench``: see bench/README.md."""

@@ -1,0 +1,280 @@
+"""The benchmark's in-process part: what it needs on the seeded database, and what it measures
+without a server. Run by ``bench/run.py`` as
+
+    DJANGO_SETTINGS_MODULE=loanportal.settings.bench python -m bench.prepare OUT.json
+
+It builds a benchmark customer's two applications through the services (at credit review, one
+with 10 history events and one with 200), signs in the customer, a reviewer and a manager (session
+cookies for wrk), counts the timeline's queries for both, and times the SLA report's SQL. The
+answer is one JSON document (``OUT.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from importlib import import_module
+from typing import Any
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.db import OperationalError, connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from applications import services  # noqa: E402
+from applications.choices import Employment, EventKind, Powertrain, Role, Stage  # noqa: E402
+from applications.models import Consent, Dealer, DocumentType, LoanApplication, LoanProduct  # noqa: E402
+from applications.pii import id_check_character  # noqa: E402
+
+CUSTOMER = "bench_customer"
+SHORT, LONG = 10, 200  # history events on the two timelines
+PDF = b"%PDF-1.4\n% a benchmark document\n"
+REPEAT = 3
+BUDGET = float(os.environ.get("BENCH_REPEAT_BUDGET", "60"))  # seconds per figure
+# A report statement running longer than this is cancelled and the row says so.
+REPORT_TIMEOUT = float(os.environ.get("BENCH_REPORT_TIMEOUT", "600"))
+
+
+def _median_seconds(
+    action: Callable[[], Any], *, budget: float = BUDGET, timings: list[float] | None = None
+) -> float:
+    """The median wall time of ``action`` (with ``timings`` already taken): three runs, or fewer
+    when the runs so far took the ``budget`` (seconds), as a slow report on a large book could
+    otherwise take the whole hour."""
+    timings = list(timings or [])
+    while len(timings) < REPEAT and (not timings or sum(timings) < budget):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+# --- The benchmark customer and their two applications ------------------------------------------
+
+
+def bench_customer():
+    user, _created = get_user_model().objects.get_or_create(
+        username=CUSTOMER, defaults={"first_name": "测试", "last_name": "压", "email": "bench@example.cn"}
+    )
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get(name=Role.CUSTOMER))
+    return user
+
+
+def application_in_review(customer, *, events: int) -> LoanApplication:
+    """Built as a customer's application is, through the services: a draft with the applicant and
+    consents, the review's documents uploaded, submitted; the pre-check runs in-process (the bench
+    settings make tasks eager) and passes, and the rules assign a reviewer. The history is then
+    topped up to ``events`` with document events, as the timeline's query-count test does, so the
+    two timelines differ in nothing but the length of their history."""
+    dealer = Dealer.objects.order_by("pk").first()
+    first17 = "11010119900307123"
+    application = services.application_create_draft(
+        created_by=customer,
+        customer=customer,
+        dealer=dealer,
+        product=LoanProduct.objects.get(code="standard"),
+        vehicle_make="大众",
+        vehicle_model="帕萨特",
+        vehicle_price=Decimal("200000.00"),
+        powertrain=Powertrain.FUEL,
+        down_payment=Decimal("60000.00"),
+        requested_amount=Decimal("140000.00"),
+        term_months=36,
+    )
+    services.applicant_set(
+        application=application,
+        full_name="压测试",
+        id_number=first17 + id_check_character(first17),
+        phone="13812345678",
+        employment=Employment.EMPLOYED,
+        employer="北京某科技有限公司",
+        monthly_income=Decimal("25000.00"),
+        monthly_debt=Decimal("2000.00"),
+    )
+    for kind in Consent.Kind.values:
+        services.consent_record(application=application, kind=kind, user=customer)
+    for document_type in DocumentType.objects.filter(stagedefinition__stage=Stage.UNDER_REVIEW):
+        services.document_upload(
+            application=application,
+            document_type=document_type,
+            uploaded_file=SimpleUploadedFile(
+                f"{document_type.code}.pdf", PDF, content_type="application/pdf"
+            ),
+            actor=customer,
+        )
+    application.refresh_from_db()
+    services.application_submit(application=application, actor=customer)
+    application.refresh_from_db()
+    if application.stage != Stage.UNDER_REVIEW:
+        raise RuntimeError(f"the benchmark application is at {application.stage}, not under review")
+    if application.event_count > events:
+        raise RuntimeError(f"{application.event_count} events before topping up; wanted {events}")
+    for _ in range(events - application.event_count):
+        services.application_event_add(
+            application=application, kind=EventKind.DOCUMENT, data={"action": "uploaded"}
+        )
+    application.refresh_from_db()
+    assert application.event_count == events, application.event_count
+    return application
+
+
+# --- Signing in ---------------------------------------------------------------------------------
+
+
+def session_cookie(user) -> str:
+    """A signed-in session, as the sign-in view would leave it, for wrk's ``Cookie`` header."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def staff_user(username: str, role: str):
+    users = get_user_model().objects.filter(is_active=True, is_staff=True)
+    user = users.filter(username=username).first() or users.filter(groups__name=role).order_by("pk").first()
+    if user is None:
+        raise RuntimeError(f"no active {role}: seed the database first")
+    return user
+
+
+# --- Queries of a page, counted in-process ------------------------------------------------------
+
+
+def page_queries(client: Client, url: str) -> tuple[int, list[str], int]:
+    """(number of queries, their SQL, status) of one GET through the whole middleware stack."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries], response.status_code
+
+
+def timeline_queries(customer, short: LoanApplication, long: LoanApplication) -> dict[str, Any]:
+    client = Client()
+    client.force_login(customer)
+    counts: dict[str, Any] = {}
+    for label, application in (("short", short), ("long", long)):
+        url = reverse("applications:detail", args=[application.reference])
+        cache.clear()  # first: the prediction's quantiles computed; second: from the cache
+        cold, _sql, status = page_queries(client, url)
+        warm, _sql, _status = page_queries(client, url)
+        if status != 200:
+            raise RuntimeError(f"the timeline answered {status}")
+        counts[label] = {"cold": cold, "warm": warm}
+    return counts
+
+
+# --- The SLA report's SQL -----------------------------------------------------------------------
+
+
+def report_figures(manager) -> dict[str, Any]:
+    """The 90-day SLA report, four ways: the page through the whole stack (test client: session,
+    middleware, view, selectors, charts, template), every SQL statement that page runs executed raw,
+    ``reports.selectors.sla_report`` alone, and the raw ``GROUP BY`` of its per-stage table
+    (``reports.selectors.stage_summary_sql``). A figure the reports app cannot give is left out."""
+    try:
+        selectors = import_module("reports.selectors")
+        url = reverse("reports:sla")
+    except Exception as exc:  # any reason the reports app is not there
+        return {"available": False, "why": f"{type(exc).__name__}: {exc}"}
+    date_range = selectors.default_range(days=90)
+    figures: dict[str, Any] = {
+        "available": True,
+        "url": url,
+        "range": [str(date_range.start), str(date_range.end)],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(int(REPORT_TIMEOUT * 1000))])
+    try:
+        client = Client()
+        client.force_login(manager)
+        # The first request is timed too, and its statements captured.
+        started = time.perf_counter()
+        count, statements, status = page_queries(client, url)
+        first = time.perf_counter() - started
+        if status != 200:
+            return {"available": False, "why": f"the report page answered {status}"}
+        figures["page_queries"] = count
+        figures["page_seconds"] = _median_seconds(lambda: client.get(url), timings=[first])
+
+        # Only the reads: a session save or a last-login update would not be the report's.
+        reads = [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+        figures["page_sql_statements"] = len(reads)
+        figures["group_by_statements"] = sum("GROUP BY" in sql.upper() for sql in reads)
+
+        def run_raw() -> None:
+            with connection.cursor() as cursor:
+                for sql in reads:
+                    cursor.execute(sql)
+                    cursor.fetchall()
+
+        figures["page_sql_seconds"] = _median_seconds(run_raw)
+        if hasattr(selectors, "sla_report"):
+            figures["selector_seconds"] = _median_seconds(
+                lambda: selectors.sla_report(date_range.start, date_range.end)
+            )
+        if hasattr(selectors, "stage_summary_sql"):
+            sql, params = selectors.stage_summary_sql(date_range)
+
+            def run_summary() -> None:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    cursor.fetchall()
+
+            figures["stage_summary_seconds"] = _median_seconds(run_summary)
+    except OperationalError as exc:  # statement_timeout: too slow to measure in this run
+        figures.update(available=False, why=f"a statement ran over {REPORT_TIMEOUT:.0f} s ({exc})")
+    return figures
+
+
+def main(out: str) -> None:
+    customer = bench_customer()
+    started = time.perf_counter()
+    short = application_in_review(customer, events=SHORT)
+    long = application_in_review(customer, events=LONG)
+    built = time.perf_counter() - started
+    reviewer = staff_user("demo_reviewer", Role.REVIEWER)
+    manager = staff_user("demo_manager", Role.MANAGER)
+    answer = {
+        "built_seconds": built,
+        "timeline": {
+            "short": {"events": SHORT, "url": reverse("applications:detail", args=[short.reference])},
+            "long": {"events": LONG, "url": reverse("applications:detail", args=[long.reference])},
+        },
+        "cookies": {
+            "customer": session_cookie(customer),
+            "reviewer": session_cookie(reviewer),
+            "manager": session_cookie(manager),
+        },
+        "users": {"reviewer": reviewer.get_username(), "manager": manager.get_username()},
+        "queue_url": reverse("admin:applications_loanapplication_changelist"),
+        "queries": timeline_queries(customer, short, long),
+        "report": report_figures(manager),
+        "counts": {
+            "applications": LoanApplication.objects.count(),
+            "events": LoanApplication.objects.aggregate(n=Sum("event_count"))["n"] or 0,
+        },
+    }
+    with open(out, "w", encoding="utf-8") as handle:
+        json.dump(answer, handle, indent=2, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
