@@ -41,8 +41,9 @@ The table for every (stage, product) pair is **one query** (``duration_table``):
 Its rows are kept in Django's cache (Redis when configured) for ``CACHE_SECONDS``, so a page costs
 at most one query for the prediction and none while the cache is warm. Each stage's latest stays
 are read newest first down ``event_left_stage_idx`` (from_stage, created_at) and only their entry
-times are looked up, through the history's (application, sequence) index: at most
-``MAX_STAYS_PER_STAGE`` lookups per stage, however long the history.
+times are looked up, each among its own application's events: at most ``MAX_STAYS_PER_STAGE``
+lookups per stage, however long the history. Figures are kept to the second (SQLite measures
+durations through ``julianday``, good to a fraction of a millisecond).
 """
 
 from __future__ import annotations
