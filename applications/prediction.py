@@ -248,13 +248,24 @@ def _query_rows(*, now: dt.datetime) -> list[tuple]:
         ]
 
 
+def duration_table_refresh(*, now: dt.datetime | None = None) -> list[tuple]:
+    """Compute the table (one query) and put it in the cache for ``CACHE_SECONDS``.
+
+    Beat runs this every ``PREDICTION_REFRESH_INTERVAL`` seconds (``applications.tasks``), well
+    inside the cache's lifetime, so with a shared cache (Redis) no page request ever waits for the
+    computation; without beat, or with a per-process cache, the first request after expiry does.
+    """
+    rows = _query_rows(now=now or timezone.now())
+    cache.set(_CACHE_KEY, rows, timeout=CACHE_SECONDS)
+    return rows
+
+
 def duration_table(*, now: dt.datetime | None = None) -> DurationTable:
     """The stays' quantiles for every stage and product: from the cache, else one query (cached
     for ``CACHE_SECONDS``; ``now`` places the 90 days of a fresh computation)."""
     rows = cache.get(_CACHE_KEY)
     if rows is None:
-        rows = _query_rows(now=now or timezone.now())
-        cache.set(_CACHE_KEY, rows, timeout=CACHE_SECONDS)
+        rows = duration_table_refresh(now=now)
     by_stage: dict[str, StayStats] = {}
     by_product: dict[tuple[str, int], StayStats] = {}
     for stage, product, all_products, samples, median, p80 in rows:

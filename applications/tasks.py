@@ -33,6 +33,14 @@ def precheck_sweep() -> int:
     return len(ids)
 
 
+@shared_task
+def prediction_refresh() -> int:
+    """Recompute the delay prediction's table ahead of its cache expiry, off the request path."""
+    from .prediction import duration_table_refresh
+
+    return len(duration_table_refresh())
+
+
 def enqueue_precheck(application_id: int) -> None:
     """Queue the pre-check; when the broker is down, log it and leave it to the sweep."""
     try:

@@ -302,3 +302,30 @@ def test_postgres_computes_the_same_quantiles_with_percentile_cont(stays, produc
         119, dt.timedelta(hours=41), dt.timedelta(hours=76, minutes=24)
     )
     assert predict(REVIEW, products["green_nev"]).source == "stage"
+
+
+def test_beat_refreshes_the_table_so_pages_read_it_without_a_query(stays, django_assert_num_queries):
+    from applications.tasks import prediction_refresh
+
+    stays([1, 2, 3])
+    with time_machine.travel(NOW, tick=False):
+        # Two rows: credit review across all products, and for the standard product.
+        assert prediction_refresh.delay().get() == 2
+    with django_assert_num_queries(0):
+        table = prediction.duration_table(now=NOW)
+    assert table.by_stage[REVIEW].median == 2 * HOUR
+
+
+def test_beat_refreshes_inside_the_cache_lifetime():
+    from django.conf import settings
+
+    assert settings.CELERY_BEAT_SCHEDULE["prediction-refresh"]["schedule"] < prediction.CACHE_SECONDS
+
+
+@pytest.mark.postgres
+def test_postgres_sessions_run_without_jit():
+    # The JIT compiled the prediction's query for 5 s of its 6; see loanportal/settings/base.py.
+    assert connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
