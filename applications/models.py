@@ -743,7 +743,23 @@ class StageEvent(models.Model):
             models.UniqueConstraint(fields=["application", "sequence"], name="one_event_per_sequence")
         ]
         # Expected completion (eta.py) reads recent stays that left a stage: by from_stage and time.
-        indexes = [models.Index(fields=["from_stage", "created_at"], name="event_left_stage_idx")]
+        indexes = [
+            models.Index(fields=["from_stage", "created_at"], name="event_left_stage_idx"),
+            # The SLA report (reports.selectors) pairs every stay that ended in a range with the
+            # transition that began it. Both look-ups are answered from these two indexes alone
+            # (no table reads on PostgreSQL): the transitions that left a stage in the range, and
+            # for each the latest transition into that stage before it, with its time and due time.
+            models.Index(
+                fields=["from_stage", "created_at", "application", "sequence", "actor"],
+                condition=models.Q(kind=EventKind.TRANSITION),
+                name="event_stay_end_idx",
+            ),
+            models.Index(
+                fields=["application", "to_stage", "sequence", "created_at", "due_at"],
+                condition=models.Q(kind=EventKind.TRANSITION),
+                name="event_stay_start_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.from_stage} → {self.to_stage}"

@@ -300,8 +300,12 @@ def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, vendor: str, params: 
     seconds = _seconds("e.created_at", "p.created_at", vendor)
     # The stay's start: the latest transition into the stage before the one that left it. One
     # probe of the (application, sequence) index per stay: LATERAL on PostgreSQL, MAX on SQLite.
+    # The event kind is written in, not bound: the planners (SQLite's above all) use the partial
+    # indexes ``event_stay_end_idx`` / ``event_stay_start_idx`` only when they can see it.
+    transition = EventKind.TRANSITION.value
+    assert transition.isidentifier()  # a code constant, never input
     entered_filter = (
-        "q.application_id = e.application_id AND q.kind = %s"
+        f"q.application_id = e.application_id AND q.kind = '{transition}'"
         " AND q.to_stage = e.from_stage AND q.sequence < e.sequence"
     )
     if vendor == "postgresql":
@@ -314,8 +318,6 @@ def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, vendor: str, params: 
             f"JOIN {t['event']} p ON p.application_id = e.application_id AND p.sequence ="
             f" (SELECT MAX(q.sequence) FROM {t['event']} q WHERE {entered_filter})"
         )
-    params.append(EventKind.TRANSITION.value)
-    params.append(EventKind.TRANSITION.value)
     params.extend(REPORT_STAGES)
     params.extend([_dt_param(start_at), _dt_param(end_at)])
     return (
@@ -330,7 +332,7 @@ def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, vendor: str, params: 
         f" {entry}"
         f" JOIN {t['app']} a ON a.id = e.application_id"
         f" LEFT JOIN {t['user']} u ON u.id = e.actor_id"
-        f" WHERE e.kind = %s AND e.from_stage IN ({_placeholders(REPORT_STAGES)})"
+        f" WHERE e.kind = '{transition}' AND e.from_stage IN ({_placeholders(REPORT_STAGES)})"
         f"  AND e.created_at >= %s AND e.created_at < %s"
         f")"
     )
@@ -349,36 +351,76 @@ _STAY_DIMENSION_COLUMNS = {
 _STAY_AGGREGATES = "COUNT(*) AS stays, COUNT(breached) AS with_due, COALESCE(SUM(breached), 0) AS breached"
 
 
+# The columns each grouping of stays groups by (PostgreSQL's GROUPING SETS).
+_STAY_GROUPING_KEYS = {
+    "stage": ("stage",),
+    "reviewer": ("stage", "staff_id"),
+    "dealer": ("stage", "dealer_id"),
+    "product": ("stage", "product_id"),
+    "stage_week": ("stage", "week"),
+    "week": ("week",),
+    "total": (),
+}
+_GROUPING_COLUMNS = ("stage", "staff_id", "dealer_id", "product_id", "week")
+
+
+def _grouping_sets_sql(dimensions: Sequence[str]) -> str:
+    """PostgreSQL: every grouping in one ``GROUP BY GROUPING SETS`` over ``stays``; the row's
+    grouping is read back from ``GROUPING(…)``, whose bits mark the columns it does not group by
+    (the first column the highest bit)."""
+    columns = ", ".join(_GROUPING_COLUMNS)
+    whens, sets = [], []
+    for dimension in dimensions:
+        keys = _STAY_GROUPING_KEYS[dimension]
+        mask = sum(
+            1 << (len(_GROUPING_COLUMNS) - 1 - n) for n, c in enumerate(_GROUPING_COLUMNS) if c not in keys
+        )
+        whens.append(f"WHEN {mask} THEN '{dimension}'")
+        sets.append(f"({', '.join(keys)})")
+    key_id = " ".join(
+        f"WHEN GROUPING({column}) = 0 THEN {column}" for column in ("staff_id", "dealer_id", "product_id")
+    )
+    return (
+        f"SELECT CASE GROUPING({columns}) {' '.join(whens)} END AS dim, stage,"
+        f" CASE {key_id} END AS key_id, week, {_STAY_AGGREGATES},"
+        f" percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS pct_50,"
+        f" percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS pct_90"
+        f" FROM stays GROUP BY GROUPING SETS ({', '.join(sets)})"
+    )
+
+
 def stay_groups_sql(
     date_range: DateRange, *, dimensions: Sequence[str] = STAY_DIMENSIONS, vendor: str | None = None
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters of the stays grouped by ``dimensions`` (one query).
 
     Columns: dim, stage, key_id, week, stays, with_due, breached, pct_50, pct_90, then the labels
-    (user name, dealer name, product names). Each stay appears once per dimension (an unpivot by
-    UNION ALL of the one ``stays`` set), so every grouping comes from a single pass over the history.
+    (user name, dealer name, product names). Every grouping comes from the one ``stays`` set, so
+    the history is read once: PostgreSQL groups it with ``GROUPING SETS``; SQLite, which has none,
+    stacks a copy of each stay per grouping (``UNION ALL``) and groups the lot.
     """
     vendor = vendor or default_connection.vendor
     start_at, end_at = date_range.bounds()
     params: list[Any] = []
     stays = _stays_cte(start_at, end_at, vendor, params)
-    branches = []
-    for dimension in dimensions:
-        stage, key_id, week = _STAY_DIMENSION_COLUMNS[dimension]
-        # PostgreSQL needs the NULLs typed; SQLite must not cast the week: CAST('2026-11-23' AS
-        # DATE) would keep only the leading number, 2026.
-        week = f"CAST({week} AS DATE)" if vendor == "postgresql" else week
-        branches.append(
-            f"SELECT '{dimension}' AS dim, CAST({stage} AS VARCHAR(30)) AS stage,"
-            f" CAST({key_id} AS BIGINT) AS key_id, {week} AS week, seconds, breached FROM stays"
+    if vendor == "postgresql":
+        ctes, grouped = stays, _grouping_sets_sql(dimensions)
+    else:
+        branches = []
+        for dimension in dimensions:
+            stage, key_id, week = _STAY_DIMENSION_COLUMNS[dimension]
+            # No CAST of the week: SQLite's CAST('2026-11-23' AS DATE) keeps only the number 2026.
+            branches.append(
+                f"SELECT '{dimension}' AS dim, CAST({stage} AS VARCHAR(30)) AS stage,"
+                f" CAST({key_id} AS BIGINT) AS key_id, {week} AS week, seconds, breached FROM stays"
+            )
+        ctes = f"{stays}, dims AS ({' UNION ALL '.join(branches)})"
+        grouped = _percentiles_sql(
+            "dims", ("dim", "stage", "key_id", "week"), "seconds", vendor, extra=_STAY_AGGREGATES
         )
-    dims = " UNION ALL ".join(branches)
-    grouped = _percentiles_sql(
-        "dims", ("dim", "stage", "key_id", "week"), "seconds", vendor, extra=_STAY_AGGREGATES
-    )
     t = _tables()
     sql = (
-        f"WITH {stays}, dims AS ({dims})"
+        f"WITH {ctes}"
         f" SELECT g.dim, g.stage, g.key_id, g.week, g.stays, g.with_due, g.breached, g.pct_50, g.pct_90,"
         f"  u.username, d.name, pr.name_zh_hans, pr.name_en"
         f" FROM ({grouped}) g"
