@@ -19,6 +19,7 @@ from tests.browser.test_public_site import (
     expect_navbar_on_one_row,
     expect_no_sideways_scrolling,
     expect_styled,
+    open_account_menu,
     screenshot,
 )
 
@@ -84,6 +85,7 @@ def test_a_customer_signs_up_with_a_phone_signs_out_and_signs_in_again(
     expect(page.locator(".lp-navbar")).to_contain_text("138****5678")
     assert get_user_model().objects.get().phone == "13812345678"
 
+    page.locator(".lp-navbar .lp-account-toggle").click()
     page.locator(".lp-navbar form[action='/accounts/logout/'] button").click()
 
     expect(page).to_have_url(f"{live_server.url}/")
@@ -124,8 +126,9 @@ def test_the_sign_up_page_in_english_on_a_desktop(page: Page, live_server, brows
     expect(page).to_have_url(f"{live_server.url}/")
     navbar = page.locator(".lp-navbar")
     expect(navbar).to_contain_text("li.na@example.cn")
-    expect(navbar.get_by_role("button", name="Sign out")).to_be_visible()
     expect_navbar_on_one_row(page)
+    open_account_menu(page)
+    expect(navbar.get_by_role("button", name="Sign out")).to_be_visible()
     page.set_viewport_size({"width": 1280, "height": 300})
     page.screenshot(path=SCREENSHOTS / "navbar-signed-in-1280-en.png")
 

@@ -5,6 +5,7 @@ Every run leaves full-page screenshots in ``test-results/`` to look at (home-375
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -91,6 +92,15 @@ def expect_navbar_on_one_row(page: Page) -> None:
     if toggler.is_visible():
         box = toggler.bounding_box()
         assert box and box["y"] < brand["y"] + brand["height"], "the menu button wrapped below the brand"
+
+
+def open_account_menu(page: Page) -> None:
+    """Unfold the menu on a phone, then open the account menu (notification settings, sign out)."""
+    if page.viewport_size["width"] < MD_BREAKPOINT:
+        page.locator(".lp-navbar .navbar-toggler").click()
+        expect(page.locator("#lp-navbar-menu")).to_have_class(re.compile(r"\bshow\b"))  # done unfolding
+    page.locator(".lp-navbar .lp-account-toggle").click()
+    expect(page.locator(".lp-nav-account .dropdown-menu")).to_be_visible()
 
 
 def expect_five_milestones(page: Page, titles: list[str]) -> None:
