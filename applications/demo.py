@@ -1245,9 +1245,14 @@ class _Generator:
         version = settings.PRIVACY_NOTICE_VERSION
         for index, bundle in enumerate(bundles):
             reference, head, person = bundle.application["reference"], GENESIS_HASH, bundle.person
+            entered = ("", None, None)  # the current stage: (stage, entered at, due at)
             for sequence, step in enumerate(bundle.steps, start=1):
-                # A transition records when the stage it enters is due, as the service does.
-                limit = self.sla.get(step.to_stage) if step.kind == EventKind.TRANSITION else None
+                # A transition records when the stage it enters is due, and the stay it ends (when
+                # the stage it leaves was entered and due), as the service does.
+                transition = step.kind == EventKind.TRANSITION
+                limit = self.sla.get(step.to_stage) if transition else None
+                due_at = step.at + limit if limit is not None and step.to_stage not in FINAL_STAGES else None
+                stay = entered[1:] if transition and entered[0] == step.from_stage else (None, None)
                 event = _EventRow(
                     application_id=index,
                     sequence=sequence,
@@ -1260,13 +1265,15 @@ class _Generator:
                     note=step.note,
                     reason_code=step.reason,
                     data=step.data,
-                    due_at=step.at + limit
-                    if limit is not None and step.to_stage not in FINAL_STAGES
-                    else None,
+                    due_at=due_at,
+                    stay_started_at=stay[0],
+                    stay_due_at=stay[1],
                     prev_hash=head,
                 )
                 event.hash = head = event.compute_hash(reference)
                 events.append(event.__dict__)
+                if transition:
+                    entered = (step.to_stage, step.at, due_at)
             bundle.application.update(event_count=len(bundle.steps), history_head=head)
             applicants.append(
                 {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .choices import EventKind
 from .models import GENESIS_HASH, LoanApplication, StageEvent
 
 
@@ -18,11 +20,37 @@ class BrokenLink:
         return f"{self.reference}: event #{self.sequence}: {self.problem}"
 
 
+def stay_from_chain(
+    event: StageEvent, entered: StageEvent | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The stay a transition ends as the chain itself tells it: the time and due time of
+    ``entered``, the transition before it in the same history, when that one entered the stage
+    this one leaves; (None, None) for other events and for a first transition.
+
+    Migration 0016 filled in the stays of the transitions written before 0015 by this very rule.
+    Their hashes were computed without a stay and stay as they were; such an event verifies when
+    its hash matches without the stay *and* its stay is the one its chain tells — which the
+    chain's own hashes cover. Events written since carry their stay inside their hash.
+    """
+    if event.kind != EventKind.TRANSITION or entered is None or entered.to_stage != event.from_stage:
+        return None, None
+    return entered.created_at, entered.due_at
+
+
+def _hash_holds(reference: str, event: StageEvent, entered: StageEvent | None) -> bool:
+    if event.compute_hash(reference) == event.hash:
+        return True
+    # Written before 0015, its stay filled in afterwards (see ``stay_from_chain``).
+    if event.compute_hash(reference, with_stay=False) != event.hash:
+        return False
+    return (event.stay_started_at, event.stay_due_at) == stay_from_chain(event, entered)
+
+
 def _check_chain(
     reference: str, head_count: int, head_hash: str, events: list[StageEvent]
 ) -> BrokenLink | None:
     """The first broken link of one application's chain, or None when the chain holds."""
-    prev_hash = GENESIS_HASH
+    prev_hash, entered = GENESIS_HASH, None
     for expected_sequence, event in enumerate(events, start=1):
         if event.sequence != expected_sequence:
             return BrokenLink(
@@ -32,9 +60,11 @@ def _check_chain(
             return BrokenLink(
                 reference, event.sequence, "does not follow the event before it: reordered or replaced"
             )
-        if event.compute_hash(reference) != event.hash:
+        if not _hash_holds(reference, event, entered):
             return BrokenLink(reference, event.sequence, "its content no longer matches its hash: edited")
         prev_hash = event.hash
+        if event.kind == EventKind.TRANSITION:
+            entered = event
     if len(events) != head_count or (events and events[-1].hash != head_hash):
         return BrokenLink(
             reference,

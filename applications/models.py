@@ -729,6 +729,13 @@ class StageEvent(models.Model):
     # at that moment), so reports can tell afterwards whether each stay ended within its limit.
     # Empty for other events, for stages without a limit, and for events written before 0012.
     due_at = models.DateTimeField(_("stage due"), null=True, blank=True)
+    # A transition's record of the stay it ends: when the application entered the stage it leaves
+    # (its stage_entered_at just before) and when that stage was due (its stage_due_at just
+    # before). A stay is then one row: reports and the prediction read it without pairing events.
+    # Empty for other events and for the first transition (out of no stage); filled by 0016 for
+    # the transitions written before 0015 (see ``stay_from_chain`` for how those verify).
+    stay_started_at = models.DateTimeField(_("stay began"), null=True, blank=True)
+    stay_due_at = models.DateTimeField(_("stay was due"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
     reason_code = models.CharField(_("reason"), max_length=40, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
@@ -742,30 +749,32 @@ class StageEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["application", "sequence"], name="one_event_per_sequence")
         ]
-        # Expected completion (eta.py) reads recent stays that left a stage: by from_stage and time.
         indexes = [
-            models.Index(fields=["from_stage", "created_at"], name="event_left_stage_idx"),
-            # The SLA report (reports.selectors) pairs every stay that ended in a range with the
-            # transition that began it. Both look-ups are answered from these two indexes alone
-            # (no table reads on PostgreSQL): the transitions that left a stage in the range, and
-            # for each the latest transition into that stage before it, with its time and due time.
+            # A stay is its leaving transition: the SLA report (reports.selectors) and the delay
+            # prediction (prediction.py) read the stays that ended in a stage between two times,
+            # with every column they need, from this index alone (no table reads on PostgreSQL).
             models.Index(
-                fields=["from_stage", "created_at", "application", "sequence", "actor"],
+                fields=["from_stage", "created_at", "stay_started_at", "stay_due_at", "application", "actor"],
                 condition=models.Q(kind=EventKind.TRANSITION),
-                name="event_stay_end_idx",
+                name="event_stay_idx",
             ),
+            # The stages each application entered, and when: the report's funnel and the decisions
+            # behind its approval factors.
             models.Index(
-                fields=["application", "to_stage", "sequence", "created_at", "due_at"],
+                fields=["application", "to_stage", "created_at"],
                 condition=models.Q(kind=EventKind.TRANSITION),
-                name="event_stay_start_idx",
+                name="event_entered_stage_idx",
             ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.from_stage} → {self.to_stage}"
 
-    def canonical(self, reference: str) -> bytes:
-        """The bytes the hash covers: every field but the hash itself, in a fixed order."""
+    def canonical(self, reference: str, *, with_stay: bool = True) -> bytes:
+        """The bytes the hash covers: every field but the hash itself, in a fixed order.
+
+        ``with_stay=False`` leaves the stay out: the form the transitions written before 0015 were
+        hashed in, before their stays were filled in (``history.stay_from_chain`` checks those)."""
         payload = {
             "application": reference,
             "sequence": self.sequence,
@@ -786,10 +795,18 @@ class StageEvent(models.Model):
         due_at = getattr(self, "due_at", None)
         if due_at is not None:
             payload["due"] = due_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        # The stay joined it in 0015, on the same terms.
+        if with_stay:
+            for key, value in (
+                ("stay_started", getattr(self, "stay_started_at", None)),
+                ("stay_due", getattr(self, "stay_due_at", None)),
+            ):
+                if value is not None:
+                    payload[key] = value.astimezone(dt.UTC).isoformat(timespec="microseconds")
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
-    def compute_hash(self, reference: str) -> str:
-        return hashlib.sha256(self.canonical(reference)).hexdigest()
+    def compute_hash(self, reference: str, *, with_stay: bool = True) -> str:
+        return hashlib.sha256(self.canonical(reference, with_stay=with_stay)).hexdigest()
 
 
 class BlacklistEntry(models.Model):

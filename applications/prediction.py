@@ -4,9 +4,10 @@ staff queue's "likely to breach" marker.
 The method
 ----------
 1. **The data: recent stays.** A stay in a stage starts with the transition into the stage and ends
-   with the next transition out of it, both read from the history (``StageEvent``); non-transition
-   events (documents, assignments) happen inside a stay and neither start nor end one. A file sent
-   back to a stage gives a second stay. Only stays that *ended* in the last 90 days (``WINDOW``)
+   with the next transition out of it, read from the history (``StageEvent``): the leaving
+   transition records when the stay started (``stay_started_at``); non-transition events
+   (documents, assignments) happen inside a stay and neither start nor end one. A file sent back
+   to a stage gives a second stay. Only stays that *ended* in the last 90 days (``WINDOW``)
    count, so the figures follow staffing and season, and of a busy stage only its latest 5,000
    (``MAX_STAYS_PER_STAGE``): that bounds the work whatever the size of the book, and 5,000 stays
    still place a quantile to within about one per cent of them. Stays still running are left out
@@ -40,9 +41,9 @@ The table for every (stage, product) pair is **one query** (``duration_table``):
 ``percentile_cont`` over ``GROUPING SETS``; on SQLite the same interpolation with window functions.
 Its rows are kept in Django's cache (Redis when configured) for ``CACHE_SECONDS``, so a page costs
 at most one query for the prediction and none while the cache is warm. Each stage's latest stays
-are read newest first down ``event_left_stage_idx`` (from_stage, created_at) and only their entry
-times are looked up, each among its own application's events: at most ``MAX_STAYS_PER_STAGE``
-lookups per stage, however long the history. Figures are kept to the second (SQLite measures
+are read newest first from ``event_stay_idx`` (from_stage, created_at, stay_started_at, …) alone,
+each stay one index entry, and only those ``MAX_STAYS_PER_STAGE`` rows per stage have their
+product looked up, however long the history. Figures are kept to the second (SQLite measures
 durations through ``julianday``, good to a fraction of a millisecond).
 """
 
@@ -61,10 +62,8 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.db.models.lookups import LessThan
@@ -140,66 +139,56 @@ class Prediction:
 # --- The table: one query, cached ---------------------------------------------------------------
 
 
-def _stays(stage: str, *, now: dt.datetime) -> QuerySet:
-    """The latest ``MAX_STAYS_PER_STAGE`` stays in ``stage`` that ended in the ``WINDOW`` before
-    ``now``: the stage, the application's product, when the stay started and when it ended. The
-    start is the latest transition into the stage before the one that left it, in the same
-    application's history (NULL when there is none: not a stay). Newest first down the
-    (from_stage, created_at) index, so the entry times are looked up for those rows only."""
-    entered = (
-        StageEvent.objects.filter(
-            application=OuterRef("application"),
-            kind=EventKind.TRANSITION,
-            to_stage=OuterRef("from_stage"),
-            sequence__lt=OuterRef("sequence"),
-        )
-        .order_by("-sequence")
-        .values("created_at")[:1]
-    )
-    return (
-        StageEvent.objects.filter(
-            kind=EventKind.TRANSITION, from_stage=stage, created_at__gte=now - WINDOW, created_at__lte=now
-        )
-        .order_by("-created_at")
-        .values(
-            stage=F("from_stage"),
-            product=F("application__product_id"),
-            entered_at=Subquery(entered),
-            left_at=F("created_at"),
-        )[:MAX_STAYS_PER_STAGE]
-    )
+def _stays_sql(*, now: dt.datetime) -> tuple[str, list]:
+    """The stays of every predicted stage, as one SQL statement and its parameters: each stage's
+    latest ``MAX_STAYS_PER_STAGE`` stays that ended in the ``WINDOW`` before ``now``, with the
+    stage, the application's product, when the stay started and when it ended.
 
-
-def _all_stays(*, now: dt.datetime) -> tuple[str, list]:
-    """The stays of every predicted stage as one SQL statement and its parameters: each stage's
-    newest stays, wrapped (SQLite allows no LIMIT directly in a UNION) and put one after another."""
+    A stay is its leaving transition, which records when the stay started
+    (``StageEvent.stay_started_at``; empty: not a stay). Each stage's stays are read newest first
+    from the ``event_stay_idx`` index alone and cut at the limit; only then is the product looked
+    up, for those rows. The stages' reads are wrapped (SQLite allows no LIMIT directly in a UNION)
+    and put one after another. The event kind is written in, not bound: SQLite uses a partial index
+    only when it can see its condition."""
+    qn = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    transition = EventKind.TRANSITION.value
+    assert transition.isidentifier()  # a code constant, never input
     parts, params = [], []
     for stage in sorted(PREDICTED_STAGES):
-        sql, stage_params = _stays(stage, now=now).query.sql_with_params()
-        # The ORM's own SQL with its parameters kept apart: no value is written into the text.
-        parts.append(f"SELECT * FROM ({sql}) AS stays_{len(parts)}")  # noqa: S608
-        params.extend(stage_params)
-    return " UNION ALL ".join(parts), params
+        # Table names and this module's constants written in; every value is a parameter.
+        parts.append(
+            f"SELECT * FROM (SELECT e.from_stage AS stage, e.application_id,"  # noqa: S608
+            f" e.stay_started_at AS entered_at, e.created_at AS left_at"
+            f" FROM {qn(StageEvent._meta.db_table)} e"
+            f" WHERE e.kind = '{transition}' AND e.from_stage = %s"
+            f" AND e.created_at >= %s AND e.created_at <= %s AND e.stay_started_at IS NOT NULL"
+            f" ORDER BY e.created_at DESC LIMIT %s) AS stays_{len(parts)}"
+        )
+        params.extend([stage, adapt(now - WINDOW), adapt(now), MAX_STAYS_PER_STAGE])
+    sql = (
+        f"SELECT s.stage, a.product_id AS product, s.entered_at, s.left_at"  # noqa: S608
+        f" FROM ({' UNION ALL '.join(parts)}) AS s"
+        f" JOIN {qn(LoanApplication._meta.db_table)} a ON a.id = s.application_id"
+    )
+    return sql, params
 
 
-# Both databases materialise the stays first: otherwise they push "entered_at IS NOT NULL" into
-# the stays and look every entry time up twice.
 # PostgreSQL: percentile_cont per (stage, product) and per stage, in one pass over the stays.
 _POSTGRES = """
-WITH stays AS MATERIALIZED ({stays})
+WITH stays AS ({stays})
 SELECT stage, product, GROUPING(product) AS all_products, COUNT(*),
        percentile_cont(%s) WITHIN GROUP (ORDER BY seconds),
        percentile_cont(%s) WITHIN GROUP (ORDER BY seconds)
 FROM (
-    SELECT stage, product, EXTRACT(EPOCH FROM (left_at - entered_at)) AS seconds
-    FROM stays WHERE entered_at IS NOT NULL
+    SELECT stage, product, EXTRACT(EPOCH FROM (left_at - entered_at)) AS seconds FROM stays
 ) AS durations
 GROUP BY GROUPING SETS ((stage, product), (stage))
 """
 
 # SQLite has no percentile_cont: the same interpolation with the rank of each stay in its group
-# (i, from 0) and the group's size (n). The stays are materialised once and ranked twice: within
-# their stage and product, and within their stage.
+# (i, from 0) and the group's size (n). The durations are materialised once and ranked twice:
+# within their stage and product, and within their stage.
 _SQLITE_QUANTILE = """
 SUM(CASE WHEN i = CAST((n - 1) * {q} AS INTEGER)
          THEN seconds * (1 - ((n - 1) * {q} - CAST((n - 1) * {q} AS INTEGER)))
@@ -208,9 +197,9 @@ SUM(CASE WHEN i = CAST((n - 1) * {q} AS INTEGER)
          ELSE 0 END)
 """
 _SQLITE = """
-WITH stays AS MATERIALIZED ({stays}), durations AS MATERIALIZED (
+WITH stays AS ({stays}), durations AS MATERIALIZED (
     SELECT stage, product, (julianday(left_at) - julianday(entered_at)) * 86400.0 AS seconds
-    FROM stays WHERE entered_at IS NOT NULL
+    FROM stays
 ), ranked AS (
     SELECT stage, product, 0 AS all_products, seconds,
            ROW_NUMBER() OVER (PARTITION BY stage, product ORDER BY seconds) - 1 AS i,
@@ -229,7 +218,7 @@ FROM ranked GROUP BY stage, product, all_products
 
 def _query_rows(*, now: dt.datetime) -> list[tuple]:
     """(stage, product id or None, all products?, samples, median seconds, p80 seconds) rows."""
-    stays_sql, stays_params = _all_stays(now=now)
+    stays_sql, stays_params = _stays_sql(now=now)
     if connection.vendor == "postgresql":
         sql = _POSTGRES.replace("{stays}", stays_sql)
         params = (*stays_params, MEDIAN, BREACH_QUANTILE)

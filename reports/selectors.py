@@ -3,14 +3,16 @@
 Definitions (the report's page and its CSV files say the same):
 
 - **A stay** in a stage runs from the transition into the stage to the next transition out of it,
-  in one application's history (``StageEvent`` rows of kind transition), exactly as
-  ``applications.eta`` pairs them. Document and assignment events happen inside a stay. A file
-  sent back to review has two stays in review. Drafts have no entering transition and no stay.
+  in one application's history (``StageEvent`` rows of kind transition), as for
+  ``applications.prediction``: the leaving transition records when the stay began and was due
+  (``stay_started_at``, ``stay_due_at``), so each stay is one row. Document and assignment events
+  happen inside a stay. A file sent back to review has two stays in review. Drafts are not
+  reported.
 - **A stay counts in a date range** when it *ended* in the range (its leaving transition's time,
   read as a date in Asia/Shanghai). Stays still running are the backlog, not durations.
 - **Breached**: the stay ended after the due time recorded when the stage was entered
-  (``StageEvent.due_at``, kept since migration 0012; staff stages count their limit in working
-  time). Stays without a recorded due time (stages without a limit, history from before 0012)
+  (``StageEvent.due_at``, kept since migration 0012, which the leaving transition repeats as
+  ``stay_due_at``; staff stages count their limit in working time). Stays without a recorded due time (stages without a limit, history from before 0012)
   count in the durations but not in the breach share, whose denominator is shown beside it.
 - **Median and p90** are ``percentile_cont``: sort the n durations, take position p·(n − 1)
   (0-based) and interpolate linearly between the two neighbouring values. PostgreSQL computes it
@@ -294,30 +296,18 @@ def _percentiles_sql(
 
 
 def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, vendor: str, params: list[Any]) -> str:
-    """``stays``: one row per stay that ended in ``[start_at, end_at)`` (see the module's words)."""
+    """``stays``: one row per stay that ended in ``[start_at, end_at)`` (see the module's words).
+
+    A stay is its leaving transition, which records when the stay began and was due
+    (``StageEvent.stay_started_at``, ``stay_due_at``): the rows come from the ``event_stay_idx``
+    index alone (no table reads on PostgreSQL), with the application's dealer and product and the
+    actor's staff flag joined on. The event kind is written in, not bound: the planners (SQLite's
+    above all) use the partial index only when they can see its condition."""
     t = _tables()
     week = _week_start("e.created_at", vendor, params)
-    seconds = _seconds("e.created_at", "p.created_at", vendor)
-    # The stay's start: the latest transition into the stage before the one that left it. One
-    # probe of the (application, sequence) index per stay: LATERAL on PostgreSQL, MAX on SQLite.
-    # The event kind is written in, not bound: the planners (SQLite's above all) use the partial
-    # indexes ``event_stay_end_idx`` / ``event_stay_start_idx`` only when they can see it.
+    seconds = _seconds("e.created_at", "e.stay_started_at", vendor)
     transition = EventKind.TRANSITION.value
     assert transition.isidentifier()  # a code constant, never input
-    entered_filter = (
-        f"q.application_id = e.application_id AND q.kind = '{transition}'"
-        " AND q.to_stage = e.from_stage AND q.sequence < e.sequence"
-    )
-    if vendor == "postgresql":
-        entry = (
-            f"CROSS JOIN LATERAL (SELECT q.created_at, q.due_at FROM {t['event']} q"
-            f" WHERE {entered_filter} ORDER BY q.sequence DESC LIMIT 1) p"
-        )
-    else:
-        entry = (
-            f"JOIN {t['event']} p ON p.application_id = e.application_id AND p.sequence ="
-            f" (SELECT MAX(q.sequence) FROM {t['event']} q WHERE {entered_filter})"
-        )
     params.extend(REPORT_STAGES)
     params.extend([_dt_param(start_at), _dt_param(end_at)])
     return (
@@ -327,13 +317,13 @@ def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, vendor: str, params: 
         f"  a.dealer_id AS dealer_id, a.product_id AS product_id,"
         f"  {week} AS week,"
         f"  {seconds} AS seconds,"
-        f"  CASE WHEN p.due_at IS NULL THEN NULL WHEN e.created_at > p.due_at THEN 1 ELSE 0 END AS breached"
+        f"  CASE WHEN e.stay_due_at IS NULL THEN NULL WHEN e.created_at > e.stay_due_at THEN 1 ELSE 0 END"
+        f"   AS breached"
         f" FROM {t['event']} e"
-        f" {entry}"
         f" JOIN {t['app']} a ON a.id = e.application_id"
         f" LEFT JOIN {t['user']} u ON u.id = e.actor_id"
         f" WHERE e.kind = '{transition}' AND e.from_stage IN ({_placeholders(REPORT_STAGES)})"
-        f"  AND e.created_at >= %s AND e.created_at < %s"
+        f"  AND e.created_at >= %s AND e.created_at < %s AND e.stay_started_at IS NOT NULL"
         f")"
     )
 

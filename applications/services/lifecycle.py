@@ -61,11 +61,15 @@ def event_record(
     reason_code: str = "",
     data: dict[str, Any] | None = None,
     due_at: dt.datetime | None = None,
+    stay_started_at: dt.datetime | None = None,
+    stay_due_at: dt.datetime | None = None,
     now: dt.datetime,
 ) -> StageEvent:
     """Append one event to the application's chain. The caller holds the row lock and saves the
     application afterwards (its ``event_count`` and ``history_head`` move forward here).
-    ``due_at``: for a transition, when the stage it enters is due (kept for the SLA report)."""
+    ``due_at``: for a transition, when the stage it enters is due (kept for the SLA report);
+    ``stay_started_at`` and ``stay_due_at``: when the stage it leaves was entered and due (the
+    stay it ends, read as one row by the report and the prediction)."""
     event = StageEvent(
         application=application,
         sequence=application.event_count + 1,
@@ -79,6 +83,8 @@ def event_record(
         reason_code=reason_code,
         data=data or {},
         due_at=due_at,
+        stay_started_at=stay_started_at,
+        stay_due_at=stay_due_at,
         prev_hash=application.history_head or GENESIS_HASH,
     )
     event.hash = event.compute_hash(application.reference)
@@ -165,6 +171,8 @@ def _transition(
             raise ReasonRequired(_("Choose a reason from the catalogue for this action."))
 
         from_stage = locked.stage
+        # The stay this transition ends, before the fields below move on to the next one.
+        stay_started_at, stay_due_at = locked.stage_entered_at, locked.stage_due_at
         method(**kwargs)
         locked.stage_entered_at = now
         # A delay, and the sweep's verdict on it, belong to the stage that ran late.
@@ -186,6 +194,8 @@ def _transition(
             reason_code=reason.code if reason else "",
             data=data,
             due_at=locked.stage_due_at,
+            stay_started_at=stay_started_at,
+            stay_due_at=stay_due_at,
             now=now,
         )
         try:

@@ -113,15 +113,16 @@ def record_stays(
     The history rows are written directly, not through the services: only their stages and times
     matter here, hundreds of stays take a fraction of a second, and the hash chain is left as it
     is. Each stay enters ``stage`` from the pre-check (a stage this history never enters, so it
-    adds no stay of its own) and leaves it for "rejected" (final).
+    adds no stay of its own) and leaves it for "rejected" (final); the leaving transition records
+    when the stay started, as the services do.
     """
     application = make_draft(customer=customer, dealer=dealer, product_code=product_code)
     sequence = application.events.count()
     events = []
     for duration in durations:
-        for from_stage, to_stage, at in (
-            (Stage.CREDIT_CHECK, stage, left_at - duration),
-            (stage, Stage.REJECTED, left_at),
+        for from_stage, to_stage, at, stay_started_at in (
+            (Stage.CREDIT_CHECK, stage, left_at - duration, None),
+            (stage, Stage.REJECTED, left_at, left_at - duration),
         ):
             sequence += 1
             events.append(
@@ -133,6 +134,7 @@ def record_stays(
                     from_stage=from_stage,
                     to_stage=to_stage,
                     created_at=at,
+                    stay_started_at=stay_started_at,
                     prev_hash="",
                     hash="",
                 )

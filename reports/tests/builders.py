@@ -1,10 +1,10 @@
 """Hand-built histories for the report's tests.
 
 The report reads only the history (``StageEvent`` transitions: stage, time, recorded due time,
-actor) and a few columns of the application. To state every time and due time exactly — to the
-second, on both sides of a range's edge — the tests make the draft through the services and then
-write its transitions directly. (Their hash chain is not kept: nothing here verifies it. The
-services' own recording of due times is tested in ``test_recording.py``.)
+the stay each ends, actor) and a few columns of the application. To state every time and due
+time exactly — to the second, on both sides of a range's edge — the tests make the draft through
+the services and then write its transitions directly. (Their hash chain is not kept: nothing
+here verifies it. The services' own recording of due times is tested in ``test_recording.py``.)
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ def file_with_history(
                 actor=step.actor,
                 created_at=step.at,
                 due_at=step.due if transition else None,
+                # The stay a transition ends, as the services record it.
+                stay_started_at=entered_at if transition else None,
+                stay_due_at=due_at if transition else None,
                 prev_hash="",
                 hash="",
             )
