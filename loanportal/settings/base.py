@@ -93,8 +93,15 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, the worker and beat share the file without "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})
+    # IMMEDIATE: a transaction takes the write lock when it begins, so a second writer waits its
+    # turn (up to ``timeout`` seconds) instead of failing with "database is locked" when a
+    # transaction that began by reading tries to write while the worker or beat holds the lock.
     DATABASES["default"]["OPTIONS"].update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
