@@ -1532,7 +1532,10 @@ def _copy_text(value: Any) -> str:
     if value is None:
         return "\\N"
     if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
+        # Most text has nothing to escape, and four searches cost a fraction of one translate.
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, dt.date):  # datetimes too: ISO 8601 with the offset, which PostgreSQL reads
