@@ -45,7 +45,7 @@ CUSTOMER = "bench_customer"
 SHORT, LONG = 10, 200  # history events on the two timelines
 PDF = b"%PDF-1.4\n% a benchmark document\n"
 REPEAT = 3
-BUDGET = float(os.environ.get("BENCH_REPEAT_BUDGET", "60"))  # seconds per figure
+BUDGET = float(os.environ.get("BENCH_REPEAT_BUDGET", "30"))  # seconds per figure
 # A report statement running longer than this is cancelled and the row says so.
 REPORT_TIMEOUT = float(os.environ.get("BENCH_REPORT_TIMEOUT", "600"))
 
