@@ -384,6 +384,30 @@ def test_the_timeline_costs_the_same_queries_for_a_short_and_a_long_history(
             client.get(detail_url(application))
 
 
+def test_a_long_history_shows_its_latest_entries_and_the_rest_on_request(
+    client, customer, dealer, django_assert_num_queries
+):
+    from applications.views.timeline import HISTORY_SHOWN
+
+    application = in_review(customer, dealer, documents=REVIEW_DOCUMENTS)
+    _grow_history(application, customer, documents=0, events=30)
+    client.force_login(customer)
+    cache.clear()
+
+    response = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
+    shown = response.context["history"]
+    hidden = response.context["history_hidden"]
+    assert len(shown) == HISTORY_SHOWN and hidden > 0
+    assert f"Show {hidden} earlier events" in text_of(response)
+    assert shown[0].at >= shown[-1].at  # newest first: the latest entries are the ones shown
+
+    with django_assert_num_queries(9):  # the same queries as the short page (figures cached)
+        response = client.get(detail_url(application) + "?history=all", HTTP_ACCEPT_LANGUAGE="en")
+    assert len(response.context["history"]) == HISTORY_SHOWN + hidden
+    assert response.context["history_hidden"] == 0
+    assert "earlier event" not in text_of(response)
+
+
 def test_the_list_costs_the_same_queries_for_one_and_five_applications(
     client, customer, dealer, django_assert_num_queries
 ):

@@ -148,9 +148,17 @@ def history_entries(timeline: Timeline) -> list[HistoryEntry]:
     return entries
 
 
-def timeline_context(timeline: Timeline, *, read_only: bool) -> dict:
-    """What the timeline partial (``applications/timeline/_timeline.html``) needs."""
+# The history shows its latest entries; the rest are one link away (``?history=all``). A file with
+# hundreds of document events stays quick to read and to render.
+HISTORY_SHOWN = 20
+
+
+def timeline_context(timeline: Timeline, *, read_only: bool, full_history: bool = True) -> dict:
+    """What the timeline partial (``applications/timeline/_timeline.html``) needs: the whole history,
+    or with ``full_history=False`` its latest ``HISTORY_SHOWN`` entries and the number left out."""
     application = timeline.application
+    history = history_entries(timeline)
+    shown = history if full_history else history[:HISTORY_SHOWN]
     expectation = timeline.expectation
     monthly = None
     if timeline.offer_waiting and application.approved_amount is not None:
@@ -161,7 +169,8 @@ def timeline_context(timeline: Timeline, *, read_only: bool) -> dict:
         "timeline": timeline,
         "application": application,
         "read_only": read_only,
-        "history": history_entries(timeline),
+        "history": shown,
+        "history_hidden": len(history) - len(shown),
         "expected_text": (
             expected_text(expectation.expected_at, expectation.remaining, now=timeline.now)
             if expectation
@@ -194,7 +203,8 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
         # Not sent yet: nothing to follow, so the customer continues the form where they left it.
         return redirect(next_step(application))
     timeline = application_timeline(application=application)
-    return render(request, "applications/timeline/page.html", timeline_context(timeline, read_only=False))
+    context = timeline_context(timeline, read_only=False, full_history=request.GET.get("history") == "all")
+    return render(request, "applications/timeline/page.html", context)
 
 
 @login_required
