@@ -317,7 +317,10 @@ class Row:
     passed: bool | None = None
 
     def cells(self) -> list[str]:
-        ratio = "—" if self.ratio is None else f"{self.ratio:.2f}"
+        # Two decimals, or three significant digits for a small ratio (a page against the bare view).
+        ratio = (
+            "—" if self.ratio is None else f"{self.ratio:.2f}" if self.ratio >= 0.1 else f"{self.ratio:.3g}"
+        )
         verdict = {True: "pass", False: "FAIL", None: "—"}[self.passed]
         return [self.measure, self.figure, self.baseline, ratio, self.target, verdict]
 
