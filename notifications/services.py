@@ -292,25 +292,26 @@ def _stamp(moment: dt.datetime) -> str:
 class _Audience:
     """Who hears about an application's stage: its owner(s), the managers, the customer."""
 
-    def __init__(self):
+    def __init__(self, application_ids: list[int]):
         from django.contrib.auth import get_user_model
 
         from applications.choices import Role
         from applications.models import StageDefinition
-        from applications.sla import SlaState
 
+        # The open assignments of the files whose owners are told: as many rows as changed state
+        # this pass (a handful each beat), not every late file on the book.
         self.assignee: dict[int, int] = {}
         try:
             from reviews.models import Assignment
         except ImportError:  # the back office is optional for reminders
             pass
         else:
-            # Every file the sweep notifies about is at risk or overdue by now: one query for all.
-            self.assignee.update(
-                Assignment.objects.filter(
-                    released_at__isnull=True, application__sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
-                ).values_list("application_id", "assignee_id")
-            )
+            for chunk in _chunks(application_ids):
+                self.assignee.update(
+                    Assignment.objects.filter(application_id__in=chunk, released_at__isnull=True).values_list(
+                        "application_id", "assignee_id"
+                    )
+                )
         self.owner_role = dict(StageDefinition.objects.values_list("stage", "owner_role"))
         members: dict[str, list[int]] = {}
         for user_id, role in (
@@ -336,7 +337,7 @@ def _sla_rows(*, changed: list[dict], again: list[dict]) -> list[NewNotification
     if not changed and not again:
         return []
     reasons = dict(Reason.objects.values_list("pk", "code"))
-    audience = _Audience()
+    audience = _Audience([app["id"] for app in changed])
     rows: list[NewNotification] = []
 
     def add(kind: str, app: dict, recipients: list[int], tag: str = "") -> None:
