@@ -38,6 +38,18 @@ def _english_outside_requests():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _configuration_cache_renewed():
+    """Each test starts with the cached configuration (``applications.reference``) out of date:
+    rows a test changed are rolled back behind the signals' back, so a copy cached by an earlier
+    test must not be used. The first read of a test loads it (3 queries); later reads are free."""
+    from django.core.cache import cache
+
+    from applications.reference import VERSION_KEY
+
+    cache.delete(VERSION_KEY)
+
+
 def _is_transactional(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     if marker is not None and marker.kwargs.get("transaction"):

@@ -17,3 +17,6 @@ class ApplicationsConfig(AppConfig):
 
     def ready(self) -> None:
         setting_changed.connect(_reset_pii_keys, dispatch_uid="applications.reset_pii_keys")
+        from .reference import connect_signals
+
+        connect_signals()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Case, Count, F, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from .choices import (
@@ -20,7 +21,6 @@ from .choices import (
 )
 from .eta import Expectation, expected_completion, is_overdue
 from .models import (
-    DOCUMENTS_STAGE,
     Document,
     DocumentRequest,
     DocumentType,
@@ -31,6 +31,7 @@ from .models import (
     normalise_reference,
 )
 from .pii import keyed_hash
+from .reference import reference_data
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class MilestoneInfo:
 
 
 def milestone_overview() -> list[MilestoneInfo]:
-    """The five milestones with their stages' customer-facing words, for the public pages (1 query)."""
-    definitions = {d.stage: d for d in StageDefinition.objects.all()}
+    """The five milestones with their stages' customer-facing words, for the public pages (from the
+    cached configuration: no query)."""
+    definitions = reference_data().definitions
     return [
         MilestoneInfo(m, [definitions[stage] for stage in m.stages if stage in definitions])
         for m in MILESTONES
@@ -100,11 +102,11 @@ class ApplicationCard:
 
 
 def customer_application_cards(*, user) -> list[ApplicationCard]:
-    """The "My applications" list (2 queries: the applications, the stage definitions)."""
+    """The "My applications" list (1 query: the applications; the stage definitions come from the cached configuration)."""
     applications = list(customer_applications(user=user).order_by("-created_at"))
     if not applications:
         return []
-    definitions = {d.stage: d for d in StageDefinition.objects.all()}
+    definitions = reference_data().definitions
     return [
         ApplicationCard(
             application=app,
@@ -175,6 +177,7 @@ class Timeline:
     needs: list[DocumentNeed]
     documents: list[Document]  # every document on file, oldest first
     events: list[StageEvent]  # customer-visible history, oldest first (no actors, no notes)
+    events_total: int  # all customer-visible events, loaded or not (``latest_events``)
     reasons: dict[str, Reason]  # catalogue entries the events name, by code
     document_types: dict[str, DocumentType]  # by code, for the documents events name
 
@@ -210,25 +213,48 @@ class Timeline:
         return self.overdue or self.application.delay_reason_id is not None
 
 
-def application_timeline(*, application: LoanApplication, now: dt.datetime | None = None) -> Timeline:
+def _customer_events(application: LoanApplication, *, latest: int | None) -> tuple[list[StageEvent], int]:
+    """The customer-visible events, oldest first, and how many there are.
+
+    With ``latest``: every stage change (the milestones are read from them, and a file has a few
+    dozen at most) plus the ``latest`` newest events of any visible kind, so that a file with
+    hundreds of document events loads as many rows as a short one. Still one query: the rank and
+    the total come from window functions, and the filter on the rank runs over them.
+    """
+    visible = application.events.filter(kind__in=CUSTOMER_EVENT_KINDS).only(*_CUSTOMER_EVENT_FIELDS)
+    if latest is None:
+        events = list(visible.order_by("sequence"))
+        return events, len(events)
+    ranked = visible.annotate(
+        total=Window(Count("pk")),
+        # Stage changes rank 0: always kept. The rest by age, the newest first.
+        rank=Case(
+            When(kind=EventKind.TRANSITION, then=Value(0)),
+            default=Window(RowNumber(), order_by=F("sequence").desc()),
+        ),
+    )
+    events = list(ranked.filter(rank__lte=latest).order_by("sequence"))
+    return events, (events[0].total if events else 0)
+
+
+def application_timeline(
+    *, application: LoanApplication, now: dt.datetime | None = None, latest_events: int | None = None
+) -> Timeline:
     """Everything the timeline page shows, in a fixed number of queries whatever the history's length.
 
     The application comes with applicant, product and delay reason joined (``customer_applications``
-    or ``application_for_tracking``). Then: (1) the customer-visible events, (2) the stage
-    definitions, (3) the documents with type and rejection reason, (4) the document requests with
-    type and reason, (5) the document types with a flag for those the review requires, (6) the
-    catalogue reasons the events and the closing name (skipped when none), and (7) the stays'
-    quantiles per stage and product when they are not cached (``prediction``, through ``eta``).
+    or ``application_for_tracking``). Then: (1) the customer-visible events (with ``latest_events``,
+    the stage changes and only that many of the newest events; ``events_total`` counts them all),
+    (2) the documents with type and rejection reason, (3) the document requests with type and
+    reason, and (4) the stays' quantiles per stage and product when they are not cached
+    (``prediction``, through ``eta``). The stage definitions, document types and reasons come from
+    the cached configuration (``reference``: 3 more queries when it changed).
     """
     now = now or timezone.now()
     stage = application.stage
-    events = list(
-        application.events.filter(kind__in=CUSTOMER_EVENT_KINDS)
-        .only(*_CUSTOMER_EVENT_FIELDS)
-        .order_by("sequence")
-    )
-    definitions = {d.stage: d for d in StageDefinition.objects.all()}
-    definition = definitions.get(stage)
+    events, events_total = _customer_events(application, latest=latest_events)
+    reference = reference_data()
+    definition = reference.definitions.get(stage)
     documents = list(
         application.documents.select_related("document_type", "rejection_reason").order_by(
             "uploaded_at", "pk"
@@ -237,16 +263,11 @@ def application_timeline(*, application: LoanApplication, now: dt.datetime | Non
     requests = list(
         application.document_requests.select_related("document_type", "reason").order_by("requested_at")
     )
-    required_ids = StageDefinition.required_document_types.through.objects.filter(
-        stagedefinition__stage=DOCUMENTS_STAGE, documenttype=OuterRef("pk")
-    )
-    document_types = {
-        t.code: t for t in DocumentType.objects.annotate(required_for_review=Exists(required_ids))
-    }
+    document_types = reference.document_types
     codes = {e.reason_code for e in events if e.reason_code}
     if application.closing_reason:
         codes.add(application.closing_reason)
-    reasons = {r.code: r for r in Reason.objects.filter(code__in=codes)} if codes else {}
+    reasons = {code: reference.reasons[code] for code in codes if code in reference.reasons}
 
     milestones = milestone_states(stage=stage, events=events)
     needs: list[DocumentNeed] = []
@@ -274,6 +295,7 @@ def application_timeline(*, application: LoanApplication, now: dt.datetime | Non
         needs=needs,
         documents=documents,
         events=events,
+        events_total=events_total,
         reasons=reasons,
         document_types=document_types,
     )

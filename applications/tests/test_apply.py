@@ -542,13 +542,14 @@ def test_the_start_page_needs_a_fixed_number_of_queries_however_many_drafts(
     signed_in, dealer, django_assert_num_queries
 ):
     draft_with_vehicle(signed_in, dealer)
-    # 1 session, 2 user, 3 the user's own permissions, 4 their groups' permissions, 5 the drafts
-    # (applicants joined, consents counted), 6 the unread count in the navbar's inbox link.
-    with django_assert_num_queries(6):
+    # 1 user, 2 the user's own permissions, 3 their groups' permissions, 4 the drafts (applicants
+    # joined, consents counted), 5 the unread count in the navbar's inbox link. (The session comes
+    # from the cache.)
+    with django_assert_num_queries(5):
         signed_in.get(START)
     draft_with_vehicle(signed_in, dealer)
     draft_with_vehicle(signed_in, dealer)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         signed_in.get(START)
 
 
@@ -776,10 +777,10 @@ def test_a_dealer_draft_without_a_dealer_yet_does_not_break_the_permission_check
 
 def test_the_review_page_needs_a_fixed_number_of_queries(signed_in, dealer, django_assert_num_queries):
     application = complete_draft(signed_in, dealer)
-    # 1 session, 2 user, 3-4 the user's own and group permissions, 5 the application (applicant,
-    # dealer and product joined), 6 its consents, 7 the consent kinds (is_complete); the document
-    # checklist: 8 types review requires, 9 the reviewer's requests, 10 documents with rejection
-    # reasons, 11-13 the types still owed (documents on file, required types, requests); 14 the
-    # unread count in the navbar's inbox link.
-    with django_assert_num_queries(14):
+    # 1 user, 2-3 the user's own and group permissions, 4 the application (applicant, dealer and
+    # product joined), 5 its consents, 6 the consent kinds (is_complete); the document checklist:
+    # 7 types review requires, 8 the reviewer's requests, 9 documents with rejection reasons,
+    # 10-12 the types still owed (documents on file, required types, requests); 13 the unread
+    # count in the navbar's inbox link. (The session comes from the cache.)
+    with django_assert_num_queries(13):
         signed_in.get(review_url(application))

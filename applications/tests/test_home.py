@@ -130,12 +130,15 @@ def test_home_page_links_only_local_assets(client):
 
 
 @pytest.mark.django_db
-def test_home_page_makes_one_query(client, django_assert_num_queries):
+def test_home_page_reads_the_configuration_once_then_from_the_cache(client, django_assert_num_queries):
     # An anonymous visitor without a session cookie costs no session or user query, so the page's
-    # only query is:
-    #   1. SELECT the StageDefinition rows (selectors.milestone_overview)
-    with django_assert_num_queries(1):
+    # only query is for the stage definitions (selectors.milestone_overview), from the cached
+    # configuration: the first visit loads it (stage definitions, document types, reasons), later
+    # visits read none.
+    with django_assert_num_queries(3):
         response = client.get(HOME)
+    with django_assert_num_queries(0):
+        client.get(HOME)
 
     assert response.status_code == 200
 

@@ -371,16 +371,18 @@ def test_the_timeline_costs_the_same_queries_for_a_short_and_a_long_history(
     client.force_login(customer)
 
     for application in (short, long):
-        cache.clear()  # the prediction's figures are computed each time
-        # session, user, unread count (navbar); the application with applicant, product and delay
-        # reason; its customer-visible events; the stage definitions; the documents with type and
-        # rejection reason; the document requests; the document types (flagged when review needs
-        # them); the quantiles of recent stays for every stage and product (prediction, not cached
-        # yet — one query for the whole table, none once cached).
-        with django_assert_num_queries(10):
+        cache.clear()  # nothing cached: the session, the configuration, the prediction's figures
+        # Every time: user, unread count (navbar); the application with applicant, product and
+        # delay reason; its customer-visible events (the stage changes and the latest 20); the
+        # documents with type and rejection reason; the document requests.
+        # With the cache empty, also: the session (then cached); the configuration (stage
+        # definitions, document types flagged when review needs them, reasons: three queries,
+        # then cached); the quantiles of recent stays for every stage and product (prediction:
+        # one query for the whole table, then cached).
+        with django_assert_num_queries(11):
             response = client.get(detail_url(application))
         assert response.status_code == 200
-        with django_assert_num_queries(9):  # the same page again: the figures come from the cache
+        with django_assert_num_queries(6):  # the same page again: the rest comes from the cache
             client.get(detail_url(application))
 
 
@@ -401,7 +403,7 @@ def test_a_long_history_shows_its_latest_entries_and_the_rest_on_request(
     assert f"Show {hidden} earlier events" in text_of(response)
     assert shown[0].at >= shown[-1].at  # newest first: the latest entries are the ones shown
 
-    with django_assert_num_queries(9):  # the same queries as the short page (figures cached)
+    with django_assert_num_queries(6):  # the same queries as the short page (the rest cached)
         response = client.get(detail_url(application) + "?history=all", HTTP_ACCEPT_LANGUAGE="en")
     assert len(response.context["history"]) == HISTORY_SHOWN + hidden
     assert response.context["history_hidden"] == 0
@@ -413,11 +415,12 @@ def test_the_list_costs_the_same_queries_for_one_and_five_applications(
 ):
     client.force_login(customer)
     in_review(customer, dealer)
-    # session, user, unread count; the applications; the stage definitions
-    with django_assert_num_queries(5):
+    # user, unread count; the applications; the configuration, the first time only (stage
+    # definitions, document types, reasons: then cached). The session comes from the cache.
+    with django_assert_num_queries(6):
         assert client.get(reverse("applications:list")).status_code == 200
     for _ in range(4):
         in_review(customer, dealer)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         response = client.get(reverse("applications:list"))
     assert len(response.context["cards"]) == 5

@@ -123,10 +123,10 @@ def test_the_query_string_is_never_used_for_a_lookup(client, customer, dealer):
 
 def test_the_result_costs_a_fixed_number_of_queries(client, customer, dealer, django_assert_num_queries):
     application = in_review(customer, dealer)
-    lookup(client, application.reference, PHONE)  # warms the stage median's cache
-    # the application by reference and phone hash; events; stage definitions; documents;
-    # document requests; document types (no session: an anonymous visitor has none)
-    with django_assert_num_queries(6):
+    lookup(client, application.reference, PHONE)  # warms the stage median's and configuration's caches
+    # the application by reference and phone hash; events; documents; document requests (no
+    # session: an anonymous visitor has none; stage definitions, document types and reasons cached)
+    with django_assert_num_queries(4):
         assert lookup(client, application.reference, PHONE, ip="192.0.2.1").status_code == 200
     assert application.stage == Stage.UNDER_REVIEW
 

@@ -12,10 +12,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods
@@ -155,7 +159,8 @@ HISTORY_SHOWN = 20
 
 def timeline_context(timeline: Timeline, *, read_only: bool, full_history: bool = True) -> dict:
     """What the timeline partial (``applications/timeline/_timeline.html``) needs: the whole history,
-    or with ``full_history=False`` its latest ``HISTORY_SHOWN`` entries and the number left out."""
+    or with ``full_history=False`` its latest ``HISTORY_SHOWN`` entries and the number left out
+    (the timeline may then hold only those and the stage changes: ``latest_events``)."""
     application = timeline.application
     history = history_entries(timeline)
     shown = history if full_history else history[:HISTORY_SHOWN]
@@ -170,7 +175,7 @@ def timeline_context(timeline: Timeline, *, read_only: bool, full_history: bool 
         "application": application,
         "read_only": read_only,
         "history": shown,
-        "history_hidden": len(history) - len(shown),
+        "history_hidden": timeline.events_total - len(shown),
         "expected_text": (
             expected_text(expectation.expected_at, expectation.remaining, now=timeline.now)
             if expectation
@@ -195,16 +200,50 @@ def application_list(request: HttpRequest) -> HttpResponse:
     return render(request, "applications/list.html", {"cards": cards})
 
 
+def _body_cache_key(application: LoanApplication, *, full_history: bool) -> str:
+    """The cached page body's key: the file's version (every change to it, its history or its
+    documents saves ``updated_at`` or appends an event, which moves ``history_head``), the
+    language and time zone it is written in, and which history it shows."""
+    return ":".join(
+        (
+            "applications:timeline",
+            str(application.pk),
+            application.updated_at.isoformat(),
+            application.history_head or "-",
+            "all" if full_history else "latest",
+            translation.get_language() or "",
+            timezone.get_current_timezone_name(),
+        )
+    )
+
+
 @login_required
 def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    """The timeline: where the application stands, why, what happens next and when."""
+    """The timeline: where the application stands, why, what happens next and when.
+
+    The body is the costly part (the history, documents, requests and prediction, about twenty
+    template files' worth of HTML); it is cached for ``TIMELINE_CACHE_SECONDS`` under the file's
+    version, so a change shows at once and the relative times ("in about 2 hours") are at most
+    that old. The application itself is read every time: it proves the visitor owns it.
+    """
     application = _own_application(request, reference)
     if application.stage == Stage.DRAFT:
         # Not sent yet: nothing to follow, so the customer continues the form where they left it.
         return redirect(next_step(application))
-    timeline = application_timeline(application=application)
-    context = timeline_context(timeline, read_only=False, full_history=request.GET.get("history") == "all")
-    return render(request, "applications/timeline/page.html", context)
+    full_history = request.GET.get("history") == "all"
+    seconds = settings.TIMELINE_CACHE_SECONDS
+    key = _body_cache_key(application, full_history=full_history)
+    body = cache.get(key) if seconds else None
+    if body is None:
+        timeline = application_timeline(
+            application=application, latest_events=None if full_history else HISTORY_SHOWN
+        )
+        context = timeline_context(timeline, read_only=False, full_history=full_history)
+        body = render_to_string("applications/timeline/_body.html", context)
+        if seconds:
+            cache.set(key, body, timeout=seconds)
+    # ``body`` is the template's output, a SafeString, and stays one through the cache's pickling.
+    return render(request, "applications/timeline/page.html", {"application": application, "body": body})
 
 
 @login_required

@@ -183,6 +183,10 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Sessions are read from Redis (the database stays the record, written on every change), which
+    # spares every signed-in page a query. Only with a shared cache: with one cache per process a
+    # worker could go on reading a session another worker has signed out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     CELERY_BROKER_URL = REDIS_URL
     # Tasks are short; anything due later is stored in the database and found by a sweep, so a
     # visibility timeout of one hour never redelivers a task that is still legitimately waiting.
@@ -208,6 +212,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # Seconds between SLA sweeps; the admin warns when the last one is older than three of them.
+# The customer timeline's body is cached this many seconds per version of the file (0: off); see
+# applications.views.timeline.application_detail.
+TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)
 SLA_SWEEP_INTERVAL = env.float("SLA_SWEEP_INTERVAL", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "precheck-sweep": {"task": "applications.tasks.precheck_sweep", "schedule": 60.0},

@@ -15,3 +15,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # django-axes needs the request in authenticate(), which the test client's login() does not pass;
 # the throttling tests switch it on with the `settings` fixture.
 AXES_ENABLED = False
+# As served with Redis, whether or not this run has it: the test server shares the tests' process
+# and so their cache, and the query counts the tests pin are the same either way.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Off: tests change files behind the services' back and read the page again; the cache's own
+# tests switch it on.
+TIMELINE_CACHE_SECONDS = 0

@@ -225,11 +225,11 @@ def test_a_typed_email_address_is_escaped_in_the_hint(client, make_user):
 # --- Cost -----------------------------------------------------------------------------------------
 
 
-def test_the_page_costs_four_queries(client, with_phone, django_assert_num_queries):
+def test_the_page_costs_three_queries(client, with_phone, django_assert_num_queries):
     channel_preference_update(user=with_phone, email=False, sms=True)
     client.force_login(with_phone)
-    # session, user; the preference; the unread count in the header
-    with django_assert_num_queries(4):
+    # user; the preference; the unread count in the header (the session comes from the cache)
+    with django_assert_num_queries(3):
         assert client.get(URL).status_code == 200
 
 
@@ -244,9 +244,10 @@ def test_a_manager_finds_a_preference_by_user_name_and_turns_sms_off(
     client.force_login(manager)
     changelist = reverse("admin:notifications_channelpreference_changelist")
 
-    # session, user; the manager's permissions (their own, their groups'); the count of matching
-    # rows; the page of rows with each user joined (no total of all rows: switched off)
-    with django_assert_num_queries(6):
+    # user; the manager's permissions (their own, their groups'); the count of matching rows; the
+    # page of rows with each user joined (no total of all rows: switched off); the session comes
+    # from the cache
+    with django_assert_num_queries(5):
         response = client.get(changelist, {"q": "other_customer"})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [ChannelPreference.objects.get(user=other_customer)]
