@@ -334,3 +334,39 @@ def test_closed_files_sort_after_open_ones_for_managers(client, pipeline, manage
 
     assert rows(client.get(QUEUE))[:2] == [open_file.display_reference, closed.display_reference]
     assert LoanApplication.objects.get(pk=closed.pk).stage_due_at is None
+
+
+# --- A queue longer than the count goes -----------------------------------------------------------
+
+
+def test_a_queue_past_the_counting_cap_says_more_than_and_offers_no_select_all(
+    client, pipeline, reviewer, monkeypatch
+):
+    from reviews.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    monkeypatch.setattr("reviews.admin.LoanApplicationAdmin.list_per_page", 2)
+    for _ in range(5):
+        pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(reviewer)
+
+    response = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    assert response.context["cl"].paginator.count == 4  # counted to the cap and one more, no further
+    assert "More than 3 applications: narrow the list with the filters." in page
+    assert "Select all 4" not in page and "Click here to select the objects across all pages" not in page
+    assert len(rows(response)) == 2
+    # The pages up to the cap still work: the second holds the next two, soonest due first.
+    assert len(rows(client.get(QUEUE, {"p": 2}))) == 2
+
+
+def test_a_queue_within_the_cap_shows_its_exact_count(client, pipeline, reviewer, monkeypatch):
+    monkeypatch.setattr("reviews.admin.LoanApplicationAdmin.list_per_page", 2)
+    for _ in range(3):
+        pipeline.new(Stage.UNDER_REVIEW)
+    client.force_login(reviewer)
+
+    page = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "3 loan applications" in page or "3 applications" in page
+    assert "More than" not in page
+    assert "Select all 3" in page  # across pages: the total is known
