@@ -233,10 +233,13 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
     history event; nothing else may call them.
     """
 
+    # Unique through ``Meta.constraints``: ``unique=True`` would add a second, pattern-matching
+    # index on PostgreSQL that no query uses and every write maintains.
     reference = models.CharField(
-        _("reference"), max_length=REFERENCE_LENGTH, unique=True, default=new_reference, editable=False
+        _("reference"), max_length=REFERENCE_LENGTH, default=new_reference, editable=False
     )
-    stage = FSMField(_("stage"), default=Stage.DRAFT, choices=Stage.choices, protected=True, db_index=True)
+    # Indexed with the due time (``Meta.indexes``), which serves every lookup by stage.
+    stage = FSMField(_("stage"), default=Stage.DRAFT, choices=Stage.choices, protected=True)
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -283,14 +286,31 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         _("approved annual rate"), max_digits=6, decimal_places=4, null=True, blank=True
     )
     approved_term_months = models.PositiveSmallIntegerField(_("approved term"), null=True, blank=True)
+    # Who decided: read with the file, never searched by. No index (each would be one more to write
+    # on every change of every file); deleting a staff account, which PROTECT refuses anyway, scans.
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     disbursed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     closing_reason = models.CharField(_("closing reason"), max_length=40, blank=True)
     # Why the current stage runs late, from the catalogue; cleared when the stage changes.
@@ -302,15 +322,15 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         related_name="+",
         limit_choices_to={"kind": ReasonKind.DELAY},
         verbose_name=_("cause of delay"),
+        db_index=False,  # read with the file, never searched by
     )
 
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
     stage_due_at = models.DateTimeField(_("stage due"), null=True, blank=True, db_index=True)
     # The SLA sweep's verdict on the current stage (notifications.services.sla_sweep, set-based);
     # back to on time when the stage changes. ``sla_escalated_at``: the second escalation (150 %).
-    sla_state = models.CharField(
-        _("SLA"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME, db_index=True
-    )
+    # Indexed only where it is not "on time" (``Meta.indexes``): the sweep's own look-ups.
+    sla_state = models.CharField(_("SLA"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME)
     sla_escalated_at = models.DateTimeField(_("escalated again"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -325,7 +345,22 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at"]
         verbose_name = _("loan application")
         verbose_name_plural = _("loan applications")
-        indexes = [models.Index(fields=["stage", "stage_due_at"])]
+        # Every index is written on each change of each file (the SLA sweep changes thousands a
+        # pass): only those a query needs.
+        indexes = [
+            models.Index(fields=["stage", "stage_due_at"]),
+            # The sweep: late files that left the staff clock (set back to on time), and the second
+            # escalations still to mark. Small: late files only.
+            models.Index(
+                fields=["stage"], condition=~models.Q(sla_state="on_time"), name="application_late_idx"
+            ),
+            models.Index(
+                fields=["stage_due_at"],
+                condition=models.Q(sla_state="breached", sla_escalated_at__isnull=True),
+                name="application_escalate_idx",
+            ),
+        ]
+        constraints = [models.UniqueConstraint(fields=["reference"], name="application_reference_unique")]
         permissions = [
             ("act_as_applicant", _("Apply for a loan and act on one's own applications")),
             ("submit_for_customer", _("Submit applications for walk-in customers of one's dealership")),

@@ -346,6 +346,9 @@ def seconds_text(value: float) -> str:
 
 SWEEP_COUNT = re.compile(r"SELECT count\(\*\), same condition: ([\d,]+) rows in ([\d,.]+) ms")
 SWEEP_PASS = re.compile(r"SLA sweep, ([\w ]+?) pass: ([\d,.]+) ms \(([\d.]+)× the count\) (\{.*\})")
+SWEEP_BACKLOG = re.compile(
+    r"SLA sweep, whole backlog: ([\d,.]+) ms in (\d+) passes of at most ([\d,]+) \(([\d.]+)× the count\) (\{.*\})"
+)
 
 
 def sweep_rows() -> list[Row]:
@@ -372,6 +375,20 @@ def sweep_rows() -> list[Row]:
                 ratio_value if ratio_value is not None else float(ratio),
                 "≤ 10×",
                 ratio_value is not None and ratio_value <= 10,
+            )
+        )
+    backlog = SWEEP_BACKLOG.search(output)
+    if backlog:
+        ms, passes, batch, _ratio, result = backlog.groups()
+        total = json.loads(result.replace("'", '"'))
+        seconds = float(ms.replace(",", "")) / 1000
+        rows.append(
+            Row(
+                f"SLA sweep, whole backlog: {passes} passes of at most {batch} stages"
+                f" ({total.get('notifications', 0):,} notifications), one after another",
+                f"{seconds:,.1f} s",
+                f"{count_ms:,.1f} ms ({rows_changing} rows)",
+                float(ms.replace(",", "")) / count_ms if count_ms else None,
             )
         )
     return rows

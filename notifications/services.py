@@ -174,9 +174,10 @@ class SweepResult:
     nudged: int = 0
     notifications: int = 0
     skipped: bool = False  # another sweep held the lock
+    more: bool = False  # the pass stopped at its batch size: more stages are waiting for the next
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "skipped"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("skipped", "more")}
 
 
 def _fraction_reached(vendor: str, num: int, den: int) -> str:
@@ -219,9 +220,21 @@ def _aware(value) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
-def _sla_states_update(*, now: dt.datetime) -> list[dict]:
-    """One UPDATE over the open staff stages: set each application's SLA state from the clock and
-    return the applications whose state changed (only those are notified)."""
+def _batch_of(table: str, condition: str, limit: int) -> str:
+    """SQL: ``id IN`` at most ``limit`` rows meeting ``condition``. No order: the rows are found by
+    the same scan as a plain count of the condition, which stops once it has enough; asking for the
+    longest overdue first would walk the due-time index row by row through every open file when
+    almost none is changing, as on most passes. On PostgreSQL the rows are locked here and any a
+    staff transition holds are skipped: the pass never waits on a reviewer, and the row is simply
+    looked at again next time."""
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    # Only the table's name, SQL of this module's own and an integer are joined in.
+    return f"id IN (SELECT id FROM {table} WHERE {condition} LIMIT {int(limit)}{lock})"  # noqa: S608
+
+
+def _sla_states_update(*, now: dt.datetime, limit: int) -> list[dict]:
+    """One UPDATE over the open staff stages: set the SLA state from the clock of at most ``limit``
+    applications whose state changes and return them (only those are notified)."""
     from applications.models import LoanApplication
     from applications.sla import AT_RISK_AT, STAFF_CLOCK_STAGES, SlaState
 
@@ -236,16 +249,9 @@ def _sla_states_update(*, now: dt.datetime) -> list[dict]:
     )
     in_stages = ", ".join(["%s"] * len(stages))
     # Only constants and placeholders are joined in; every value is a parameter.
+    changing = f"stage IN ({in_stages}) AND stage_due_at IS NOT NULL AND sla_state <> {state}"
     sql = " ".join(
-        [
-            "UPDATE",
-            table,
-            "SET sla_state =",
-            state,
-            f"WHERE stage IN ({in_stages}) AND stage_due_at IS NOT NULL AND sla_state <>",
-            state,
-            _RETURNING,
-        ]
+        ["UPDATE", table, "SET sla_state =", state, "WHERE", _batch_of(table, changing, limit), _RETURNING]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [at, at, *stages, at, at])
@@ -257,22 +263,22 @@ def _sla_states_update(*, now: dt.datetime) -> list[dict]:
     return changed
 
 
-def _escalate_again_update(*, now: dt.datetime) -> list[dict]:
-    """Overdue stages past 150 % of their time, not escalated a second time yet: mark and return."""
+def _escalate_again_update(*, now: dt.datetime, limit: int) -> list[dict]:
+    """Overdue stages past 150 % of their time, not escalated a second time yet: mark at most
+    ``limit`` of them and return them."""
     from applications.models import LoanApplication
     from applications.sla import ESCALATE_AGAIN_AT, SlaState
 
     table = LoanApplication._meta.db_table
     at = connection.ops.adapt_datetimefield_value(now)
-    sql = " ".join(
+    due = " ".join(
         [
-            "UPDATE",
-            table,
-            "SET sla_escalated_at = %s",
-            "WHERE sla_state = %s AND sla_escalated_at IS NULL AND stage_due_at IS NOT NULL AND",
+            "sla_state = %s AND sla_escalated_at IS NULL AND stage_due_at IS NOT NULL AND",
             _fraction_reached(connection.vendor, *ESCALATE_AGAIN_AT),
-            _RETURNING,
         ]
+    )
+    sql = " ".join(
+        ["UPDATE", table, "SET sla_escalated_at = %s WHERE", _batch_of(table, due, limit), _RETURNING]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [at, SlaState.BREACHED, at])
@@ -411,20 +417,29 @@ def _try_lock() -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def sla_sweep(*, now: dt.datetime | None = None) -> SweepResult:
+def sla_sweep(*, now: dt.datetime | None = None, batch: int | None = None) -> SweepResult:
     """One pass of the SLA clock, in one transaction: set each open staff stage's SLA state with one
     UPDATE, mark second escalations with another, then write the owner reminders, the manager
     escalations, the customer delay notices and the missing-document nudges (dedupe keys make a
-    repeated or concurrent pass add nothing). Records the time of the run."""
+    repeated or concurrent pass add nothing). Records the time of the run.
+
+    A pass changes at most ``batch`` stages and marks at most ``batch`` second escalations
+    (``SLA_SWEEP_BATCH``), so its transaction and the rows it locks stay
+    small whatever the backlog: after an outage of beat or a data load, ``more`` says the pass
+    stopped short and the task queues the next one at once."""
+    from django.conf import settings
+
     now = now or timezone.now()
+    batch = batch or settings.SLA_SWEEP_BATCH
     started = time.monotonic()
     result = SweepResult()
     with transaction.atomic():
         if not _try_lock():
             result.skipped = True
             return result
-        changed = _sla_states_update(now=now)
-        again = _escalate_again_update(now=now)
+        changed = _sla_states_update(now=now, limit=batch)
+        again = _escalate_again_update(now=now, limit=batch)
+        result.more = len(changed) >= batch or len(again) >= batch
         rows = _sla_rows(changed=changed, again=again)
         nudges = _nudge_rows(now=now)
         result.at_risk = sum(app["sla_state"] == "at_risk" for app in changed)

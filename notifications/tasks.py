@@ -18,6 +18,9 @@ def sla_sweep() -> dict:
     result = services.sla_sweep()
     if result.skipped:
         logger.info("SLA sweep skipped: another sweep holds the lock")
+    elif result.more:
+        # A backlog (after an outage or a data load): the next bounded pass now, not a beat later.
+        sla_sweep.apply_async(countdown=1)
     return result.as_dict()
 
 

@@ -169,3 +169,47 @@ def test_the_customer_delay_notice_names_the_stage_in_the_inbox(in_review, custo
     rendered = render(notice)
     assert rendered.title == "Your application is taking longer than planned"
     assert in_review.display_reference in rendered.body and "Under review" in rendered.body
+
+
+# --- A backlog is worked off in bounded passes -----------------------------------------------------
+
+
+@pytest.fixture
+def five_in_review(customer, dealer, reviewer, manager):
+    from applications.tests.factories import make_draft
+
+    applications = []
+    with time_machine.travel(ENTERED, tick=False):
+        for _ in range(5):
+            draft = make_draft(customer=customer, dealer=dealer)
+            put_required_documents(draft, uploaded_by=customer)
+            application = services.application_submit(application=draft, actor=customer)
+            applications.append(
+                services.precheck_pass(application=services.precheck_start(application=application))
+            )
+    return applications
+
+
+def test_a_pass_changes_at_most_its_batch_and_says_there_is_more(five_in_review, reviewer):
+    late = at(2026, 3, 4, 16)
+    first = sla_sweep(now=late, batch=2)
+    assert (first.breached, first.more) == (2, True)
+    assert sorted(state_of(a) for a in five_in_review).count(SlaState.BREACHED) == 2
+    second = sla_sweep(now=late, batch=2)
+    third = sla_sweep(now=late, batch=2)
+    assert (second.breached, second.more) == (2, True)
+    assert (third.breached, third.more) == (1, False)
+    assert all(state_of(a) == SlaState.BREACHED for a in five_in_review)
+    # Each file told once, whichever pass reached it.
+    assert sent(Kind.SLA_BREACHED, to=reviewer) == 5
+    assert sla_sweep(now=late, batch=2).notifications == 0
+
+
+def test_the_task_works_off_a_backlog_pass_after_pass(five_in_review, reviewer, settings):
+    from notifications.tasks import sla_sweep as sweep_task
+
+    settings.SLA_SWEEP_BATCH = 2
+    with time_machine.travel(at(2026, 3, 4, 16), tick=False):
+        sweep_task.delay()  # tests run tasks in-process: the follow-up passes run inside this one
+    assert all(state_of(a) == SlaState.BREACHED for a in five_in_review)
+    assert sent(Kind.SLA_BREACHED, to=reviewer) == 5
