@@ -23,6 +23,7 @@ from .selectors import (
     approval_factors,
     backlog,
     funnel,
+    report_memory,
     stay_groups,
 )
 
@@ -179,7 +180,8 @@ def _safe(value: Any) -> Any:
 
 
 def csv_response(name: str, date_range: DateRange, *, now: dt.datetime) -> HttpResponse:
-    headers, rows = TABLES[name](date_range, now)
+    with report_memory():
+        headers, rows = TABLES[name](date_range, now)
     filename = f"sla-{name}-{date_range.start.isoformat()}-{date_range.end.isoformat()}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -21,3 +21,5 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Off: tests change files behind the services' back and read the page again; the cache's own
 # tests switch it on.
 TIMELINE_CACHE_SECONDS = 0
+# Off for the same reason; the report cache's own tests switch it on.
+REPORT_CACHE_SECONDS = 0
