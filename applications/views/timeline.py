@@ -34,6 +34,7 @@ from ..selectors import (
     application_timeline,
     customer_application_cards,
     customer_application_get,
+    customer_timeline_application,
 )
 from ..templatetags.timeline import expected_text, rate, reply_by_text, yuan
 from .apply import next_step
@@ -226,7 +227,9 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
     version, so a change shows at once and the relative times ("in about 2 hours") are at most
     that old. The application itself is read every time: it proves the visitor owns it.
     """
-    application = _own_application(request, reference)
+    application = customer_timeline_application(user=request.user, reference=reference)
+    if application is None:
+        raise Http404(_("No such application."))
     if application.stage == Stage.DRAFT:
         # Not sent yet: nothing to follow, so the customer continues the form where they left it.
         return redirect(next_step(application))

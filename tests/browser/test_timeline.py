@@ -5,6 +5,7 @@ Screenshots land in ``test-results/`` (timeline-375-zh.png, timeline-1280-en.png
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from applications import services
-from applications.choices import Stage
+from applications.choices import EventKind, Stage
 from applications.models import DocumentType, LoanApplication
 from applications.tests.factories import make_draft
 
@@ -242,3 +243,42 @@ def test_what_we_need_and_a_delay_read_well_on_a_phone_and_a_desktop(
     expect(page.get_by_test_id("delay")).to_be_visible()
     expect(page.get_by_test_id("expected")).to_have_count(0)
     screenshot(page, "timeline-delayed-1280-zh")
+
+
+def test_a_long_history_shows_its_latest_events_and_opens_the_rest(
+    page: Page, live_server, browser_problems, customer, dealer, reviewer, approver, settings
+):
+    """As served, with the page body cached: the latest 20 events, a link to the rest, and a new
+    event showing on the next view."""
+    settings.TIMELINE_CACHE_SECONDS = 60
+    application = offer_waiting(customer, dealer, reviewer, approver)
+    for _ in range(25):
+        services.application_event_add(
+            application=application,
+            kind=EventKind.DOCUMENT,
+            data={"action": "uploaded", "type": "bank_statement"},
+        )
+    sign_in(page, live_server, customer)
+    url = f"{live_server.url}/applications/{application.reference}/"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(url)
+    page.get_by_role("button", name="English").click()
+    history = page.get_by_test_id("history").locator("> li")
+    expect(history).to_have_count(20)
+    link = page.get_by_role("link", name=re.compile(r"Show \d+ earlier events"))
+    expect(link).to_be_visible()
+    link.scroll_into_view_if_needed()
+    screenshot(page, "timeline-long-history-1280-en")
+    hidden = int(re.search(r"\d+", link.inner_text()).group())
+
+    link.click()
+    expect(history).to_have_count(20 + hidden)
+    expect(page.get_by_role("link", name=re.compile("earlier event"))).to_have_count(0)
+
+    # A new event is on the next view, cache or not.
+    services.application_event_add(
+        application=application, kind=EventKind.DOCUMENT, data={"action": "uploaded", "type": "id_card_front"}
+    )
+    page.goto(url)
+    expect(history.first).to_contain_text("Document received")
+    expect(page.get_by_role("link", name=re.compile(rf"Show {hidden + 1} earlier events"))).to_be_visible()
