@@ -670,7 +670,11 @@ def main() -> int:
     # autovacuum would, before the pages are measured.
     say("VACUUM ANALYZE after the rolled-back sweep")
     with psycopg.connect(DATABASE_URL, autocommit=True) as db:
-        for written in ("notifications_notification", "notifications_delivery", "applications_loanapplication"):
+        for written in (
+            "notifications_notification",
+            "notifications_delivery",
+            "applications_loanapplication",
+        ):
             db.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(written)))
     rows, _notes = measure(prepared)
     rows += rows_report + rows_sweep

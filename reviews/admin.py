@@ -352,6 +352,14 @@ class WorkQueueChangeList(ChangeList):
         queryset = super().get_queryset(request, exclude_parameters)
         return selectors.with_breach_prediction(queryset, now=timezone.now())
 
+    def get_results(self, request):
+        super().get_results(request)
+        if self.paginator.count_is_capped:
+            # The search bar prints "N results" whenever the count differs from the full one: past
+            # the cap N would be the cap plus one. It says nothing then; the pages line says "more
+            # than 10,000".
+            self.full_result_count = self.result_count
+
 
 @admin.register(LoanApplication)
 class LoanApplicationAdmin(admin.ModelAdmin):

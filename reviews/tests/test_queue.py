@@ -354,6 +354,7 @@ def test_a_queue_past_the_counting_cap_says_more_than_and_offers_no_select_all(
     page = response.content.decode()
     assert response.context["cl"].paginator.count == 4  # counted to the cap and one more, no further
     assert "More than 3 applications: narrow the list with the filters." in page
+    assert "4 results" not in page  # the capped count is never printed as a total
     assert "Select all 4" not in page and "Click here to select the objects across all pages" not in page
     assert len(rows(response)) == 2
     # The pages up to the cap still work: the second holds the next two, soonest due first.
