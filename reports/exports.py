@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Callable
+from contextlib import nullcontext
+from functools import cached_property
 from typing import Any
 
 from django.http import HttpResponse
@@ -28,6 +30,31 @@ from .selectors import (
 )
 
 Table = tuple[list[str], list[list[Any]]]
+
+
+class FreshFigures:
+    """The report's parts for ``date_range``, each computed when a table first asks for it (one
+    query each): what a CSV file reads when no computed report is kept. A kept ``SlaReport`` has
+    the same four attributes and serves the same tables without a query."""
+
+    def __init__(self, date_range: DateRange, now: dt.datetime):
+        self.range, self.now = date_range, now
+
+    @cached_property
+    def stays(self):
+        return stay_groups(self.range)
+
+    @cached_property
+    def backlog(self):
+        return backlog(now=self.now)
+
+    @cached_property
+    def funnel(self):
+        return funnel(self.range)
+
+    @cached_property
+    def factors(self):
+        return approval_factors(self.range)
 
 
 def hours(seconds: float | None) -> str:
@@ -54,11 +81,11 @@ def _stay_values(row: StayRow) -> list[Any]:
     return [s.stays, hours(s.median), hours(s.p90), s.with_due, s.breached, percent(s.breach_share)]
 
 
-def _stays_table(dimension: str) -> Callable[[DateRange, dt.datetime], Table]:
+def _stays_table(dimension: str) -> Callable[[Any], Table]:
     """A table of stays: by stage (with the total), week, stage and week, or a breakdown."""
 
-    def build(date_range: DateRange, now: dt.datetime) -> Table:
-        groups = stay_groups(date_range)
+    def build(figures) -> Table:
+        groups = figures.stays
         if dimension == "stages":
             rows = [[r.stage_label, *_stay_values(r)] for r in groups.stages]
             # Durations of different stages do not mix: the total has counts and the breach share only.
@@ -94,14 +121,14 @@ def _stays_table(dimension: str) -> Callable[[DateRange, dt.datetime], Table]:
     return build
 
 
-def _backlog_table(date_range: DateRange, now: dt.datetime) -> Table:
+def _backlog_table(figures) -> Table:
     headers = [_("Stage"), _("Open now"), *[str(label) for _c, _u, label in AGE_BUCKETS], _("Overdue")]
-    rows = [[r.stage_label, r.total, *r.buckets, r.overdue] for r in backlog(now=now)]
+    rows = [[r.stage_label, r.total, *r.buckets, r.overdue] for r in figures.backlog]
     return headers, rows
 
 
-def _funnel_table(date_range: DateRange, now: dt.datetime) -> Table:
-    result = funnel(date_range)
+def _funnel_table(figures) -> Table:
+    result = figures.funnel
 
     def share(count: int) -> str:
         return percent(count / result.submitted if result.submitted else None)
@@ -128,8 +155,8 @@ def factor_titles() -> dict[str, str]:
     }
 
 
-def _factors_table(date_range: DateRange, now: dt.datetime) -> Table:
-    factors = approval_factors(date_range)
+def _factors_table(figures) -> Table:
+    factors = figures.factors
     titles = factor_titles()
     headers = [
         _("Factor"),
@@ -156,8 +183,8 @@ def _factors_table(date_range: DateRange, now: dt.datetime) -> Table:
     return headers, rows
 
 
-# name in the URL (?table=…) → builder. Each builder makes one query.
-TABLES: dict[str, Callable[[DateRange, dt.datetime], Table]] = {
+# name in the URL (?table=…) → builder: from a kept report, no query; from ``FreshFigures``, one.
+TABLES: dict[str, Callable[[Any], Table]] = {
     "stages": _stays_table("stages"),
     "reviewers": _stays_table("reviewer"),
     "dealers": _stays_table("dealer"),
@@ -179,9 +206,13 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def csv_response(name: str, date_range: DateRange, *, now: dt.datetime) -> HttpResponse:
-    with report_memory():
-        headers, rows = TABLES[name](date_range, now)
+def csv_response(name: str, figures) -> HttpResponse:
+    """The table ``name`` of ``figures`` (an ``SlaReport``, or ``FreshFigures`` to compute it) as a
+    CSV file."""
+    date_range = figures.range
+    # A kept report needs no query; fresh figures get the report's memory for their one.
+    with report_memory() if isinstance(figures, FreshFigures) else nullcontext():
+        headers, rows = TABLES[name](figures)
     filename = f"sla-{name}-{date_range.start.isoformat()}-{date_range.end.isoformat()}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -740,19 +740,28 @@ def _report_key(date_range: DateRange) -> str:
     return f"reports:sla:{date_range.start.isoformat()}:{date_range.end.isoformat()}:{get_language()}"
 
 
-def sla_report_cached(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> SlaReport:
-    """``sla_report``, kept ``REPORT_CACHE_SECONDS`` per range and language: a manager who opens the
-    report, changes tabs or downloads a table does not wait for the same figures twice, and the
-    default range is computed ahead by beat (``report_refresh``). ``report.now`` says when the
-    figures were computed; the page shows it."""
-    seconds = settings.REPORT_CACHE_SECONDS
-    key = _report_key(DateRange(start, end))
-    report = cache.get(key) if seconds else None
-    if report is None:
-        report = sla_report(start, end, now=now)
-        if seconds:
-            cache.set(key, report, timeout=seconds)
-    return report
+def cached_report(date_range: DateRange) -> SlaReport | None:
+    """The range's figures as last computed in the active language, if still kept (no query).
+    ``report.now`` says when they were computed; the page shows it."""
+    return cache.get(_report_key(date_range)) if settings.REPORT_CACHE_SECONDS else None
+
+
+def report_store(report: SlaReport) -> None:
+    """Keep ``report`` for ``REPORT_CACHE_SECONDS`` under its range and the active language."""
+    if settings.REPORT_CACHE_SECONDS:
+        cache.set(_report_key(report.range), report, timeout=settings.REPORT_CACHE_SECONDS)
+
+
+def report_claim(date_range: DateRange) -> bool:
+    """True for the one caller that should have the range computed now (in the active language);
+    False while a computation is already under way. The claim lapses after
+    ``REPORT_COMPUTE_SECONDS`` should its worker die."""
+    key = f"{_report_key(date_range)}:computing"
+    return cache.add(key, 1, timeout=settings.REPORT_COMPUTE_SECONDS)
+
+
+def report_release(date_range: DateRange) -> None:
+    cache.delete(f"{_report_key(date_range)}:computing")
 
 
 def report_refresh(*, today: dt.date | None = None, now: dt.datetime | None = None) -> int:
@@ -766,7 +775,6 @@ def report_refresh(*, today: dt.date | None = None, now: dt.datetime | None = No
     stored = 0
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
-            report = sla_report(date_range.start, date_range.end, now=now)
-            cache.set(_report_key(date_range), report, timeout=settings.REPORT_CACHE_SECONDS)
+            report_store(sla_report(date_range.start, date_range.end, now=now))
             stored += 1
     return stored

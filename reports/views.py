@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from applications.choices import MILESTONES
 
-from . import charts, exports
+from . import charts, exports, selectors
 from .forms import ReportRangeForm
 from .permissions import is_manager
-from .selectors import AGE_BUCKETS, default_range, sla_report_cached
+from .selectors import AGE_BUCKETS, DateRange, SlaReport, default_range, sla_report
+from .tasks import report_compute
 
 PRESET_DAYS = (7, 30, 90)
 
@@ -31,6 +36,24 @@ def _range_data(query, today: dt.date) -> dict[str, str]:
         if name in query:
             data[name] = query[name].strip()
     return data
+
+
+def report_for(date_range: DateRange) -> SlaReport | None:
+    """The range's figures: kept ones; else asked of a worker (once, however many managers ask)
+    and waited for up to ``REPORT_WAIT_SECONDS``, which a small book's report fits in; None when
+    still being computed (a large book's 90 days take tens of seconds, longer than a web request
+    may). With ``REPORT_CACHE_SECONDS`` 0 the page computes them itself, every time."""
+    if not settings.REPORT_CACHE_SECONDS:
+        return sla_report(date_range.start, date_range.end, now=timezone.now())
+    report = selectors.cached_report(date_range)
+    if report is None and selectors.report_claim(date_range):
+        report_compute.delay(date_range.start.isoformat(), date_range.end.isoformat(), get_language())
+        report = selectors.cached_report(date_range)  # a worker in this process (tests) is done
+    deadline = time.monotonic() + settings.REPORT_WAIT_SECONDS
+    while report is None and time.monotonic() < deadline:
+        time.sleep(0.25)
+        report = selectors.cached_report(date_range)
+    return report
 
 
 @login_required
@@ -49,9 +72,20 @@ def sla(request: HttpRequest) -> HttpResponse:
         if table not in exports.TABLES:
             raise Http404
         if not form.is_valid():
-            messages = [str(e) for errors in form.errors.values() for e in errors]
-            return HttpResponseBadRequest(" ".join(messages), content_type="text/plain; charset=utf-8")
-        return exports.csv_response(table, form.date_range(), now=timezone.now())
+            problems = [str(e) for errors in form.errors.values() for e in errors]
+            return HttpResponseBadRequest(" ".join(problems), content_type="text/plain; charset=utf-8")
+        date_range = form.date_range()
+        if not settings.REPORT_CACHE_SECONDS:
+            return exports.csv_response(table, exports.FreshFigures(date_range, timezone.now()))
+        report = report_for(date_range)
+        if report is None:
+            messages.info(
+                request,
+                _("The figures for this range are being computed: download the table once they show."),
+            )
+            query = urlencode({"start": date_range.start.isoformat(), "end": date_range.end.isoformat()})
+            return redirect(f"{request.path}?{query}")
+        return exports.csv_response(table, report)
 
     context: dict = {"form": form, "presets": [], "report": None}
     for days in PRESET_DAYS:
@@ -60,11 +94,17 @@ def sla(request: HttpRequest) -> HttpResponse:
         context["presets"].append({"days": days, "query": query, "range": preset})
     if form.is_valid():
         date_range = form.date_range()
-        report = sla_report_cached(date_range.start, date_range.end, now=timezone.now())
+        report = report_for(date_range)
+        range_query = urlencode({"start": date_range.start.isoformat(), "end": date_range.end.isoformat()})
+        active_preset = next((p["days"] for p in context["presets"] if p["range"] == date_range), None)
+        if report is None:
+            # Being computed by a worker: the page says so and reloads itself until it is there.
+            context.update(preparing=True, range_query=range_query, active_preset=active_preset)
+            return render(request, "reports/sla.html", context)
         titles = [str(m.title) for m in MILESTONES]
         context.update(
             report=report,
-            range_query=urlencode({"start": date_range.start.isoformat(), "end": date_range.end.isoformat()}),
+            range_query=range_query,
             duration_chart=charts.duration_chart(report.stays.stages),
             trend_chart=charts.breach_trend_chart(report.stays.week),
             funnel_chart=charts.funnel_chart(report.funnel, titles),
@@ -77,7 +117,7 @@ def sla(request: HttpRequest) -> HttpResponse:
                 (dimension, exports.factor_titles()[dimension], rows)
                 for dimension, rows in report.factors.items()
             ],
-            active_preset=next((p["days"] for p in context["presets"] if p["range"] == date_range), None),
+            active_preset=active_preset,
         )
     else:
         context["error_summary"] = _("Fix the dates above to see the report.")

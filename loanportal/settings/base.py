@@ -214,11 +214,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # The customer timeline's body is cached this many seconds per version of the file (0: off); see
 # applications.views.timeline.application_detail.
 TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)
-# The SLA report: a range's figures are kept this many seconds (0: computed on every view; the
-# page says how old they are), and beat computes the default range (the last 90 days) in every
-# language every REPORT_REFRESH_SECONDS, so managers opening the report never wait for it. Its
-# statements sort millions of stays on a large book: they get REPORT_WORK_MEM (PostgreSQL).
+# The SLA report: a range's figures are computed by a worker and kept this many seconds (0: the
+# page computes them itself on every view; it says how old they are). The page waits up to
+# REPORT_WAIT_SECONDS for figures it asked for, then says they are being prepared and reloads
+# itself. Beat computes the default range (the last 90 days) in every language every
+# REPORT_REFRESH_SECONDS, so managers opening the report never wait for it. Its statements sort
+# millions of stays on a large book: they get REPORT_WORK_MEM (PostgreSQL).
 REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=900)
+REPORT_WAIT_SECONDS = env.float("REPORT_WAIT_SECONDS", default=3.0)
+REPORT_COMPUTE_SECONDS = env.int("REPORT_COMPUTE_SECONDS", default=600)
 REPORT_REFRESH_SECONDS = env.float("REPORT_REFRESH_SECONDS", default=600.0)
 REPORT_WORK_MEM = env("REPORT_WORK_MEM", default="128MB")
 # Seconds between SLA sweeps; the admin warns when the last one is older than three of them.

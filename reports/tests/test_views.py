@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
+from django.utils import translation
 
 from applications.choices import Stage
 from applications.tests.factories import DealerFactory
@@ -208,3 +209,68 @@ def test_beat_computes_the_default_range_in_every_language_ahead_of_the_manager(
         with django_assert_num_queries(3):
             response = client.get(URL, HTTP_ACCEPT_LANGUAGE=language)
         assert response.context["report"] is not None
+
+
+def test_a_csv_file_of_kept_figures_costs_no_report_query(
+    client, manager, customer, report_cache, django_assert_num_queries
+):
+    _book(customer, 3)
+    client.force_login(manager)
+    november = {"start": "2026-11-01", "end": "2026-11-30"}
+    client.get(URL, november)  # computed (by the worker, in-process here) and kept
+    # The user and the manager check only.
+    with django_assert_num_queries(2):
+        response = client.get(URL, {**november, "format": "csv", "table": "funnel"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+
+
+@pytest.fixture
+def busy_worker(monkeypatch, settings):
+    """A worker that has not got round to the report yet: what a large book looks like for a while."""
+    from reports import views
+
+    queued = []
+    monkeypatch.setattr(views.report_compute, "delay", lambda *args: queued.append(args))
+    settings.REPORT_WAIT_SECONDS = 0
+    return queued
+
+
+def test_figures_still_being_computed_say_so_and_the_page_reloads_itself(
+    client, manager, customer, report_cache, busy_worker
+):
+    _book(customer, 2)
+    client.force_login(manager)
+    november = {"start": "2026-11-01", "end": "2026-11-30"}
+    response = client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The figures for this range are being computed" in page
+    assert '<meta http-equiv="refresh" content="5">' in page
+    assert response.context["report"] is None
+    assert busy_worker == [("2026-11-01", "2026-11-30", "en")]
+
+    # Asked again while it runs: not queued twice.
+    client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
+    assert len(busy_worker) == 1
+
+    # The worker finishes: the next reload shows the figures.
+    from reports.tasks import report_compute
+
+    with translation.override("en"):
+        report_compute.run(*busy_worker[0])
+    response = client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.context["report"].funnel.submitted == 2
+    assert "being computed" not in response.content.decode()
+
+
+def test_a_csv_file_asked_for_while_the_figures_are_computed_leads_back_to_the_page(
+    client, manager, customer, report_cache, busy_worker
+):
+    client.force_login(manager)
+    november = {"start": "2026-11-01", "end": "2026-11-30"}
+    response = client.get(URL, {**november, "format": "csv", "table": "stages"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}?start=2026-11-01&end=2026-11-30"
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "download the table once they show" in page
