@@ -760,8 +760,17 @@ def report_claim(date_range: DateRange) -> bool:
     return cache.add(key, 1, timeout=settings.REPORT_COMPUTE_SECONDS)
 
 
-def report_release(date_range: DateRange) -> None:
+def report_release(date_range: DateRange, *, failed: bool = False) -> None:
+    """The computation ended. ``failed``: the page says so for ``REPORT_RETRY_SECONDS`` instead
+    of asking a worker again on every reload (the error is in the worker's log)."""
     cache.delete(f"{_report_key(date_range)}:computing")
+    if failed:
+        cache.set(f"{_report_key(date_range)}:failed", 1, timeout=settings.REPORT_RETRY_SECONDS)
+
+
+def report_failed(date_range: DateRange) -> bool:
+    """The last computation of the range (active language) failed a moment ago."""
+    return bool(cache.get(f"{_report_key(date_range)}:failed"))
 
 
 def report_refresh(*, today: dt.date | None = None, now: dt.datetime | None = None) -> int:

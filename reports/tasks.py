@@ -25,6 +25,9 @@ def report_compute(start: str, end: str, language: str) -> None:
     date_range = selectors.DateRange(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
     with translation.override(language):
         try:
-            selectors.report_store(selectors.sla_report(date_range.start, date_range.end))
-        finally:
-            selectors.report_release(date_range)
+            report = selectors.sla_report(date_range.start, date_range.end)
+        except Exception:
+            selectors.report_release(date_range, failed=True)
+            raise
+        selectors.report_store(report)
+        selectors.report_release(date_range)

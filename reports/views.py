@@ -46,6 +46,8 @@ def report_for(date_range: DateRange) -> SlaReport | None:
     if not settings.REPORT_CACHE_SECONDS:
         return sla_report(date_range.start, date_range.end, now=timezone.now())
     report = selectors.cached_report(date_range)
+    if report is None and selectors.report_failed(date_range):
+        return None
     if report is None and selectors.report_claim(date_range):
         report_compute.delay(date_range.start.isoformat(), date_range.end.isoformat(), get_language())
         report = selectors.cached_report(date_range)  # a worker in this process (tests) is done
@@ -98,8 +100,15 @@ def sla(request: HttpRequest) -> HttpResponse:
         range_query = urlencode({"start": date_range.start.isoformat(), "end": date_range.end.isoformat()})
         active_preset = next((p["days"] for p in context["presets"] if p["range"] == date_range), None)
         if report is None:
-            # Being computed by a worker: the page says so and reloads itself until it is there.
-            context.update(preparing=True, range_query=range_query, active_preset=active_preset)
+            # Being computed by a worker: the page says so and reloads itself until it is there,
+            # unless the last attempt failed.
+            failed = selectors.report_failed(date_range)
+            context.update(
+                preparing=not failed,
+                report_failed=failed,
+                range_query=range_query,
+                active_preset=active_preset,
+            )
             return render(request, "reports/sla.html", context)
         titles = [str(m.title) for m in MILESTONES]
         context.update(

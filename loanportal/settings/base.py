@@ -223,6 +223,8 @@ TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)
 REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=900)
 REPORT_WAIT_SECONDS = env.float("REPORT_WAIT_SECONDS", default=3.0)
 REPORT_COMPUTE_SECONDS = env.int("REPORT_COMPUTE_SECONDS", default=600)
+# After a failed computation the page says so for this long before asking a worker again.
+REPORT_RETRY_SECONDS = env.int("REPORT_RETRY_SECONDS", default=120)
 REPORT_REFRESH_SECONDS = env.float("REPORT_REFRESH_SECONDS", default=600.0)
 REPORT_WORK_MEM = env("REPORT_WORK_MEM", default="128MB")
 # Seconds between SLA sweeps; the admin warns when the last one is older than three of them.

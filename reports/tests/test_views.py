@@ -274,3 +274,25 @@ def test_a_csv_file_asked_for_while_the_figures_are_computed_leads_back_to_the_p
     assert response["Location"] == f"{URL}?start=2026-11-01&end=2026-11-30"
     page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "download the table once they show" in page
+
+
+def test_a_failed_computation_says_so_instead_of_reloading_for_ever(
+    client, manager, customer, report_cache, monkeypatch, settings
+):
+    from reports import selectors as report_selectors
+
+    settings.REPORT_WAIT_SECONDS = 0
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(report_selectors, "sla_report", broken)
+    client.force_login(manager)
+    november = {"start": "2026-11-01", "end": "2026-11-30"}
+    with pytest.raises(RuntimeError):  # tasks run in-process here, and their errors propagate
+        client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
+
+    response = client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    assert "could not be computed" in page
+    assert 'http-equiv="refresh"' not in page
