@@ -61,10 +61,11 @@ def report_for(date_range: DateRange) -> SlaReport | None:
 @login_required
 @require_GET
 def sla(request: HttpRequest) -> HttpResponse:
-    """Queries: the user (sign-in; the session comes from the cache), the manager check, then the
-    report's four (stays, backlog, funnel, approval factors; none while the range's figures are
-    cached) and the navbar's unread count; a CSV file makes only its table's one. On PostgreSQL the
-    report's statements are preceded by one that gives their sorts memory."""
+    """Queries: the user (sign-in; the session comes from the cache), the manager check, the
+    navbar's unread count, and the report's figures (``report_for``): none while they are kept,
+    else a worker's four (stays, backlog, funnel, approval factors; on PostgreSQL after one that
+    gives their sorts memory). A CSV file is written from the kept figures; with the cache off it
+    makes only its table's one query."""
     if not is_manager(request.user):
         raise PermissionDenied
     today = timezone.localdate()
