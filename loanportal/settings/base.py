@@ -220,7 +220,9 @@ TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)
 # itself. Beat computes the default range (the last 90 days) in every language every
 # REPORT_REFRESH_SECONDS, so managers opening the report never wait for it. Its statements sort
 # millions of stays on a large book: they get REPORT_WORK_MEM (PostgreSQL).
-REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=900)
+# Without Redis every process has its own cache, and a worker's figures would never reach the web
+# process: the page then computes them itself (0), as fits the small book of `make run`.
+REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=900 if REDIS_URL else 0)
 REPORT_WAIT_SECONDS = env.float("REPORT_WAIT_SECONDS", default=3.0)
 REPORT_COMPUTE_SECONDS = env.int("REPORT_COMPUTE_SECONDS", default=600)
 # After a failed computation the page says so for this long before asking a worker again.
