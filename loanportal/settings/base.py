@@ -182,7 +182,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Cache, Celery ------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "loanportal.cache.RedisCache", "LOCATION": REDIS_URL}}
     # Sessions are read from Redis (the database stays the record, written on every change), which
     # spares every signed-in page a query. Only with a shared cache: with one cache per process a
     # worker could go on reading a session another worker has signed out.
