@@ -9,20 +9,29 @@ what they noted.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.messages.storage.session import SessionStorage
+from django.core.cache import cache, caches
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods
+
+from accounts.sessions import sessions_in_database, signed_in_session
+from notifications.selectors import unread_count_sql
 
 from .. import services
 from ..choices import EventKind, Stage
@@ -30,14 +39,19 @@ from ..models import LoanApplication
 from ..money import annuity_payment
 from ..selectors import (
     WITHDRAWABLE_STAGES,
+    RepeatView,
     Timeline,
     application_timeline,
     customer_application_cards,
     customer_application_get,
     customer_timeline_application,
+    timeline_repeat_view,
 )
 from ..templatetags.timeline import expected_text, rate, reply_by_text, yuan
 from .apply import next_step
+
+# Whole pages, in this process's memory (see ``application_detail``).
+pages = caches["pages"]
 
 # What each transition means to the customer, in their words.
 TRANSITION_WORDS = {
@@ -218,25 +232,113 @@ def _body_cache_key(application: LoanApplication, *, full_history: bool) -> str:
     )
 
 
-@login_required
+# The whole page is kept per visitor, under everything it shows (``_page_key``), with this in place
+# of the CSRF token: a token masked afresh for each response goes in on the way out.
+CSRF_TOKEN_SLOT = "lp-csrf-token-slot-5c1d"  # noqa: S105 (a marker, not a secret)
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    """A repeat view's check: the key of the page it may be served (``page``, None if not kept
+    yet), for which user, with what unread count."""
+
+    key: str
+    user_id: int
+    unread_notifications: int
+    page: str | None
+
+
+def _page_key(request: HttpRequest, row: RepeatView, *, full_history: bool) -> str:
+    """Everything the whole page shows: the file's version, the language and time zone, which
+    history; and the frame's: the visitor (their name, masked phone, e-mail or user name, whichever
+    shows), the unread count, and the address the language switcher returns to."""
+    visitor = "\x1f".join((*row.visitor, request.path))
+    return ":".join(
+        (
+            "applications:timeline-page",
+            str(row.application_id),
+            row.version,
+            "all" if full_history else "latest",
+            translation.get_language() or "",
+            timezone.get_current_timezone_name(),
+            str(row.user_id),
+            str(row.unread_notifications),
+            hashlib.blake2b(visitor.encode(), digest_size=12).hexdigest(),
+        )
+    )
+
+
+def _kept_page(request: HttpRequest, reference: str, *, full_history: bool) -> KeptPage | None:
+    """A repeat view of the timeline, checked against one row (``timeline_repeat_view``): the
+    session, the account, the file's version and the unread count. None leaves the request to the
+    whole view, which decides as usual: a visitor not signed in, a session that does not sign in
+    the file's customer (another customer's file, signed out, expired, a changed password, an
+    inactive account), staff (their frame depends on roles), a draft, an address with another
+    query string, or a message waiting to be shown."""
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if (
+        not session_key
+        or not sessions_in_database()
+        or request.method != "GET"
+        or request.META.get("QUERY_STRING", "") not in ("", "history=all")
+        or CookieStorage.cookie_name in request.COOKIES
+    ):
+        return None
+    row = timeline_repeat_view(session_key=session_key, reference=reference, unread_count=unread_count_sql)
+    if row is None or row.is_staff or row.stage == Stage.DRAFT:
+        return None
+    account = get_user_model()(pk=row.user_id, password=row.password, is_active=row.is_active)
+    session = signed_in_session(row.session_data, account)
+    if session is None or SessionStorage.session_key in session:
+        return None
+    key = _page_key(request, row, full_history=full_history)
+    return KeptPage(key, row.user_id, row.unread_notifications, pages.get(key))
+
+
+def _page_response(request: HttpRequest, page: str) -> HttpResponse:
+    return HttpResponse(page.replace(CSRF_TOKEN_SLOT, get_token(request)))
+
+
 def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
     """The timeline: where the application stands, why, what happens next and when.
 
-    The body is the costly part (the history, documents, requests and prediction, about twenty
-    template files' worth of HTML); it is cached for ``TIMELINE_CACHE_SECONDS`` under the file's
-    version, so a change shows at once and the relative times ("in about 2 hours") are at most
-    that old. The application itself is read every time: it proves the visitor owns it.
+    Customers come back to it to see whether anything moved, so it is kept for
+    ``TIMELINE_CACHE_SECONDS`` in two layers, both under the file's version, so that a change shows
+    on the next view and the relative times ("in about 2 hours") are at most that old:
+
+    - the whole page per visitor, in each server process's memory: a repeat view costs one query
+      (``_kept_page``) and renders nothing;
+    - the body (the history, documents, requests and prediction, about twenty template files'
+      worth of HTML) per file, language and time zone in the shared cache, for the first view of a
+      version, whatever frame it is shown in.
     """
+    full_history = request.GET.get("history") == "all"
+    kept = (
+        _kept_page(request, reference, full_history=full_history) if settings.TIMELINE_CACHE_SECONDS else None
+    )
+    if kept is not None and kept.page is not None:
+        response = _page_response(request, kept.page)
+        # As the whole view's: it read the session, which the session middleware marks so.
+        patch_vary_headers(response, ("Cookie",))
+        return response
+    return _application_page(request, reference, full_history=full_history, kept=kept)
+
+
+@login_required
+def _application_page(
+    request: HttpRequest, reference: str, *, full_history: bool, kept: KeptPage | None
+) -> HttpResponse:
+    """The whole view: Django's session and sign-in, the application, the body (from the shared
+    cache or built), the page; kept for the visitor's next view when ``_kept_page`` said which."""
     application = customer_timeline_application(user=request.user, reference=reference)
     if application is None:
         raise Http404(_("No such application."))
     if application.stage == Stage.DRAFT:
         # Not sent yet: nothing to follow, so the customer continues the form where they left it.
         return redirect(next_step(application))
-    full_history = request.GET.get("history") == "all"
     seconds = settings.TIMELINE_CACHE_SECONDS
-    key = _body_cache_key(application, full_history=full_history)
-    body = cache.get(key) if seconds else None
+    body_key = _body_cache_key(application, full_history=full_history)
+    body = cache.get(body_key) if seconds else None
     if body is None:
         timeline = application_timeline(
             application=application, latest_events=None if full_history else HISTORY_SHOWN
@@ -244,9 +346,17 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
         context = timeline_context(timeline, read_only=False, full_history=full_history)
         body = render_to_string("applications/timeline/_body.html", context)
         if seconds:
-            cache.set(key, body, timeout=seconds)
+            cache.set(body_key, body, timeout=seconds)
     # ``body`` is the template's output, a SafeString, and stays one through the cache's pickling.
-    return render(request, "applications/timeline/page.html", {"application": application, "body": body})
+    context = {"application": application, "body": body, "csrf_token": CSRF_TOKEN_SLOT}
+    keep = kept is not None and kept.user_id == request.user.pk
+    if keep:
+        # Counted with the check; otherwise the navbar counts when it shows the badge.
+        context["unread_notification_count"] = kept.unread_notifications
+    page = render_to_string("applications/timeline/page.html", context, request)
+    if keep:
+        pages.set(kept.key, page, timeout=seconds)
+    return _page_response(request, page)
 
 
 @login_required

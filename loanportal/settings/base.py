@@ -181,8 +181,17 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Cache, Celery ------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Each server process's own memory, whatever the shared cache: the customer timeline's whole pages,
+# kept under everything they show, so no process can serve another's stale copy (about 30 KB each).
+LOCAL_CACHES = {
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "timeline-pages",
+        "OPTIONS": {"MAX_ENTRIES": env.int("TIMELINE_PAGES_KEPT", default=500)},
+    }
+}
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "loanportal.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "loanportal.cache.RedisCache", "LOCATION": REDIS_URL}, **LOCAL_CACHES}
     # Sessions are read from Redis (the database stays the record, written on every change), which
     # spares every signed-in page a query. Only with a shared cache: with one cache per process a
     # worker could go on reading a session another worker has signed out.
@@ -192,7 +201,7 @@ if REDIS_URL:
     # visibility timeout of one hour never redelivers a task that is still legitimately waiting.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, **LOCAL_CACHES}
     # The file-system transport needs no server: the web process, the worker and beat exchange
     # messages through files under var/celery/, so `make run` works on a bare machine.
     _broker_dir = VAR_DIR / "celery" / "broker"

@@ -1,0 +1,90 @@
+"""``accounts.sessions.signed_in_session``: the sign-in check of a stored session, as Django's."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+from accounts.sessions import signed_in_session
+
+pytestmark = pytest.mark.django_db
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _stored(user, *, backend: str = MODEL_BACKEND, **extra) -> str:
+    """A session signing ``user`` in, as the session table stores it."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    data = {
+        SESSION_KEY: str(user.pk),
+        BACKEND_SESSION_KEY: backend,
+        HASH_SESSION_KEY: user.get_session_auth_hash(),
+        **extra,
+    }
+    return store.encode(data)
+
+
+def test_a_session_signs_in_its_user(customer):
+    data = signed_in_session(_stored(customer, _messages="[]"), customer)
+    assert data is not None and data[SESSION_KEY] == str(customer.pk) and data["_messages"] == "[]"
+
+
+def test_both_of_our_sign_in_backends_count(customer):
+    assert signed_in_session(_stored(customer, backend="accounts.backends.PhoneOrEmailBackend"), customer)
+
+
+def test_another_user_s_session_does_not(customer, other_customer):
+    assert signed_in_session(_stored(other_customer), customer) is None
+
+
+def test_a_changed_password_ends_it(customer):
+    stored = _stored(customer)
+    customer.set_password("a-New-passphrase-43")
+    assert signed_in_session(stored, customer) is None
+
+
+def test_an_inactive_account_is_not_signed_in(customer):
+    stored = _stored(customer)
+    customer.is_active = False
+    assert signed_in_session(stored, customer) is None
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "axes.backends.AxesStandaloneBackend",  # configured, but it finds nobody
+        "django.contrib.auth.backends.RemoteUserBackend",  # not configured
+        "",
+    ],
+)
+def test_only_configured_backends_that_find_users_as_model_backend_does(customer, backend):
+    assert signed_in_session(_stored(customer, backend=backend), customer) is None
+
+
+def test_a_session_without_a_hash_or_user_does_not(customer):
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    assert (
+        signed_in_session(
+            store.encode({SESSION_KEY: str(customer.pk), BACKEND_SESSION_KEY: MODEL_BACKEND}), customer
+        )
+        is None
+    )
+    assert signed_in_session(store.encode({}), customer) is None
+
+
+def test_tampered_data_does_not(customer):
+    stored = _stored(customer)
+    assert signed_in_session(stored[:-3] + ("AAA" if not stored.endswith("AAA") else "BBB"), customer) is None
+    assert signed_in_session("not a session", customer) is None
+
+
+def test_a_hash_only_an_old_key_matches_is_left_to_django(customer, settings):
+    """``get_user`` renews such a hash, which needs the real session: no answer here."""
+    settings.SECRET_KEY = "old-" + "k" * 50
+    stored = _stored(customer)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "new-" + "k" * 50
+    assert signed_in_session(stored, customer) is None
