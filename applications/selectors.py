@@ -14,6 +14,8 @@ from django.db.models import Case, Count, F, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from loanportal.db import execute_prepared
+
 from .choices import (
     CUSTOMER_STAGES,
     FINAL_STAGES,
@@ -115,8 +117,9 @@ def timeline_repeat_view(
     (``notifications.selectors.unread_count_sql``). The session is not yet proven to sign in the
     application's customer: the caller checks that (``accounts.sessions.signed_in_session``).
 
-    Written out rather than built by the ORM: it is all a repeat view reads, and building the
-    equivalent querysets cost about 1 ms, ten times running this.
+    Written out rather than built by the ORM, and prepared once per connection: it is all a repeat
+    view reads, and building the equivalent querysets cost about 1 ms of the web process's time,
+    planning it about 0.25 ms of the database's, running it 0.05 ms.
     """
     sessions = import_module(settings.SESSION_ENGINE).SessionStore.get_model_class()._meta.db_table
     users = get_user_model()._meta.db_table
@@ -134,7 +137,8 @@ def timeline_repeat_view(
     )
     with connection.cursor() as cursor:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        cursor.execute(statement, [normalise_reference(reference), session_key, now])
+        params = [normalise_reference(reference), session_key, now]
+        execute_prepared(cursor, "loanportal_timeline_repeat_view", statement, params)
         row = cursor.fetchone()
     if row is None:
         return None

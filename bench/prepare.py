@@ -28,7 +28,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
-from django.core.cache import cache  # noqa: E402
+from django.core.cache import cache, caches  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.db import OperationalError, connection, transaction  # noqa: E402
 from django.db.models import Sum  # noqa: E402
@@ -173,6 +173,7 @@ def timeline_queries(customer, short: LoanApplication, long: LoanApplication) ->
     for label, application in (("short", short), ("long", long)):
         url = reverse("applications:detail", args=[application.reference])
         cache.clear()  # first: the prediction's quantiles computed; second: from the cache
+        caches["pages"].clear()  # and no whole page kept: the first view builds everything
         cold, _sql, status = page_queries(client, url)
         warm, _sql, _status = page_queries(client, url)
         if status != 200:

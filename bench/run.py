@@ -534,7 +534,7 @@ def measure(prepared: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
         same = queries["short"] == queries["long"]
         rows.append(
             Row(
-                "Timeline 200 events vs 10: queries (empty cache / second view)",
+                "Timeline 200 events vs 10: queries (empty cache / repeat view)",
                 f"{queries['long']['cold']} / {queries['long']['warm']}",
                 f"{queries['short']['cold']} / {queries['short']['warm']}",
                 queries["long"]["cold"] / queries["short"]["cold"],

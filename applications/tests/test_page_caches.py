@@ -138,6 +138,20 @@ def test_a_repeat_view_is_one_query_and_the_same_page(
     assert b'<section class="card' in again.content and b"&lt;section" not in again.content
 
 
+def test_another_visitor_s_first_view_of_a_kept_body_reads_three_rows(
+    client, customer, dealer, timeline_cache, django_assert_num_queries
+):
+    """The body is shared across visitors and frames; the page is per visitor."""
+    application = in_review(customer, dealer)
+    client.force_login(customer)
+    client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
+    caches["pages"].clear()  # as in another server process, which kept no page yet
+    # The repeat-view check, the user, the application: the body from the cache, the unread
+    # count from the check.
+    with django_assert_num_queries(3):
+        assert client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+
+
 def test_a_repeat_view_answers_with_the_same_headers(client, customer, dealer, timeline_cache):
     application = in_review(customer, dealer)
     client.force_login(customer)

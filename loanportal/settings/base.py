@@ -113,6 +113,11 @@ else:
         _options = DATABASES["default"].setdefault("OPTIONS", {})
         _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 
+# The statements run through ``loanportal.db.execute_prepared`` (the customer timeline's repeat
+# views) are planned once per PostgreSQL connection. Off for a connection pooler in transaction
+# mode that does not keep prepared statements (PgBouncer before 1.21).
+PG_PREPARED_STATEMENTS = env.bool("PG_PREPARED_STATEMENTS", default=True)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
