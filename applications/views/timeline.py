@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -233,8 +234,9 @@ def _body_cache_key(application: LoanApplication, *, full_history: bool) -> str:
 
 
 # The whole page is kept per visitor, under everything it shows (``_page_key``), with this in place
-# of the CSRF token: a token masked afresh for each response goes in on the way out.
-CSRF_TOKEN_SLOT = "lp-csrf-token-slot-5c1d"  # noqa: S105 (a marker, not a secret)
+# of the CSRF token: a token masked afresh for each response goes in on the way out. Kept pages
+# never leave the process, so the marker is this process's own: no text on a page can imitate it.
+CSRF_TOKEN_SLOT = f"lp-csrf-{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
