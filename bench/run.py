@@ -426,7 +426,8 @@ def report_rows(report: dict[str, Any]) -> list[Row]:
         ratio = report["page_seconds"] / report["page_sql_seconds"]
         rows.append(
             Row(
-                f"SLA report, 90 days: page (in-process, {report['page_queries']} queries) vs its SQL run raw",
+                f"SLA report, 90 days: page (in-process, {report['page_queries']} queries on "
+                f"{report.get('page_connections', 1)} connection(s)) vs its SQL run raw the same way",
                 seconds_text(report["page_seconds"]),
                 f"{seconds_text(report['page_sql_seconds'])} ({report['page_sql_statements']} statements)",
                 ratio,

@@ -39,18 +39,19 @@ a query parameter; only table names, column names and this module's own constant
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection as default_connection
-from django.db import transaction
-from django.utils import timezone
+from django.db import connections, transaction
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -63,6 +64,8 @@ from applications.choices import (
     Stage,
 )
 from applications.models import Applicant, Dealer, LoanApplication, LoanProduct, StageEvent
+
+T = TypeVar("T")
 
 # Stages with stays and a backlog: every stage a file can wait in, but drafts (not yet submitted,
 # no entering transition) and the final stages (nothing leaves them).
@@ -718,21 +721,51 @@ def report_memory() -> Iterator[None]:
         yield
 
 
+def _beside(work: Callable[[], T]) -> Future[T] | None:
+    """``work`` started on a second database connection, in a thread of its own with this
+    thread's language and the report's memory, or None where that cannot be: inside a caller's
+    transaction (a second connection would not see its rows; the tests run so) or on SQLite (one
+    writer, and nothing to gain)."""
+    if default_connection.vendor != "postgresql" or default_connection.in_atomic_block:
+        return None
+    language = get_language()
+
+    def run() -> T:
+        try:
+            with translation.override(language), report_memory():
+                return work()
+        finally:
+            connections.close_all()  # this thread's connection: it ends with the thread
+
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sla-report")
+    try:
+        return executor.submit(run)
+    finally:
+        executor.shutdown(wait=False)
+
+
 def sla_report(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> SlaReport:
     """Every table of the SLA report for ``start`` … ``end`` (Shanghai dates, both included):
     four queries whatever the size of the book (and, on PostgreSQL, one to give them memory). The
-    benchmark calls this."""
+    benchmark calls this.
+
+    On PostgreSQL, outside a transaction, the funnel, the approval factors and the backlog are
+    computed on a second connection while this one groups the stays, the longest statement (26 s
+    against 12 s for the other three together at a million applications): the figures are then
+    there in about the time of the groupings alone. Each statement sees the book as it was when it
+    began, as it does one after another.
+    """
     date_range = DateRange(start, end)
     now = now or timezone.now()
+
+    def the_rest() -> tuple[list[BacklogRow], Funnel, dict[str, list[FactorRow]]]:
+        return backlog(now=now), funnel(date_range), approval_factors(date_range)
+
+    beside = _beside(the_rest)
     with report_memory():
-        return SlaReport(
-            range=date_range,
-            now=now,
-            stays=stay_groups(date_range),
-            backlog=backlog(now=now),
-            funnel=funnel(date_range),
-            factors=approval_factors(date_range),
-        )
+        stays = stay_groups(date_range)
+        rows, reached, factors = beside.result() if beside is not None else the_rest()
+    return SlaReport(range=date_range, now=now, stays=stays, backlog=rows, funnel=reached, factors=factors)
 
 
 def _report_key(date_range: DateRange) -> str:
@@ -776,8 +809,6 @@ def report_failed(date_range: DateRange) -> bool:
 def report_refresh(*, today: dt.date | None = None, now: dt.datetime | None = None) -> int:
     """Compute the default range's report in every language and keep it (beat, every
     ``REPORT_REFRESH_SECONDS``). Returns how many were stored."""
-    from django.utils import translation
-
     if not settings.REPORT_CACHE_SECONDS:
         return 0
     date_range = default_range(today=today or timezone.localdate())

@@ -14,10 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 import statistics
+import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import translation
 
 from applications.choices import EventKind, Powertrain, Stage
 from applications.models import LoanProduct
@@ -412,3 +414,40 @@ def test_approval_factors_by_band_term_vehicle_and_dealer(backend, customer, app
     assert factors["dealer"][0].label == "Gamma Motors"
     assert factors["dealer"][0].approval_rate == pytest.approx(2 / 3)
     assert [r.label for r in factors["energy"]] == ["New-energy (BEV, PHEV)", "Fuel or hybrid"]
+
+
+# --- Two connections ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_rest_is_computed_beside_the_groupings_with_the_same_figures(
+    five_reviews, backend
+):
+    """On PostgreSQL the funnel, factors and backlog run on a second connection, in the caller's
+    language; inside a transaction (which that connection could not see into) all run on one.
+    Either way the report is the same, and the second connection ends with its thread."""
+    if backend != "postgresql":
+        pytest.skip("one connection on SQLite")
+    now = at(16, 12)
+
+    def open_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    before = open_connections()
+    assert not connection.in_atomic_block
+    assert selectors._beside(lambda: "beside").result() == "beside"
+    with translation.override("en"):  # not the default language: the thread must take it over
+        beside = selectors.sla_report(RANGE.start, RANGE.end, now=now)
+        with transaction.atomic():
+            assert selectors._beside(lambda: "beside") is None
+            one_after_another = selectors.sla_report(RANGE.start, RANGE.end, now=now)
+    assert beside == one_after_another
+    energy_labels = {row.label for row in beside.factors["energy"]}
+    assert energy_labels and all(label.isascii() for label in energy_labels)
+    for _ in range(20):  # the server notices a closed connection within moments
+        if open_connections() == before:
+            break
+        time.sleep(0.1)
+    assert open_connections() == before
