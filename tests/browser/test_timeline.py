@@ -282,3 +282,31 @@ def test_a_long_history_shows_its_latest_events_and_opens_the_rest(
     page.goto(url)
     expect(history.first).to_contain_text("Document received")
     expect(page.get_by_role("link", name=re.compile(rf"Show {hidden + 1} earlier events"))).to_be_visible()
+
+
+def test_a_reload_is_the_kept_page_and_its_forms_work(
+    page: Page, live_server, browser_problems, customer, dealer, reviewer, approver, settings
+):
+    """A customer reloading the timeline gets the page kept for them: the same page, styled, with
+    a language switch and a sign-out that still pass the CSRF check."""
+    settings.TIMELINE_CACHE_SECONDS = 60
+    application = offer_waiting(customer, dealer, reviewer, approver)
+    sign_in(page, live_server, customer)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/applications/{application.reference}/")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    first = page.get_by_test_id("history").inner_text()
+
+    page.reload()
+    assert page.get_by_test_id("history").inner_text() == first
+    # The timeline's stylesheet (a static file) applies to the kept page too.
+    assert page.evaluate("getComputedStyle(document.querySelector('.lp-tl-grid')).display") == "grid"
+    page.get_by_role("button", name="中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    page.reload()
+    page.locator(".lp-account-toggle").click()
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/$|/accounts/login/"))
+    page.goto(f"{live_server.url}/applications/{application.reference}/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
