@@ -79,8 +79,9 @@ def customer_application_get(*, user, reference: str) -> LoanApplication | None:
 
 def customer_timeline_application(*, user, reference: str) -> LoanApplication | None:
     """As ``customer_application_get``, with only what the timeline reads joined (the cause of a
-    delay): the page reads it on every view, mostly to serve a cached body, and the applicant's
-    encrypted details it never shows would be decrypted for nothing (1 query)."""
+    delay): the page reads it on every view it renders (a repeat view reads ``timeline_repeat_view``
+    instead), often only to frame a cached body, and the applicant's encrypted details it never
+    shows would be decrypted for nothing (1 query)."""
     return (
         customer_applications(user=user)
         .select_related(None)
