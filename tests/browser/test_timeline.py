@@ -298,15 +298,20 @@ def test_a_reload_is_the_kept_page_and_its_forms_work(
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     first = page.get_by_test_id("history").inner_text()
 
+    page.wait_for_load_state("networkidle")  # see below: nothing of this page left loading
     page.reload()
     assert page.get_by_test_id("history").inner_text() == first
     # The timeline's stylesheet (a static file) applies to the kept page too.
     assert page.evaluate("getComputedStyle(document.querySelector('.lp-tl-grid')).display") == "grid"
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    page.wait_for_load_state("networkidle")
     page.reload()
     page.locator(".lp-account-toggle").click()
     page.get_by_role("button", name="退出登录").click()
     expect(page).to_have_url(re.compile(r"/$|/accounts/login/"))
+    # Its favicon included: leaving earlier aborts that request, which counts as a browser problem.
+    page.wait_for_load_state("networkidle")
     page.goto(f"{live_server.url}/applications/{application.reference}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.wait_for_load_state("networkidle")
