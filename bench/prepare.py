@@ -36,7 +36,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.db import OperationalError, connection, connections, transaction  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
 from django.db.models import Sum  # noqa: E402
-from django.test import Client, override_settings  # noqa: E402
+from django.middleware.csrf import rotate_token  # noqa: E402
+from django.test import Client, RequestFactory, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
@@ -143,13 +144,21 @@ def application_in_review(customer, *, events: int) -> LoanApplication:
 
 
 def session_cookie(user) -> str:
-    """A signed-in session, as the sign-in view would leave it, for wrk's ``Cookie`` header."""
+    """The cookies a browser holds after signing in, for wrk's ``Cookie`` header: the session, as
+    the sign-in view leaves it, and the CSRF cookie, which signing in renews (``rotate_token``)
+    and every later response leaves as it is. Without it, each response of a page with a form
+    would make a new CSRF secret and set the cookie, as for a first visit."""
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    signing_in = RequestFactory().post("/accounts/login/")
+    rotate_token(signing_in)
+    return (
+        f"{settings.SESSION_COOKIE_NAME}={session.session_key}; "
+        f"{settings.CSRF_COOKIE_NAME}={signing_in.META['CSRF_COOKIE']}"
+    )
 
 
 def staff_user(username: str, role: str):

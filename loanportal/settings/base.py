@@ -106,6 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with a health check that reads the socket before it asks the server
+        # (``loanportal/postgresql/base.py``).
+        DATABASES["default"]["ENGINE"] = "loanportal.postgresql"
     # PostgreSQL's JIT compiles the expressions of queries it estimates as costly; for the delay
     # prediction's table that compilation took 5.4 s of a 6 s query (0.8-1.3 s without it), and no
     # query of ours ran faster with it. Off for this application's sessions (PG_JIT=on restores it).
