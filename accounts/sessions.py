@@ -7,11 +7,19 @@ makes, or no decision, in which case the caller leaves the request to Django.
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Mapping
+from functools import cache, lru_cache
 from importlib import import_module
+from types import MappingProxyType
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.signals import setting_changed
@@ -42,33 +50,57 @@ def _plain_backends() -> frozenset[str]:
     return frozenset(plain)
 
 
+# Settings that change what a stored session decides.
+_DECIDING_SETTINGS = frozenset(
+    {
+        "AUTHENTICATION_BACKENDS",
+        "AUTH_USER_MODEL",
+        "SECRET_KEY",
+        "SECRET_KEY_FALLBACKS",
+        "SESSION_ENGINE",
+        "SESSION_SERIALIZER",
+    }
+)
+
+
 @receiver(setting_changed)
 def _forget_configuration(*, setting: str, **kwargs) -> None:
-    if setting in ("AUTHENTICATION_BACKENDS", "SESSION_ENGINE"):
+    if setting in _DECIDING_SETTINGS:
         sessions_in_database.cache_clear()
         _plain_backends.cache_clear()
+        _decision.cache_clear()
 
 
-def signed_in_session(session_data: str, user) -> dict | None:
-    """The session's data if it signs in ``user``, else None.
+def signed_in_session(session_data: str, *, user_id, password: str, is_active: bool) -> Mapping | None:
+    """The session's data (read-only) if it signs in the account ``user_id`` with this password
+    hash and active flag, else None.
 
     ``session_data``: a live row's data, as the session table holds it (the caller has checked
-    its expiry date); ``user``: the account with at least its id, password hash and active flag.
-    Signed in means, as for ``get_user``: the session names this user and one of the configured
-    backends that look users up as ``ModelBackend`` does, the account is active, and the session's
-    hash matches the password's under the current secret key. A hash that only a fallback key
-    matches answers None too: Django then renews it on the normal path.
+    its expiry date). Signed in means, as for ``get_user``: the session names this user and one of
+    the configured backends that look users up as ``ModelBackend`` does, the account is active,
+    and the session's hash matches the password's under the current secret key. A hash that only
+    a fallback key matches answers None too: Django then renews it on the normal path.
+
+    The answer depends on nothing but these values and the settings, so each process remembers
+    the latest few thousand: a customer's repeat views skip decoding the session and hashing the
+    password. A changed password, a deactivated account or a new session is a new question; a
+    change to a deciding setting forgets every answer.
     """
-    if not sessions_in_database():
+    return _decision(session_data, user_id, password, is_active)
+
+
+@lru_cache(maxsize=2048)
+def _decision(session_data: str, user_id, password: str, is_active: bool) -> Mapping | None:
+    if not sessions_in_database() or not is_active:
         return None
     data = import_module(settings.SESSION_ENGINE).SessionStore().decode(session_data)
-    backend, user_id, session_hash = (
+    backend, session_user, session_hash = (
         data.get(k) for k in (BACKEND_SESSION_KEY, SESSION_KEY, HASH_SESSION_KEY)
     )
-    if backend not in _plain_backends() or not session_hash or not user.is_active:
+    if backend not in _plain_backends() or not session_hash or str(session_user) != str(user_id):
         return None
-    if str(user_id) != str(user.pk):
+    # The model's own hash, as ``get_user`` compares it.
+    account = get_user_model()(pk=user_id, password=password, is_active=is_active)
+    if not constant_time_compare(session_hash, account.get_session_auth_hash()):
         return None
-    if not constant_time_compare(session_hash, user.get_session_auth_hash()):
-        return None
-    return data
+    return MappingProxyType(data)

@@ -1,4 +1,5 @@
-"""The Redis cache backend: Django's, with one client per connection pool (``loanportal.cache``)."""
+"""``loanportal.cache``: the Redis cache backend (Django's, with one client per connection pool), and
+the local-memory cache that keeps strings without pickling them."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 
 from conftest import _needs, redis_configured
-from loanportal.cache import RedisCache
+from loanportal.cache import ProcessMemoryCache, RedisCache
 
 
 @pytest.fixture
@@ -63,3 +65,58 @@ def test_threads_share_the_client_safely(redis_cache):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+@pytest.fixture
+def memory_cache():
+    backend = ProcessMemoryCache(
+        f"test-{uuid.uuid4().hex}", {"OPTIONS": {"MAX_ENTRIES": 3, "CULL_FREQUENCY": 3}}
+    )
+    yield backend
+    backend.clear()
+
+
+def test_the_timeline_pages_are_kept_by_it():
+    assert isinstance(caches["pages"], ProcessMemoryCache)
+
+
+def test_it_gives_back_the_very_string_it_was_given(memory_cache):
+    page = "<p>申请 D4KNE-45QRB</p>".encode() * 1000
+    memory_cache.set("page", page)
+    assert memory_cache.get("page") is page  # not a copy: nothing was pickled
+    assert memory_cache.add("page", b"other") is False
+    assert memory_cache.add("text", "文字") is True and memory_cache.get("text") == "文字"
+    assert memory_cache.get("missing", b"default") == b"default"
+    memory_cache.delete("page")
+    assert memory_cache.get("page") is None
+
+
+def test_it_expires_and_culls_as_django_s_local_memory_cache(memory_cache, monkeypatch):
+    memory_cache.set("soon", b"x", timeout=10)
+    for key in ("a", "b", "c"):  # over MAX_ENTRIES: the least recently used go
+        memory_cache.set(key, b"y")
+    assert memory_cache.get("soon") is None
+    import time as time_module
+
+    now = time_module.time()
+    monkeypatch.setattr(time_module, "time", lambda: now + 3600)  # past the default 300 s
+    assert memory_cache.get("c") is None
+
+
+def test_it_refuses_values_that_could_change(memory_cache):
+    for value in ([b"page"], {"page": b"x"}, 1):
+        with pytest.raises(TypeError):
+            memory_cache.set("key", value)
+        with pytest.raises(TypeError):
+            memory_cache.add("key", value)
+    assert memory_cache.get("key") is None
+    memory_cache.set("count", b"1")
+    with pytest.raises(TypeError):
+        memory_cache.incr("count")
+
+
+def test_keys_of_any_length_and_characters_are_taken_without_a_warning(memory_cache, recwarn):
+    key = "applications:timeline-page:" + "页 " * 200
+    memory_cache.set(key, b"page")
+    assert memory_cache.get(key) == b"page"
+    assert not recwarn.list

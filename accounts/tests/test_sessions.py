@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
-from accounts.sessions import signed_in_session
+from accounts import sessions
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +25,12 @@ def _stored(user, *, backend: str = MODEL_BACKEND, **extra) -> str:
         **extra,
     }
     return store.encode(data)
+
+
+def signed_in_session(session_data: str, user):
+    return sessions.signed_in_session(
+        session_data, user_id=user.pk, password=user.password, is_active=user.is_active
+    )
 
 
 def test_a_session_signs_in_its_user(customer):
@@ -87,4 +93,37 @@ def test_a_hash_only_an_old_key_matches_is_left_to_django(customer, settings):
     stored = _stored(customer)
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "new-" + "k" * 50
+    assert signed_in_session(stored, customer) is None
+
+
+def _count_decodes(monkeypatch) -> list:
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    decodes = []
+    real_decode = store_class.decode
+
+    def counted(self, session_data):
+        decodes.append(session_data)
+        return real_decode(self, session_data)
+
+    monkeypatch.setattr(store_class, "decode", counted)
+    return decodes
+
+
+def test_the_answer_is_remembered_for_the_same_question(customer, monkeypatch):
+    stored = _stored(customer, _messages="[]")
+    decodes = _count_decodes(monkeypatch)
+    first = signed_in_session(stored, customer)
+    assert signed_in_session(stored, customer) == first
+    assert len(decodes) == 1
+    with pytest.raises(TypeError):
+        first["_messages"] = "changed"  # one answer serves many requests: nobody may change it
+    customer.set_password("a-New-passphrase-43")
+    assert signed_in_session(stored, customer) is None  # a new password is a new question
+    assert len(decodes) == 2
+
+
+def test_a_new_secret_key_forgets_every_answer(customer, settings, monkeypatch):
+    stored = _stored(customer)
+    assert signed_in_session(stored, customer) is not None
+    settings.SECRET_KEY = "another-" + "k" * 50  # sessions signed with the old key no longer load
     assert signed_in_session(stored, customer) is None

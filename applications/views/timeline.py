@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.messages.storage.session import SessionStorage
@@ -237,6 +236,7 @@ def _body_cache_key(application: LoanApplication, *, full_history: bool) -> str:
 # of the CSRF token: a token masked afresh for each response goes in on the way out. Kept pages
 # never leave the process, so the marker is this process's own: no text on a page can imitate it.
 CSRF_TOKEN_SLOT = f"lp-csrf-{secrets.token_hex(16)}"
+CSRF_TOKEN_SLOT_BYTES = CSRF_TOKEN_SLOT.encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,7 @@ class KeptPage:
     key: str
     user_id: int
     unread_notifications: int
-    page: str | None
+    page: bytes | None  # encoded as the response is (UTF-8), with ``CSRF_TOKEN_SLOT`` in it
 
 
 def _page_key(request: HttpRequest, row: RepeatView, *, full_history: bool) -> str:
@@ -289,16 +289,18 @@ def _kept_page(request: HttpRequest, reference: str, *, full_history: bool) -> K
     row = timeline_repeat_view(session_key=session_key, reference=reference, unread_count=unread_count_sql)
     if row is None or row.is_staff or row.stage == Stage.DRAFT:
         return None
-    account = get_user_model()(pk=row.user_id, password=row.password, is_active=row.is_active)
-    session = signed_in_session(row.session_data, account)
+    session = signed_in_session(
+        row.session_data, user_id=row.user_id, password=row.password, is_active=row.is_active
+    )
     if session is None or SessionStorage.session_key in session:
         return None
     key = _page_key(request, row, full_history=full_history)
     return KeptPage(key, row.user_id, row.unread_notifications, pages.get(key))
 
 
-def _page_response(request: HttpRequest, page: str) -> HttpResponse:
-    return HttpResponse(page.replace(CSRF_TOKEN_SLOT, get_token(request)))
+def _page_response(request: HttpRequest, page: bytes) -> HttpResponse:
+    """The page with a CSRF token masked for this response in its slot."""
+    return HttpResponse(page.replace(CSRF_TOKEN_SLOT_BYTES, get_token(request).encode("ascii")))
 
 
 def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
@@ -355,7 +357,7 @@ def _application_page(
     if keep:
         # Counted with the check; otherwise the navbar counts when it shows the badge.
         context["unread_notification_count"] = kept.unread_notifications
-    page = render_to_string("applications/timeline/page.html", context, request)
+    page = render_to_string("applications/timeline/page.html", context, request).encode()
     if keep:
         pages.set(kept.key, page, timeout=seconds)
     return _page_response(request, page)

@@ -191,10 +191,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Cache, Celery ------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 # Each server process's own memory, whatever the shared cache: the customer timeline's whole pages,
-# kept under everything they show, so no process can serve another's stale copy (about 30 KB each).
+# kept under everything they show, so no process can serve another's stale copy (about 20 KB each),
+# as bytes, which this backend keeps without pickling.
 LOCAL_CACHES = {
     "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "loanportal.cache.ProcessMemoryCache",
         "LOCATION": "timeline-pages",
         "OPTIONS": {"MAX_ENTRIES": env.int("TIMELINE_PAGES_KEPT", default=500)},
     }
