@@ -12,6 +12,7 @@ each page and the minimal view. See bench/README.md for what each figure means.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -198,6 +199,8 @@ def database_ready() -> dict[str, Any]:
 class Server:
     """gunicorn with the bench settings: ``WORKERS`` sync workers on 127.0.0.1:``PORT``."""
 
+    running: Server | None = None  # the one wrk is pointed at, whose CPU time a run counts
+
     def __init__(self, **settings: str) -> None:
         self.process: subprocess.Popen | None = None
         self.settings = settings  # environment variables the settings read, e.g. TIMELINE_CACHE_SECONDS
@@ -227,6 +230,7 @@ class Server:
                 raise RuntimeError("gunicorn stopped at start: see bench/gunicorn.log")
             try:
                 if get("/bench/ping/")[0] == 200:
+                    Server.running = self
                     return self
             except OSError:
                 pass
@@ -234,6 +238,7 @@ class Server:
         raise RuntimeError("gunicorn did not answer /bench/ping/ within 60 s")
 
     def __exit__(self, *exc: object) -> None:
+        Server.running = None
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -262,7 +267,7 @@ def get(path: str, cookie: str = "") -> tuple[int, bytes]:
 
 @dataclass
 class Load:
-    """One wrk run."""
+    """One wrk run; ``cpu``: the CPU time it cost, in µs per request (``CpuUse``)."""
 
     requests: int
     seconds: float
@@ -270,6 +275,7 @@ class Load:
     p90_ms: float
     p99_ms: float
     errors: int
+    cpu: dict[str, float] | None = None
 
     @property
     def rate(self) -> float:
@@ -305,7 +311,10 @@ def wrk(
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     command.append(f"http://127.0.0.1:{PORT}{path}")
-    done = run(command, env=env, check=True, capture_output=True, text=True)
+    server = Server.running
+    meter = CpuUse(server.process.pid) if server is not None and server.process is not None else None
+    with meter if meter is not None else contextlib.nullcontext():
+        done = run(command, env=env, check=True, capture_output=True, text=True)
     with LOG.open("a", encoding="utf-8") as log:
         log.write(" ".join(command[:-1]) + f" {path}\n{done.stdout}\n")
     line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH "))
@@ -317,7 +326,61 @@ def wrk(
         p90_ms=figures["p90_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         errors=figures["socket_errors"] + figures["http_errors"],
+        cpu=meter.per_request(figures["requests"]) if meter is not None else None,
     )
+
+
+class CpuUse:
+    """The CPU time spent during a run, from ``/proc``: by the server's processes (the gunicorn
+    master and its workers), by PostgreSQL's processes, and by the whole machine (every process and
+    the kernel, from ``/proc/stat``), so that a page's cost beyond the baseline's can be told apart
+    into the web workers' Python and the database's work. Linux only; empty elsewhere."""
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def _processes(self) -> dict[str, int]:
+        ticks = {"web": 0, "postgres": 0}
+        try:
+            entries = os.listdir("/proc")
+        except OSError:
+            return {}
+        for entry in entries:
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parent, used = int(fields[1]), int(fields[11]) + int(fields[12])
+            if int(entry) == self.server_pid or parent == self.server_pid:
+                ticks["web"] += used
+            elif name == "postgres" or name.startswith("postgres:"):
+                ticks["postgres"] += used
+        try:
+            total = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except OSError:
+            return {}
+        ticks["machine"] = sum(total) - total[3] - total[4]  # all but idle and I/O wait
+        return ticks
+
+    def __enter__(self) -> CpuUse:
+        self.before = self._processes()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.after = self._processes()
+
+    def per_request(self, requests: int) -> dict[str, float] | None:
+        if not self.before or not self.after or not requests:
+            return None
+        return {
+            part: (self.after[part] - self.before[part]) / self.TICK / requests * 1e6 for part in self.before
+        }
 
 
 def warm(path: str, cookie: str = "") -> None:
@@ -359,6 +422,12 @@ def table(rows: list[Row]) -> str:
 def per_second(load: Load) -> str:
     suffix = f", {load.errors} errors" if load.errors else ""
     return f"{load.rate:,.1f} req/s{suffix}"
+
+
+def cpu_text(load: Load) -> str:
+    if not load.cpu:
+        return "—"
+    return " / ".join(f"{load.cpu[part]:,.0f}" for part in ("web", "postgres", "machine")) + " µs"
 
 
 def seconds_text(value: float) -> str:
@@ -482,6 +551,7 @@ def measure(prepared: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
     with Server():
         for path, cookie in (
             ("/bench/ping/", ""),
+            ("/bench/one-query/", ""),
             ("/bench/empty/", cookies["customer"]),
             (short, cookies["customer"]),
             (long, cookies["customer"]),
@@ -490,8 +560,9 @@ def measure(prepared: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
         ):
             warm(path, cookie)
 
-        say("throughput: minimal view, empty page, timeline (10 and 200 events)")
+        say("throughput: minimal view, one-query view, empty page, timeline (10 and 200 events)")
         ping = wrk("/bench/ping/")
+        one_query = wrk("/bench/one-query/")
         empty = wrk("/bench/empty/", cookies["customer"])
         timeline_short = wrk(short, cookies["customer"])
         timeline_long = wrk(long, cookies["customer"])
@@ -507,6 +578,30 @@ def measure(prepared: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
                 ratio >= 0.5,
             )
         )
+        rows.append(
+            Row(
+                "One database round trip: the minimal view plus `SELECT 1` (`/bench/one-query/`)",
+                per_second(one_query),
+                per_second(ping),
+                one_query.rate / ping.rate,
+            )
+        )
+        rows.append(
+            Row(
+                "Customer timeline (10 events) vs the one-query view",
+                per_second(timeline_short),
+                per_second(one_query),
+                timeline_short.rate / one_query.rate,
+            )
+        )
+        for label, load in (
+            ("minimal view", ping),
+            ("one-query view", one_query),
+            ("customer timeline (10 events)", timeline_short),
+        ):
+            rows.append(
+                Row(f"CPU per request, {label}: web workers / PostgreSQL / whole machine", cpu_text(load))
+            )
         rows.append(
             Row(
                 "Customer timeline (10 events) vs the site's empty page, signed in (`/bench/empty/`)",

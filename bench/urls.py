@@ -1,8 +1,9 @@
-"""The portal's URLs plus the baseline view, under the bench settings only."""
+"""The portal's URLs plus the baseline views, under the bench settings only."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import path
@@ -17,6 +18,15 @@ def ping(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"pong", content_type="text/plain")
 
 
+def one_query(request: HttpRequest) -> HttpResponse:
+    """The minimal view plus one round trip to the database (``SELECT 1``), after Django's health
+    check of the connection as on every page: the least any page that reads the database costs."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return HttpResponse(b"one", content_type="text/plain")
+
+
 # The site's frame with nothing in it: the base template (navigation, the unread count) for the
 # signed-in user. The timeline's second baseline: what any page of the site costs before its content.
 _EMPTY_PAGE = engines["django"].from_string('{% extends "base.html" %}')
@@ -29,6 +39,7 @@ def empty(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("bench/ping/", ping, name="bench-ping"),
+    path("bench/one-query/", one_query, name="bench-one-query"),
     path("bench/empty/", empty, name="bench-empty"),
     *portal_urlpatterns,
 ]
