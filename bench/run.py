@@ -341,10 +341,13 @@ class CpuUse:
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
 
-    def _processes(self) -> dict[str, int]:
-        ticks = {"web": 0, "postgres": 0}
+    def _processes(self) -> dict[tuple[str, int], int]:
+        """CPU ticks so far of each server and PostgreSQL process, by (part, pid), and of the
+        machine (``("machine", 0)``)."""
+        ticks: dict[tuple[str, int], int] = {}
         try:
             entries = os.listdir("/proc")
+            total = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         except OSError:
             return {}
         for entry in entries:
@@ -356,16 +359,12 @@ class CpuUse:
                 continue  # ended meanwhile
             name = stat[stat.index("(") + 1 : stat.rindex(")")]
             fields = stat[stat.rindex(")") + 2 :].split()
-            parent, used = int(fields[1]), int(fields[11]) + int(fields[12])
-            if int(entry) == self.server_pid or parent == self.server_pid:
-                ticks["web"] += used
+            pid, parent, used = int(entry), int(fields[1]), int(fields[11]) + int(fields[12])
+            if pid == self.server_pid or parent == self.server_pid:
+                ticks["web", pid] = used
             elif name == "postgres" or name.startswith("postgres:"):
-                ticks["postgres"] += used
-        try:
-            total = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        except OSError:
-            return {}
-        ticks["machine"] = sum(total) - total[3] - total[4]  # all but idle and I/O wait
+                ticks["postgres", pid] = used
+        ticks["machine", 0] = sum(total) - total[3] - total[4]  # all but idle and I/O wait
         return ticks
 
     def __enter__(self) -> CpuUse:
@@ -376,11 +375,15 @@ class CpuUse:
         self.after = self._processes()
 
     def per_request(self, requests: int) -> dict[str, float] | None:
+        """µs per request by part. A process that started during the run (a worker's new database
+        connection, say) counts whole; one that ended during it is missed (its time is still in
+        the machine's)."""
         if not self.before or not self.after or not requests:
             return None
-        return {
-            part: (self.after[part] - self.before[part]) / self.TICK / requests * 1e6 for part in self.before
-        }
+        used = {"web": 0, "postgres": 0, "machine": 0}
+        for (part, pid), ticks in self.after.items():
+            used[part] += ticks - self.before.get((part, pid), 0)
+        return {part: value / self.TICK / requests * 1e6 for part, value in used.items()}
 
 
 def warm(path: str, cookie: str = "") -> None:
