@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -8,6 +10,9 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from applications.pii import EncryptedField, keyed_hash, mask_phone
+
+# Han characters (the CJK Unified Ideographs, with extension A and the compatibility block).
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 class User(AbstractUser):
@@ -43,6 +48,14 @@ class User(AbstractUser):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    def get_full_name(self) -> str:
+        """A Chinese name family name first, with no space (王芳); any other as Django writes it,
+        given name first (Fang Wang)."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if _HAN.search(first + last):
+            return f"{last}{first}"
+        return super().get_full_name()
 
     def display_name(self) -> str:
         return self.get_full_name() or self.username
