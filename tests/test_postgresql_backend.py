@@ -116,3 +116,12 @@ def test_the_check_runs_once_a_request(own):
     _next_request(own)
     _select_one(own)
     assert own.checks == [True]  # the new connection is quiet
+
+
+def test_a_connection_closed_on_our_side_is_replaced(own):
+    pid = own.connection.info.backend_pid
+    _next_request(own)
+    own.connection.close()  # psycopg's connection, behind Django's back
+    assert _select_one(own) == 1
+    assert own.checks == [True]
+    assert own.connection.info.backend_pid != pid

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -44,5 +45,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             poller = select.poll()
             poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
             return not poller.poll(0)
-        except (AttributeError, OSError, ValueError):  # no poll() on this platform, a bad descriptor
+        except (AttributeError, OSError, ValueError, psycopg.Error):
+            # No poll() on this platform, a bad descriptor, a connection psycopg calls broken.
             return False
