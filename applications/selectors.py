@@ -97,6 +97,7 @@ class RepeatView:
     the account of the application's customer, the application's version and their unread count."""
 
     session_data: str  # as the session table holds it, encoded and signed
+    session_expires: dt.datetime
     user_id: int
     password: str
     is_active: bool
@@ -127,7 +128,7 @@ def timeline_repeat_view(
     applications = LoanApplication._meta.db_table
     unread = unread_count(recipient='u."id"')
     columns = (
-        's."session_data", u."id", u."password", u."is_active", u."is_staff", u."first_name", '
+        's."session_data", s."expire_date", u."id", u."password", u."is_active", u."is_staff", u."first_name", '
         'u."last_name", u."phone_hash", u."email", u."username", a."id", a."stage", a."updated_at", '
         f'a."history_head", {unread}'
     )
@@ -143,9 +144,23 @@ def timeline_repeat_view(
         row = cursor.fetchone()
     if row is None:
         return None
-    data, user_id, password, active, staff, *visitor, application_id, stage, updated_at, head, unread = row
+    (
+        data,
+        expires,
+        user_id,
+        password,
+        active,
+        staff,
+        *visitor,
+        application_id,
+        stage,
+        updated_at,
+        head,
+        unread,
+    ) = row
     return RepeatView(
         session_data=data,
+        session_expires=expires,
         user_id=user_id,
         password=password,
         is_active=bool(active),

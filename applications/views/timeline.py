@@ -20,6 +20,9 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.messages.storage.session import SessionStorage
 from django.core.cache import cache, caches
+from django.core.signals import setting_changed
+from django.db import connection
+from django.dispatch import receiver
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -31,6 +34,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.sessions import sessions_in_database, signed_in_session
+from loanportal.postgresql.changes import KeptAnswers, session_tag, user_tag
 from notifications.selectors import unread_count_sql
 
 from .. import services
@@ -52,6 +56,16 @@ from .apply import next_step
 
 # Whole pages, in this process's memory (see ``application_detail``).
 pages = caches["pages"]
+
+# Which kept page a visitor's repeat view may be served, in this process's memory, until the
+# database announces a change to what was checked (``PG_LISTEN``; see ``_known_page``).
+known_pages = KeptAnswers()
+
+
+@receiver(setting_changed)
+def _forget_known_pages(**kwargs) -> None:
+    known_pages.forget()
+
 
 # What each transition means to the customer, in their words.
 TRANSITION_WORDS = {
@@ -270,13 +284,9 @@ def _page_key(request: HttpRequest, row: RepeatView, *, full_history: bool) -> s
     )
 
 
-def _kept_page(request: HttpRequest, reference: str, *, full_history: bool) -> KeptPage | None:
-    """A repeat view of the timeline, checked against one row (``timeline_repeat_view``): the
-    session, the account, the file's version and the unread count. None leaves the request to the
-    whole view, which decides as usual: a visitor not signed in, a session that does not sign in
-    the file's customer (another customer's file, signed out, expired, a changed password, an
-    inactive account), staff (their frame depends on roles), a draft, an address with another
-    query string, or a message waiting to be shown."""
+def _repeat_view_session(request: HttpRequest) -> str | None:
+    """The session key of a request that may be a repeat view, or None: a visitor not signed in,
+    another method, an address with another query string, or a message waiting in its cookie."""
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     if (
         not session_key
@@ -286,6 +296,54 @@ def _kept_page(request: HttpRequest, reference: str, *, full_history: bool) -> K
         or CookieStorage.cookie_name in request.COOKIES
     ):
         return None
+    return session_key
+
+
+def _listening() -> bool:
+    return settings.PG_LISTEN and connection.vendor == "postgresql"
+
+
+def _known_key(request: HttpRequest, session_key: str, *, full_history: bool) -> tuple:
+    """What a known page is looked up by: everything ``_page_key`` takes from the request."""
+    return (
+        session_key,
+        request.path,
+        full_history,
+        translation.get_language() or "",
+        timezone.get_current_timezone_name(),
+    )
+
+
+def _known_page(request: HttpRequest, *, full_history: bool) -> bytes | None:
+    """A repeat view answered without asking the database: the page an earlier view checked for
+    this visitor (``_kept_page``), as long as nothing it was checked against has changed since.
+
+    The session, the account, the file, the unread count: each of their tables announces its
+    changes (``loanportal.postgresql.changes``), and an announced change drops the answer, so the
+    next view checks again. Answers are also dropped ``PG_LISTEN_TRUST_SECONDS`` after their check
+    and when the session expires; none is kept while this process is not listening."""
+    session_key = _repeat_view_session(request)
+    if session_key is None:
+        return None
+    page_key = known_pages.get(_known_key(request, session_key, full_history=full_history))
+    return pages.get(page_key) if page_key is not None else None
+
+
+def _kept_page(request: HttpRequest, reference: str, *, full_history: bool) -> KeptPage | None:
+    """A repeat view of the timeline, checked against one row (``timeline_repeat_view``): the
+    session, the account, the file's version and the unread count. None leaves the request to the
+    whole view, which decides as usual: a visitor not signed in, a session that does not sign in
+    the file's customer (another customer's file, signed out, expired, a changed password, an
+    inactive account), staff (their frame depends on roles), a draft, an address with another
+    query string, or a message waiting to be shown.
+
+    While this process listens for changes, the answer is also remembered for the visitor's next
+    views (``_known_page``)."""
+    session_key = _repeat_view_session(request)
+    if session_key is None:
+        return None
+    # Taken before the row is read: a change announced after it makes the answer unfit to keep.
+    ticket = known_pages.ticket() if _listening() else None
     row = timeline_repeat_view(session_key=session_key, reference=reference, unread_count=unread_count_sql)
     if row is None or row.is_staff or row.stage == Stage.DRAFT:
         return None
@@ -295,6 +353,15 @@ def _kept_page(request: HttpRequest, reference: str, *, full_history: bool) -> K
     if session is None or SessionStorage.session_key in session:
         return None
     key = _page_key(request, row, full_history=full_history)
+    if ticket is not None:
+        trust = min(settings.PG_LISTEN_TRUST_SECONDS, (row.session_expires - timezone.now()).total_seconds())
+        known_pages.put(
+            _known_key(request, session_key, full_history=full_history),
+            key,
+            tags=(user_tag(row.user_id), session_tag(session_key)),
+            ticket=ticket,
+            seconds=trust,
+        )
     return KeptPage(key, row.user_id, row.unread_notifications, pages.get(key))
 
 
@@ -311,17 +378,23 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
     on the next view and the relative times ("in about 2 hours") are at most that old:
 
     - the whole page per visitor, in each server process's memory: a repeat view costs one query
-      (``_kept_page``) and renders nothing;
+      (``_kept_page``) and renders nothing, or, on PostgreSQL while the process listens for the
+      database's announced changes (``PG_LISTEN``), no query at all until something it was checked
+      against changes (``_known_page``);
     - the body (the history, documents, requests and prediction, about twenty template files'
       worth of HTML) per file, language and time zone in the shared cache, for the first view of a
       version, whatever frame it is shown in.
     """
     full_history = request.GET.get("history") == "all"
-    kept = (
-        _kept_page(request, reference, full_history=full_history) if settings.TIMELINE_CACHE_SECONDS else None
-    )
-    if kept is not None and kept.page is not None:
-        response = _page_response(request, kept.page)
+    kept = None
+    page = None
+    if settings.TIMELINE_CACHE_SECONDS:
+        page = _known_page(request, full_history=full_history) if _listening() else None
+        if page is None:
+            kept = _kept_page(request, reference, full_history=full_history)
+            page = kept.page if kept is not None else None
+    if page is not None:
+        response = _page_response(request, page)
         # As the whole view's: it read the session, which the session middleware marks so.
         patch_vary_headers(response, ("Cookie",))
         return response

@@ -121,6 +121,14 @@ else:
 # views) are planned once per PostgreSQL connection. Off for a connection pooler in transaction
 # mode that does not keep prepared statements (PgBouncer before 1.21).
 PG_PREPARED_STATEMENTS = env.bool("PG_PREPARED_STATEMENTS", default=True)
+# Each server process listens for the changes the database announces (``NOTIFY`` from triggers on
+# sessions, accounts, applications and notifications; ``loanportal.postgresql.changes``), so that a
+# customer's repeat view of their timeline is answered without a query until something it was
+# checked against changes, and at most PG_LISTEN_TRUST_SECONDS after the check. Each process then
+# holds one more connection. Off behind a connection pooler in transaction mode, which cannot
+# keep a LISTEN (PgBouncer), unless the listening connections bypass it.
+PG_LISTEN = env.bool("PG_LISTEN", default=True)
+PG_LISTEN_TRUST_SECONDS = env.int("PG_LISTEN_TRUST_SECONDS", default=30)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
