@@ -273,3 +273,22 @@ def test_a_forked_process_listens_on_its_own_connection(listener, monkeypatch):
     assert listener.heard() == []
     assert listener.connection is not parents and not parents.closed  # the parent's left alone
     parents.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_that_cannot_connect_waits_before_trying_again(monkeypatch):
+    listener = Listener()
+    attempts = []
+
+    def refused(**params):
+        attempts.append(params)
+        raise changes.psycopg.OperationalError("too many clients already")
+
+    monkeypatch.setattr(changes.psycopg, "connect", refused)
+    assert listener.heard() is None and listener.heard() is None
+    assert len(attempts) == 1  # the second call waits for RETRY_SECONDS
+    monkeypatch.undo()
+    listener.retry_at = 0
+    assert listener.heard() == []
+    listener.close()

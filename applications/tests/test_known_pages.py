@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache, caches
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -116,8 +117,9 @@ def test_a_signed_out_session_is_not_served_the_known_page(client, customer, dea
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     with announced(session_tag(session_key)):
         client.post(reverse("accounts:logout"))
-    client.cookies[settings.SESSION_COOKIE_NAME] = session_key  # the old cookie, replayed
-    response = _view(client, application)
+    replayed = Client()  # someone holding the old session cookie, and no other
+    replayed.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    response = _view(replayed, application)
     assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))
 
 
@@ -164,17 +166,24 @@ def test_a_message_stored_in_the_session_shows_once(client, settings, customer, 
 
 def test_changes_made_while_not_listening_are_not_missed(client, customer, dealer):
     """The listening connection ends; a name changes before it is back: nothing known before is
-    trusted, so the next view checks the database and shows the new name."""
+    trusted, so each page's next view checks the database and shows the new name."""
     application = in_review(customer=customer, dealer=dealer)
     _known(client, customer, application)
+    whole_history = f"{detail_url(application)}?history=all"
+    client.get(whole_history, HTTP_ACCEPT_LANGUAGE="en")
+    with CaptureQueriesContext(connection) as known:
+        client.get(whole_history, HTTP_ACCEPT_LANGUAGE="en")
+    assert len(known) == 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [known_pages.listener.connection.info.backend_pid])
     type(customer).objects.filter(pk=customer.pk).update(first_name="Mei", last_name="Chen")
     time.sleep(0.2)  # the server's farewell reaches the listening socket
     with CaptureQueriesContext(connection) as checked:
-        page = _view(client, application)
-    assert "Mei Chen" in text_of(page)
-    assert len(checked) >= 1  # asked the database, and listens again
+        page = _view(client, application)  # finds the connection lost, and listens again
+    assert "Mei Chen" in text_of(page) and len(checked) >= 1
+    with CaptureQueriesContext(connection) as checked:
+        page = client.get(whole_history, HTTP_ACCEPT_LANGUAGE="en")  # known before: checked again
+    assert "Mei Chen" in text_of(page) and len(checked) >= 1
     _view(client, application, queries=0)  # known again
 
 
