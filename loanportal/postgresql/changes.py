@@ -393,6 +393,9 @@ class KeptAnswers:
             since.add(tag)
         return since
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def forget(self) -> None:
         with self._lock:
             self._clear()

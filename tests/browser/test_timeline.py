@@ -284,11 +284,30 @@ def test_a_long_history_shows_its_latest_events_and_opens_the_rest(
     expect(page.get_by_role("link", name=re.compile(rf"Show {hidden + 1} earlier events"))).to_be_visible()
 
 
+@pytest.fixture(params=[False, True], ids=["checked", "listening"])
+def listening(request, settings):
+    """Repeat views checked by a query each, or (PostgreSQL) known while the server listens for
+    the database's announced changes."""
+    from applications.views.timeline import known_pages
+
+    if request.param:
+        from conftest import _needs, postgres_configured
+
+        _needs("PostgreSQL", postgres_configured(), "DATABASE_URL=postgres://…")
+    settings.PG_LISTEN = request.param
+    yield request.param
+    known_pages.listener.close()
+    known_pages.forget()
+
+
 def test_a_reload_is_the_kept_page_and_its_forms_work(
-    page: Page, live_server, browser_problems, customer, dealer, reviewer, approver, settings
+    page: Page, live_server, browser_problems, customer, dealer, reviewer, approver, settings, listening
 ):
     """A customer reloading the timeline gets the page kept for them: the same page, styled, with
-    a language switch and a sign-out that still pass the CSRF check."""
+    a language switch and a sign-out that still pass the CSRF check; a change made meanwhile is on
+    the next reload."""
+    from applications.views.timeline import known_pages
+
     settings.TIMELINE_CACHE_SECONDS = 60
     application = offer_waiting(customer, dealer, reviewer, approver)
     sign_in(page, live_server, customer)
@@ -303,6 +322,16 @@ def test_a_reload_is_the_kept_page_and_its_forms_work(
     assert page.get_by_test_id("history").inner_text() == first
     # The timeline's stylesheet (a static file) applies to the kept page too.
     assert page.evaluate("getComputedStyle(document.querySelector('.lp-tl-grid')).display") == "grid"
+    # The pages this visitor may be served without a query: in Chinese, then in English.
+    assert len(known_pages) == (2 if listening else 0)
+
+    # A scan of the ID card reaches the file meanwhile; the customer reloads.
+    services.application_event_add(
+        application=application, kind=EventKind.DOCUMENT, data={"action": "uploaded", "type": "id_card_front"}
+    )
+    page.wait_for_load_state("networkidle")
+    page.reload()
+    expect(page.get_by_test_id("history").locator("> li").first).to_contain_text("Document received")
     page.get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     page.wait_for_load_state("networkidle")
