@@ -292,3 +292,16 @@ def test_a_listener_that_cannot_connect_waits_before_trying_again(monkeypatch):
     listener.retry_at = 0
     assert listener.heard() == []
     listener.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_socket_that_never_runs_dry_is_given_up(listener):
+    class AlwaysReadable:
+        def poll(self, timeout):
+            return [(0, select.POLLIN)]
+
+    listener._poller = AlwaysReadable()
+    assert listener.heard() is None  # not listening: nothing known is trusted
+    assert listener.connection is None
+    assert listener.heard() == []  # and a new connection next time

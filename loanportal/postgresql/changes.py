@@ -16,12 +16,15 @@ admin, a ``psql`` session. ``KeptAnswers`` holds answers (here: which kept page 
 served) that stay right until one of their tags is announced. Each process listens on a
 connection of its own and, before it answers, reads what has arrived (a ``poll`` on the socket,
 no round trip). An answer is dropped when a tag of its is announced, when the listening connection
-is lost (everything is: what was said meanwhile went unheard), and ``trust_seconds`` after it was
-checked against the database, which bounds the damage of a connection that died without a word.
+is lost (everything is: what was said meanwhile went unheard), and when the seconds its keeper
+gave it have passed (``PG_LISTEN_TRUST_SECONDS`` for the timeline), which bounds the damage of a
+connection that died without a word.
 
 A change reaches the listener a moment after its commit: PostgreSQL signals the listening server
 processes before it confirms the commit, and each forwards the notification when scheduled. A
-request answered in between is answered as it would have been just before the commit.
+request answered in between is answered as it would have been just before the commit (measured
+in the README: most announcements are in the listener's socket before the writer's ``COMMIT``
+returns).
 """
 
 from __future__ import annotations
@@ -203,6 +206,8 @@ class Listener:
     # After a failed attempt, wait this long before connecting again (requests meanwhile ask the
     # database as before).
     RETRY_SECONDS = 5.0
+    # Reads of the socket in one call before giving up on it (each takes what libpq's buffer holds).
+    MAX_READS = 1000
 
     def __init__(self, alias: str = "default") -> None:
         self.alias = alias
@@ -228,13 +233,15 @@ class Listener:
         try:
             # Until the socket is empty: libpq reads what fits its buffer at a time, and an
             # announcement left unread would leave a stale answer standing.
-            while self._poller.poll(0):
+            for _ in range(self.MAX_READS):
+                if not self._poller.poll(0):
+                    return payloads
                 pgconn.consume_input()
                 if pgconn.status != psycopg.pq.ConnStatus.OK:
                     raise psycopg.OperationalError("the listening connection is closed")
                 while (notify := pgconn.notifies()) is not None:
                     payloads.append(notify.extra.decode())
-            return payloads
+            raise psycopg.OperationalError("the socket never ran dry")
         except (psycopg.Error, OSError, ValueError) as exc:
             logger.warning("Stopped listening for database changes (%s); reconnecting", exc)
             self.close()
@@ -246,6 +253,7 @@ class Listener:
         try:
             params = connections[self.alias].get_connection_params()
             params.pop("cursor_factory", None)
+            params.setdefault("connect_timeout", 5)  # a request waits at most this long for it
             self.connection = psycopg.connect(
                 **params,
                 autocommit=True,
