@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
@@ -471,7 +472,6 @@ def sla_sweep_health(*, now: dt.datetime | None = None) -> tuple[dt.datetime | N
 # --- Delivery: email and SMS through the outbox ---------------------------------------------------
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-QUIET_FROM, QUIET_UNTIL = dt.time(21, 0), dt.time(8, 0)
 MAX_ATTEMPTS = 6
 # A row left in "sending" this long belonged to a worker that died mid-send: the relay reclaims it.
 STUCK_AFTER = dt.timedelta(minutes=10)
@@ -479,12 +479,18 @@ _WAITING = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
 
 
 def quiet_hours_end(moment: dt.datetime) -> dt.datetime | None:
-    """08:00 Shanghai after ``moment`` if it falls in the quiet hours (21:00–08:00), else None."""
-    local = moment.astimezone(SHANGHAI)
-    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+    """The end of the SMS quiet hours (``SMS_QUIET_HOURS``, Shanghai time; by default 21:00–08:00)
+    after ``moment`` if it falls in them, else None."""
+    if not settings.SMS_QUIET_HOURS:
         return None
-    day = local.date() if local.time() < QUIET_UNTIL else local.date() + dt.timedelta(days=1)
-    return dt.datetime.combine(day, QUIET_UNTIL, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    start, end = settings.SMS_QUIET_HOURS
+    local = moment.astimezone(SHANGHAI)
+    now = local.time()
+    quiet = (now >= start or now < end) if start > end else (start <= now < end)
+    if not quiet:
+        return None
+    day = local.date() if now < end else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, end, tzinfo=SHANGHAI).astimezone(dt.UTC)
 
 
 def deliveries_create(*, notification_ids: list[int], now: dt.datetime, queue_each: bool = True) -> int:

@@ -7,7 +7,7 @@ Defaults need no server: an SQLite file and a file-system Celery broker. ``DATAB
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -238,6 +238,25 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+
+
+def quiet_hours(value: str) -> tuple[time, time] | None:
+    """``"21:00-08:00"`` → (21:00, 08:00), Shanghai time, the window may pass midnight; empty: none."""
+    if not value.strip():
+        return None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"SMS_QUIET_HOURS must read like 21:00-08:00 (or be empty for none), not {value!r}."
+        ) from None
+    if start == end:
+        raise ImproperlyConfigured(f"SMS_QUIET_HOURS starts and ends at the same time: {value!r}.")
+    return start, end
+
+
+# No text message is sent in these hours (Asia/Shanghai): one due then waits, deferred, to the end.
+SMS_QUIET_HOURS = quiet_hours(env("SMS_QUIET_HOURS", default="21:00-08:00"))
 # The customer timeline's body is cached this many seconds per version of the file (0: off); see
 # applications.views.timeline.application_detail.
 TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 
+from loanportal.settings.base import quiet_hours
 from notifications import channels, sms
 from notifications.choices import Channel, DeliveryStatus, Kind
 from notifications.models import ChannelPreference, Delivery
@@ -72,6 +74,30 @@ def test_quiet_hours_run_from_nine_in_the_evening_to_eight_in_the_morning(local,
     assert quiet_hours_end(moment) == expected
 
 
+@pytest.mark.parametrize(
+    ("hours", "local", "until"),
+    [
+        ("12:00-14:00", (11, 59), None),
+        ("12:00-14:00", (12, 0), (2, 14, 0)),
+        ("12:00-14:00", (14, 0), None),
+        ("22:30-07:00", (22, 0), None),
+        ("22:30-07:00", (23, 0), (3, 7, 0)),
+        ("", (23, 0), None),
+    ],
+)
+def test_the_quiet_hours_are_a_setting(settings, hours, local, until):
+    settings.SMS_QUIET_HOURS = quiet_hours(hours)
+    moment = dt.datetime(2026, 3, 2, *local, tzinfo=SHANGHAI)
+    expected = dt.datetime(2026, 3, until[0], until[1], until[2], tzinfo=SHANGHAI) if until else None
+    assert quiet_hours_end(moment) == expected
+
+
+@pytest.mark.parametrize("value", ["21:00", "9pm-8am", "08:00-08:00"])
+def test_quiet_hours_that_cannot_be_read_stop_the_start(value):
+    with pytest.raises(ImproperlyConfigured, match="SMS_QUIET_HOURS"):
+        quiet_hours(value)
+
+
 def test_an_sms_in_quiet_hours_is_deferred_to_eight_not_dropped(with_phone, sms_log):
     late = dt.datetime(2026, 3, 2, 22, tzinfo=SHANGHAI)
     notification = notify(with_phone, now=late)
@@ -93,9 +119,9 @@ def test_a_delivery_is_sent_once_however_often_it_is_asked(with_phone, sms_log):
 
 def test_the_sms_says_no_amount_and_no_full_number(with_phone, sms_log, draft):
     notification = notification_create(
-        recipient_id=with_phone.pk, kind=Kind.OFFER_READY, dedupe_key="offer", application=draft
+        recipient_id=with_phone.pk, kind=Kind.OFFER_READY, dedupe_key="offer", application=draft, now=NOON
     )
-    delivery_send(delivery_id=notification.deliveries.get(channel=Channel.SMS).pk)
+    delivery_send(delivery_id=notification.deliveries.get(channel=Channel.SMS).pk, now=NOON)
     line = sms_log.read_text()
     assert "13812345678" not in line and "138****5678" in line
     assert draft.display_reference in line and "Your offer is ready" in line

@@ -27,10 +27,13 @@ pytestmark = [
 
 @pytest.fixture
 def sms_log(monkeypatch, tmp_path, settings):
-    """Before the worker starts: it inherits the environment."""
+    """Before the worker starts: it inherits the environment. No quiet hours, in the worker and
+    here, so that a text message is sent whatever the time of day the tests run at."""
     path = tmp_path / "sms.log"
     monkeypatch.setenv("SMS_LOG_FILE", str(path))
+    monkeypatch.setenv("SMS_QUIET_HOURS", "")
     settings.SMS_LOG_FILE = path
+    settings.SMS_QUIET_HOURS = None
     return path
 
 
@@ -175,7 +178,7 @@ def _point_celery_at(app, url: str) -> None:
 
 
 def test_redis_down_during_a_transition_delivers_once_when_it_is_back(
-    own_redis, celery_worker_process, sms_log, customer, reviewer, dealer
+    own_redis, sms_log, celery_worker_process, customer, reviewer, dealer
 ):
     from applications.models import DocumentType, Reason
     from notifications.tasks import relay
