@@ -22,6 +22,8 @@ from loanportal.postgresql.changes import KeptAnswers, Listener, session_tag, ta
 class ToldListener:
     """Says what the test queues; ``lost()`` makes it stop listening, ``reconnect()`` start anew."""
 
+    connection = None  # nothing to read between requests
+
     def __init__(self) -> None:
         self.generation = 1
         self.listening = True
@@ -305,3 +307,41 @@ def test_a_socket_that_never_runs_dry_is_given_up(listener):
     assert listener.heard() is None  # not listening: nothing known is trusted
     assert listener.connection is None
     assert listener.heard() == []  # and a new connection next time
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_announcements_are_read_between_requests(customer):
+    """Nobody asks, yet what arrives is read: a listener left unread would hold back PostgreSQL's
+    notification queue (its server process blocked writing to it)."""
+    kept = KeptAnswers()
+    kept.put("page", "v1", tags=[user_tag(customer.pk)], ticket=kept.ticket(), seconds=60)
+    assert len(kept) == 1
+    try:
+        with connection.cursor() as cursor:
+            # More than the sockets hold: the server process waits for them to be read.
+            cursor.execute(
+                "SELECT pg_notify(%s, 'u:0' || g) FROM generate_series(1, 50000) g", [changes.CHANNEL]
+            )
+        type(customer).objects.filter(pk=customer.pk).update(first_name="Mei")
+        deadline = time.monotonic() + 5
+        while len(kept) and time.monotonic() < deadline:  # no get(), no ticket(): only the thread reads
+            time.sleep(0.02)
+        assert len(kept) == 0
+    finally:
+        kept.listener.close()
+
+
+def test_a_forked_child_gets_a_lock_of_its_own(kept):
+    """A fork while the reading thread holds the lock would leave the child waiting for ever."""
+    import os
+
+    kept._lock.acquire()
+    try:
+        child = os.fork()
+        if child == 0:  # the child: answers at once, or the parent's wait below fails
+            os._exit(0 if kept._lock.acquire(timeout=2) else 1)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        kept._lock.release()

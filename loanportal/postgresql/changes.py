@@ -15,7 +15,7 @@ A trigger sees every write, whoever makes it: the services, the sweep's set-base
 admin, a ``psql`` session. ``KeptAnswers`` holds answers (here: which kept page a visitor may be
 served) that stay right until one of their tags is announced. Each process listens on a
 connection of its own and, before it answers, reads what has arrived (a ``poll`` on the socket,
-no round trip). An answer is dropped when a tag of its is announced, when the listening connection
+no round trip); a thread reads it between requests too, so that the server never waits on us. An answer is dropped when a tag of its is announced, when the listening connection
 is lost (everything is: what was said meanwhile went unheard), and when the seconds its keeper
 gave it have passed (``PG_LISTEN_TRUST_SECONDS`` for the timeline), which bounds the damage of a
 connection that died without a word.
@@ -36,6 +36,7 @@ import os
 import select
 import threading
 import time
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -311,6 +312,12 @@ class KeptAnswers:
         self._heard = 0  # how many tags heard so far
         self._generation = -1  # the listener's, when the entries were last valid
         self._lock = threading.Lock()
+        # A child forked while the reading thread held the lock would wait for it for ever.
+        kept = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: kept() is not None and kept()._forked())
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()
 
     # Reading what arrived, under the lock.
     def _catch_up(self) -> bool:
@@ -320,6 +327,8 @@ class KeptAnswers:
             if payloads is None:
                 return False
             self._generation = self.listener.generation
+            if self.listener.connection is not None:
+                self._start_reading()
         for payload in payloads:
             for tag in tags_of(payload):
                 self._heard += 1
@@ -330,6 +339,40 @@ class KeptAnswers:
                     for key in self._by_tag.pop(tag, ()):
                         self._drop(key)
         return True
+
+    # How long the reading thread waits for an announcement before it looks at the connection again.
+    IDLE_WAIT_SECONDS = 30.0
+
+    def _start_reading(self) -> None:
+        threading.Thread(
+            target=self._read_between_requests,
+            args=(self.listener.connection, self._generation),
+            name="loanportal-changes",
+            daemon=True,
+        ).start()
+
+    def _read_between_requests(self, connection: psycopg.Connection, generation: int) -> None:
+        """Read announcements as they arrive, also while this process serves no request.
+
+        A listening connection that is not read leaves its server process blocked writing to it,
+        and PostgreSQL cannot empty its notification queue past that point: the queue grows with
+        every announcement until, full (8 GB), each commit that announces a change fails. Ends
+        when the connection it reads is replaced or lost."""
+        try:
+            waiting = select.poll()
+            waiting.register(connection.pgconn.socket, select.POLLIN | select.POLLPRI)
+        except (OSError, ValueError, psycopg.Error):
+            return  # closed meanwhile
+        while True:
+            try:
+                waiting.poll(self.IDLE_WAIT_SECONDS * 1000)
+            except OSError:
+                return
+            with self._lock:
+                if self.listener.connection is not connection or self._generation != generation:
+                    return
+                if not self._catch_up():
+                    return
 
     def _clear(self) -> None:
         self._entries.clear()
