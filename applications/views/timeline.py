@@ -314,7 +314,7 @@ def _known_key(request: HttpRequest, session_key: str, *, full_history: bool) ->
     )
 
 
-def _known_page(request: HttpRequest, *, full_history: bool) -> bytes | None:
+def _known_page(request: HttpRequest, session_key: str, *, full_history: bool) -> bytes | None:
     """A repeat view answered without asking the database: the page an earlier view checked for
     this visitor (``_kept_page``), as long as nothing it was checked against has changed since.
 
@@ -322,26 +322,22 @@ def _known_page(request: HttpRequest, *, full_history: bool) -> bytes | None:
     changes (``loanportal.postgresql.changes``), and an announced change drops the answer, so the
     next view checks again. Answers are also dropped ``PG_LISTEN_TRUST_SECONDS`` after their check
     and when the session expires; none is kept while this process is not listening."""
-    session_key = _repeat_view_session(request)
-    if session_key is None:
-        return None
     page_key = known_pages.get(_known_key(request, session_key, full_history=full_history))
     return pages.get(page_key) if page_key is not None else None
 
 
-def _kept_page(request: HttpRequest, reference: str, *, full_history: bool) -> KeptPage | None:
+def _kept_page(
+    request: HttpRequest, reference: str, session_key: str, *, full_history: bool
+) -> KeptPage | None:
     """A repeat view of the timeline, checked against one row (``timeline_repeat_view``): the
-    session, the account, the file's version and the unread count. None leaves the request to the
-    whole view, which decides as usual: a visitor not signed in, a session that does not sign in
-    the file's customer (another customer's file, signed out, expired, a changed password, an
-    inactive account), staff (their frame depends on roles), a draft, an address with another
-    query string, or a message waiting to be shown.
+    session, the account, the file's version and the unread count, for a request that may be a
+    repeat view (``_repeat_view_session``). None leaves the request to the whole view, which
+    decides as usual: a session that does not sign in the file's customer (another customer's
+    file, signed out, expired, a changed password, an inactive account), staff (their frame
+    depends on roles), a draft, or a message waiting in the session.
 
     While this process listens for changes, the answer is also remembered for the visitor's next
     views (``_known_page``)."""
-    session_key = _repeat_view_session(request)
-    if session_key is None:
-        return None
     # Taken before the row is read: a change announced after it makes the answer unfit to keep.
     ticket = known_pages.ticket() if _listening() else None
     row = timeline_repeat_view(session_key=session_key, reference=reference, unread_count=unread_count_sql)
@@ -388,10 +384,11 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
     full_history = request.GET.get("history") == "all"
     kept = None
     page = None
-    if settings.TIMELINE_CACHE_SECONDS:
-        page = _known_page(request, full_history=full_history) if _listening() else None
+    session_key = _repeat_view_session(request) if settings.TIMELINE_CACHE_SECONDS else None
+    if session_key is not None:
+        page = _known_page(request, session_key, full_history=full_history) if _listening() else None
         if page is None:
-            kept = _kept_page(request, reference, full_history=full_history)
+            kept = _kept_page(request, reference, session_key, full_history=full_history)
             page = kept.page if kept is not None else None
     if page is not None:
         response = _page_response(request, page)
