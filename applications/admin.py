@@ -1,5 +1,5 @@
 """The core's configuration in admin: stages, reasons, products, dealers, the blacklist and the
-read-only history. The applications themselves (queue, page, staff actions) are in reviews/admin.py."""
+read-only history. The applications themselves (queue, page, staff actions) are in reviews/admin/."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from .models import (
 from .pii import keyed_hash, validate_id_number
 from .working_calendar import CalendarDay, WorkingCalendar
 
-# LoanApplication's admin (the work queue and the application page) lives in reviews/admin.py.
+# LoanApplication's admin (the work queue and the application page) lives in reviews/admin/.
 
 
 @admin.register(StageEvent)

@@ -1,6 +1,6 @@
 """The back office view of the core: masked personal data, a read-only history, deliberate queries.
 
-The application admin itself lives in reviews/admin.py (the work queue); reviews/tests/ covers it in
+The application admin itself lives in reviews/admin/ (the work queue); reviews/tests/ covers it in
 depth. These keep the core's promises about it."""
 
 from __future__ import annotations

@@ -1,0 +1,21 @@
+"""The back office in Django admin: the work queue, the application page and its staff actions.
+
+Every write here calls a service: transitions (``applications.services``, through
+``transitions.STAFF_TRANSITIONS``), document verdicts, assignments and unmasking (``reviews.services``).
+The page itself is read-only for everyone, superusers included: no field of an application is
+edited in a form.
+
+The package is split by what staff work on: ``queue.py`` (the work queue), ``application_page.py``
+and ``inlines.py`` (the application page), both halves of ``LoanApplicationAdmin``
+(``loan_application.py``); ``configuration.py`` (assignment rules) and ``logs.py`` (assignments and
+the PII access log). Django's autodiscovery imports this package: importing the modules here
+registers their admins.
+"""
+
+from __future__ import annotations
+
+from . import configuration, logs
+from .loan_application import LoanApplicationAdmin
+from .queue import CappedCountPaginator
+
+__all__ = ["CappedCountPaginator", "LoanApplicationAdmin", "configuration", "logs"]

@@ -1,0 +1,400 @@
+"""The application page: its read-only fields and inlines, the transition buttons, the document
+verdicts, "show in full" for the applicant's identifiers, claiming and reassigning.
+
+``ApplicationPageMixin`` holds the page's half of ``LoanApplicationAdmin`` (``loan_application.py``).
+Every button posts to one of the page's own URLs, whose view calls a service: transitions
+(``applications.services``, through ``transitions.STAFF_TRANSITIONS``), document verdicts, assignments
+and unmasking (``reviews.services``).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from applications import services as core
+from applications.models import LoanApplication
+
+from .. import selectors, services
+from ..choices import PiiField
+from ..forms import DocumentVerdictForm, ReassignForm, TransitionForm
+from ..transitions import STAFF_TRANSITIONS, staff_transitions_for
+from .display import yuan
+from .inlines import DOCUMENTS_FORM_ID, PII_FORM_ID, ApplicantInline, DocumentInline, StageEventInline
+
+
+def _back_url(request: HttpRequest, application: LoanApplication) -> str:
+    """The application's page while the user still works its stage, else their queue."""
+    if application.stage in selectors.visible_stages(request.user):
+        return reverse("admin:applications_loanapplication_change", args=[application.pk])
+    return reverse("admin:applications_loanapplication_changelist")
+
+
+class ApplicationPageMixin:
+    """The page's half of ``LoanApplicationAdmin``: its fields, inlines and staff actions."""
+
+    change_form_template = "admin/reviews/loanapplication/change_form.html"
+    inlines = (ApplicantInline, DocumentInline, StageEventInline)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "display_reference",
+                    "stage_label",
+                    "stage_entered_at",
+                    "stage_due_at",
+                    "customer_name",
+                    "created_by_name",
+                )
+            },
+        ),
+        (
+            _("Vehicle and dealer"),
+            {"fields": ("dealer", "vehicle_make", "vehicle_model", "vehicle_price_display", "powertrain")},
+        ),
+        (
+            _("Loan requested"),
+            {"fields": ("product", "down_payment_display", "amount", "term_months")},
+        ),
+        (
+            _("Decision"),
+            {
+                "fields": (
+                    "reviewed_by_name",
+                    "approved_by_name",
+                    "approved_amount_display",
+                    "approved_rate_display",
+                    "approved_term_months",
+                    "disbursed_by_name",
+                    "closing_reason",
+                    "submitted_at",
+                    "closed_at",
+                )
+            },
+        ),
+        (_("History chain"), {"fields": ("event_count", "history_head"), "classes": ("collapse",)}),
+    )
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        """The page's application with every person it names, one query (the queue needs fewer)."""
+        queryset = self.get_queryset(request).select_related(
+            "customer", "created_by", "reviewed_by", "approved_by", "disbursed_by", "delay_reason"
+        )
+        try:
+            return queryset.get(pk=LoanApplication._meta.pk.to_python(object_id))
+        except (LoanApplication.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+
+    def get_inline_instances(self, request: HttpRequest, obj=None):
+        inlines = super().get_inline_instances(request, obj)
+        for inline in inlines:
+            inline.request = request
+        return inlines
+
+    # --- the page's fields, in words and money rather than raw values ---
+
+    @admin.display(description=_("customer account"))
+    def customer_name(self, obj: LoanApplication) -> str:
+        return obj.customer.get_username() if obj.customer_id else "—"
+
+    @admin.display(description=_("created by"))
+    def created_by_name(self, obj: LoanApplication) -> str:
+        return obj.created_by.get_username()
+
+    @admin.display(description=_("reviewed by"))
+    def reviewed_by_name(self, obj: LoanApplication) -> str:
+        return obj.reviewed_by.get_username() if obj.reviewed_by_id else "—"
+
+    @admin.display(description=_("approved by"))
+    def approved_by_name(self, obj: LoanApplication) -> str:
+        return obj.approved_by.get_username() if obj.approved_by_id else "—"
+
+    @admin.display(description=_("disbursed by"))
+    def disbursed_by_name(self, obj: LoanApplication) -> str:
+        return obj.disbursed_by.get_username() if obj.disbursed_by_id else "—"
+
+    @admin.display(description=_("vehicle price"))
+    def vehicle_price_display(self, obj: LoanApplication) -> str:
+        return yuan(obj.vehicle_price)
+
+    @admin.display(description=_("down payment"))
+    def down_payment_display(self, obj: LoanApplication) -> str:
+        return yuan(obj.down_payment)
+
+    @admin.display(description=_("approved amount"))
+    def approved_amount_display(self, obj: LoanApplication) -> str:
+        return yuan(obj.approved_amount)
+
+    @admin.display(description=_("approved annual rate"))
+    def approved_rate_display(self, obj: LoanApplication) -> str:
+        return "—" if obj.approved_rate is None else f"{obj.approved_rate * 100:.2f} %"
+
+    # --- the application page ---
+
+    def render_change_form(
+        self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
+    ):
+        if obj is not None:
+            context.update(self._work_context(request, obj))
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
+
+    def _work_context(self, request: HttpRequest, application: LoanApplication) -> dict:
+        user = request.user
+        if hasattr(application, "open_assignments"):  # prefetched by the queue's queryset
+            assignment = application.open_assignments[0] if application.open_assignments else None
+        else:
+            assignment = services.open_assignment(application=application)
+        transitions = [
+            {
+                "spec": spec,
+                "form": spec.form_class(application=application, prefix=spec.name),
+                "url": reverse(
+                    "admin:applications_loanapplication_transition", args=[application.pk, spec.name]
+                ),
+            }
+            for spec in staff_transitions_for(application=application, user=user)
+        ]
+        can_claim = (
+            assignment is None
+            and services.eligible_assignees(application=application).filter(pk=user.pk).exists()
+        )
+        reassign_form = None
+        if user.has_perm(services.MANAGE_PERMISSION):
+            reassign_form = ReassignForm(assignees=services.eligible_assignees(application=application))
+        return {
+            "is_nav_sidebar_enabled": False,
+            "application": application,
+            "sla": selectors.sla_of(application, now=timezone.now()),
+            "assignment": assignment,
+            "transitions": transitions,
+            "can_claim": can_claim,
+            "reassign_form": reassign_form,
+            "documents_form_id": DOCUMENTS_FORM_ID,
+            "pii_form_id": PII_FORM_ID,
+            "requested_amount_display": yuan(application.requested_amount),
+        }
+
+    # --- the staff actions' own URLs ---
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/transition/<slug:name>/",
+                view(self.transition_view),
+                name="applications_loanapplication_transition",
+            ),
+            path(
+                "<path:object_id>/documents/",
+                view(require_POST(self.document_view)),
+                name="applications_loanapplication_documents",
+            ),
+            path(
+                "<path:object_id>/pii/",
+                view(require_POST(self.pii_view)),
+                name="applications_loanapplication_pii",
+            ),
+            path(
+                "<path:object_id>/claim/",
+                view(require_POST(self.claim_view)),
+                name="applications_loanapplication_claim",
+            ),
+            path(
+                "<path:object_id>/reassign/",
+                view(require_POST(self.reassign_view)),
+                name="applications_loanapplication_reassign",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _get_visible(self, request: HttpRequest, object_id: str) -> LoanApplication:
+        application = self.get_object(request, unquote(object_id))
+        if application is None or not self.has_view_permission(request, application):
+            raise Http404
+        return application
+
+    def _refused(self, request: HttpRequest, application: LoanApplication, message: str) -> TemplateResponse:
+        """A clear page for an action the user may not take (a forged or outdated button): 403."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Not allowed"),
+            "application": application,
+            "message": message,
+            "back_url": _back_url(request, application),
+        }
+        return TemplateResponse(request, "admin/reviews/loanapplication/refused.html", context, status=403)
+
+    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        spec = STAFF_TRANSITIONS.get(name)
+        if spec is None:
+            raise Http404
+        # By id, not through the role-scoped queue: an application someone else just moved out of
+        # this user's stages must still answer "moved on", not "not found".
+        application = (
+            LoanApplication.objects.select_related("product", "dealer").filter(pk=unquote(object_id)).first()
+        )
+        seen = request.POST.get(f"{name}-seen_stage") if request.method == "POST" else None
+        visible = selectors.visible_stages(request.user)
+        if application is None or (seen or application.stage) not in visible:
+            raise Http404
+        if not self.has_view_permission(request, application):
+            raise PermissionDenied
+        form = spec.form_class(request.POST or None, application=application, prefix=name)
+        if request.method == "POST":
+            if seen != application.stage:
+                messages.error(
+                    request,
+                    gettext(
+                        "This application has moved on to “%(stage)s” since you opened it. Reload to see it."
+                    )
+                    % {"stage": application.get_stage_display()},
+                )
+                return redirect(_back_url(request, application))
+            if form.is_valid():
+                try:
+                    moved = spec.service(application=application, actor=request.user, **form.service_kwargs())
+                except PermissionDenied as error:
+                    return self._refused(request, application, str(error))
+                except ValidationError as error:
+                    _add_service_errors(form, error)
+                except core.TransitionError as error:
+                    messages.error(request, str(error))
+                    return redirect(_back_url(request, application))
+                else:
+                    messages.success(
+                        request,
+                        gettext("%(action)s: done. The application is now at “%(stage)s”.")
+                        % {"action": spec.label, "stage": moved.get_stage_display()},
+                    )
+                    return redirect(_back_url(request, moved))
+        elif name not in {t.name for t in staff_transitions_for(application=application, user=request.user)}:
+            return self._refused(
+                request, application, gettext("You cannot take this action on this application now.")
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{spec.label} · {application.display_reference}",
+            "application": application,
+            "spec": spec,
+            "form": form,
+            "back_url": _back_url(request, application),
+        }
+        return TemplateResponse(request, "admin/reviews/loanapplication/transition.html", context)
+
+    def document_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        application = self._get_visible(request, object_id)
+        verdict = "reject" if "reject" in request.POST else "accept"
+        public_id = request.POST.get(verdict, "")
+        form = DocumentVerdictForm(
+            {"document": public_id, "verdict": verdict, "reason": request.POST.get(f"reason-{public_id}", "")}
+        )
+        if not form.is_valid():
+            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+            return redirect(_back_url(request, application))
+        document = (
+            application.documents.select_related("document_type")
+            .filter(public_id=form.cleaned_data["document"])
+            .first()
+        )
+        if document is None:
+            raise Http404
+        try:
+            if verdict == "accept":
+                core.document_accept(document=document, actor=request.user)
+                messages.success(
+                    request, gettext("%(document)s accepted.") % {"document": document.document_type}
+                )
+            else:
+                reason = form.cleaned_data["reason"]
+                core.document_reject(document=document, actor=request.user, reason=reason)
+                messages.success(
+                    request,
+                    gettext("%(document)s rejected: %(reason)s. The customer is asked for a new one.")
+                    % {"document": document.document_type, "reason": reason.localized("text")},
+                )
+        except PermissionDenied as error:
+            return self._refused(request, application, str(error))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        except core.TransitionError as error:
+            messages.error(request, str(error))
+        return redirect(_back_url(request, application))
+
+    def pii_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        application = self._get_visible(request, object_id)
+        field = request.POST.get("field", "")
+        if field not in PiiField.values:
+            raise Http404
+        try:
+            revealed = services.pii_reveal(application=application, actor=request.user, field=field)
+        except PermissionDenied as error:
+            return self._refused(request, application, str(error))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{PiiField(field).label} · {application.display_reference}",
+            "application": application,
+            "field_label": PiiField(field).label,
+            "value": revealed.value,
+            "back_url": _back_url(request, application),
+        }
+        response = TemplateResponse(request, "admin/reviews/loanapplication/pii.html", context)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def claim_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        application = self._get_visible(request, object_id)
+        try:
+            services.assignment_claim(application=application, actor=request.user)
+        except services.AssignmentRefused as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, gettext("Assigned to you."))
+        return redirect(_back_url(request, application))
+
+    def reassign_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        application = self._get_visible(request, object_id)
+        if not request.user.has_perm(services.MANAGE_PERMISSION):
+            return self._refused(request, application, gettext("Only managers may reassign work."))
+        form = ReassignForm(
+            request.POST, assignees=selectors.User.objects.filter(is_active=True, is_staff=True)
+        )
+        if not form.is_valid():
+            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+            return redirect(_back_url(request, application))
+        assignee = form.cleaned_data["assignee"]
+        try:
+            services.assignment_reassign(application=application, assignee=assignee, actor=request.user)
+        except services.AssignmentRefused as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, gettext("Assigned to %(name)s.") % {"name": assignee.get_username()})
+        return redirect(_back_url(request, application))
+
+
+def _add_service_errors(form: TransitionForm, error: ValidationError) -> None:
+    """Put a service's ValidationError next to the form's fields (or above them)."""
+    renames = getattr(form, "service_field_names", {})
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = renames.get(field, field)
+            form.add_error(target if target in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

@@ -1,0 +1,225 @@
+"""The application page's inlines: the applicant (with "show in full" for the masked identifiers),
+the documents (with their accept and reject buttons) and the history.
+
+They are read-only; their buttons belong to forms outside the admin's own form, whose ids are here
+so the page's template and the inlines name the same form.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from applications.choices import EventKind, ReasonKind
+from applications.models import Applicant, Document, DocumentType, Reason, StageEvent
+
+from .. import services
+from ..choices import AssignmentAction, PiiField
+from ..transitions import ACTION_LABELS
+from .display import yuan
+
+DOCUMENTS_FORM_ID = "lp-documents"
+DOCUMENT_ACTIONS = {
+    "uploaded": pgettext_lazy("document", "Uploaded"),
+    "accepted": pgettext_lazy("document", "Accepted"),
+    "rejected": pgettext_lazy("document", "Rejected"),
+}
+PII_FORM_ID = "lp-pii"
+
+
+class BackOfficeInline:
+    """An inline that knows the request: the admin makes new inline instances for each request
+    and hands them the request here, so a row's buttons cost no query of their own."""
+
+    request: HttpRequest | None = None
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ApplicantInline(BackOfficeInline, admin.StackedInline):
+    model = Applicant
+    fields = (
+        "full_name",
+        "id_number_display",
+        "birth_date",
+        "phone_display",
+        "employment",
+        "employer",
+        "monthly_income_display",
+        "monthly_debt_display",
+        "debt_to_income",
+    )
+    readonly_fields = fields
+
+    def _show_in_full(self, obj: Applicant, field: str, masked: str):
+        if self.request is None or not self.request.user.has_perm(services.PII_PERMISSION):
+            return masked
+        return format_html(
+            '{} <button type="submit" class="button lp-reveal" form="{}" name="field" value="{}">{}</button>',
+            masked,
+            PII_FORM_ID,
+            field,
+            gettext("Show in full"),
+        )
+
+    @admin.display(description=_("ID card number"))
+    def id_number_display(self, obj: Applicant):
+        return self._show_in_full(obj, PiiField.ID_NUMBER, obj.masked_id_number)
+
+    @admin.display(description=_("mobile number"))
+    def phone_display(self, obj: Applicant):
+        return self._show_in_full(obj, PiiField.PHONE, obj.masked_phone)
+
+    @admin.display(description=_("monthly income"))
+    def monthly_income_display(self, obj: Applicant) -> str:
+        return yuan(obj.monthly_income)
+
+    @admin.display(description=_("existing monthly debt payments"))
+    def monthly_debt_display(self, obj: Applicant) -> str:
+        return yuan(obj.monthly_debt)
+
+    @admin.display(description=_("debt to income"))
+    def debt_to_income(self, obj: Applicant) -> str:
+        if not obj.monthly_income:
+            return "—"
+        return f"{obj.monthly_debt / obj.monthly_income * 100:.1f} %"
+
+
+class DocumentInline(BackOfficeInline, admin.TabularInline):
+    model = Document
+    fields = ("document_type", "status", "rejection_reason", "uploaded_at", "size", "open_link", "verdict")
+    readonly_fields = fields
+    ordering = ("uploaded_at",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
+        return (
+            super().get_queryset(request).select_related("application", "document_type", "rejection_reason")
+        )
+
+    @admin.display(description=_("file"))
+    def open_link(self, obj: Document):
+        url = reverse(
+            "applications:document_download",
+            kwargs={"reference": obj.application.reference, "public_id": obj.public_id},
+        )
+        return format_html('<a href="{}">{}</a>', url, gettext("Open"))
+
+    def _problem_options(self) -> list[Reason]:
+        if not hasattr(self, "_problems"):
+            self._problems = list(Reason.objects.filter(kind=ReasonKind.DOCUMENT, is_active=True))
+        return self._problems
+
+    @admin.display(description=_("check"))
+    def verdict(self, obj: Document):
+        if obj.status != "pending" or self.request is None:
+            return ""
+        if not self.request.user.has_perm("applications.change_document"):
+            return ""
+        options = format_html_join(
+            "",
+            '<option value="{}">{}</option>',
+            ((r.pk, r.localized("text")) for r in self._problem_options()),
+        )
+        return format_html(
+            '<button type="submit" class="button lp-accept" form="{form}" name="accept" value="{doc}" '
+            "formnovalidate>{accept}</button> "
+            '<label class="lp-visually-hidden" for="lp-reason-{doc}">{problem}</label>'
+            '<select id="lp-reason-{doc}" name="reason-{doc}" form="{form}" required>'
+            '<option value="">{choose}</option>{options}</select> '
+            '<button type="submit" class="button lp-reject" form="{form}" name="reject" value="{doc}">'
+            "{reject}</button>",
+            form=DOCUMENTS_FORM_ID,
+            doc=obj.public_id,
+            accept=pgettext("document", "Accept"),
+            problem=gettext("Problem"),
+            choose=gettext("Choose the problem…"),
+            options=options,
+            reject=pgettext("document", "Reject"),
+        )
+
+
+class StageEventInline(BackOfficeInline, admin.TabularInline):
+    model = StageEvent
+    fields = (
+        "sequence",
+        "created_at",
+        "kind",
+        "action",
+        "stage_change",
+        "actor_name",
+        "reason_code",
+        "details",
+        "note",
+    )
+    readonly_fields = fields
+    ordering = ("sequence",)
+    verbose_name_plural = _("history")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StageEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("action"))
+    def action(self, obj: StageEvent) -> str:
+        return str(ACTION_LABELS.get(obj.transition, obj.transition)) or "—"
+
+    def _document_type_name(self, code: str) -> str:
+        # One query for the page's whole history, only when it names a document type.
+        if not hasattr(self, "_type_names"):
+            self._type_names = {t.code: str(t) for t in DocumentType.objects.all()}
+        return self._type_names.get(code, code)
+
+    @admin.display(description=_("by"))
+    def actor_name(self, obj: StageEvent) -> str:
+        return obj.actor.get_username() if obj.actor_id else gettext("system")
+
+    @admin.display(description=_("stage"))
+    def stage_change(self, obj: StageEvent) -> str:
+        if obj.from_stage == obj.to_stage or not obj.from_stage:
+            return obj.get_to_stage_display()
+        return f"{obj.get_from_stage_display()} → {obj.get_to_stage_display()}"
+
+    @admin.display(description=_("details"))
+    def details(self, obj: StageEvent) -> str:
+        data = obj.data or {}
+        if obj.kind == EventKind.ASSIGNMENT:
+            action = (
+                AssignmentAction(data["action"]).label
+                if data.get("action") in AssignmentAction.values
+                else ""
+            )
+            if data.get("assignee_name"):
+                return gettext("%(action)s: %(name)s") % {"action": action, "name": data["assignee_name"]}
+            return str(action)
+        if obj.kind == EventKind.DOCUMENT:
+            action = DOCUMENT_ACTIONS.get(data.get("action"), data.get("action", ""))
+            name = self._document_type_name(data.get("type", ""))
+            return gettext("%(action)s: %(name)s") % {"action": action, "name": name}
+        if data.get("documents"):
+            return ", ".join(self._document_type_name(code) for code in data["documents"])
+        if data.get("amount") and data.get("rate") and data.get("term_months"):  # the offer
+            months = data["term_months"]
+            return " · ".join(
+                (
+                    yuan(Decimal(data["amount"])),
+                    f"{Decimal(data['rate']) * 100:.2f} %",
+                    ngettext("%(months)s month", "%(months)s months", months) % {"months": months},
+                )
+            )
+        return ""
