@@ -11,17 +11,14 @@ from applications.choices import Role
 
 
 def _needs(server: str, available: bool, hint: str) -> None:
-    """Run when the server is configured; skip locally when it is not; fail in CI."""
+    """Run when the server is configured; skip locally when it is not, saying what to set; fail in
+    CI, which must provide every server."""
     if available:
         return
-    message = f"needs {server}: set {hint}"
+    message = f"needs {server}, which this run does not have: set {hint}"
     if os.environ.get("CI"):
         pytest.fail(f"{message} (CI must provide it)", pytrace=False)
     pytest.skip(message)
-
-
-def postgres_configured() -> bool:
-    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
 def redis_configured() -> bool:
@@ -110,10 +107,8 @@ TRANSACTIONAL_DATA_LOADERS: list = [
 
 @pytest.fixture(autouse=True)
 def _server_requirements(request):
-    if request.node.get_closest_marker("postgres"):
-        _needs("PostgreSQL", postgres_configured(), "DATABASE_URL=postgres://…")
     if request.node.get_closest_marker("worker"):
-        _needs("Redis and a Celery worker", redis_configured(), "REDIS_URL=redis://…")
+        _needs("Redis (the broker of a real Celery worker)", redis_configured(), "REDIS_URL=redis://…")
 
 
 @pytest.fixture
@@ -230,27 +225,30 @@ def browser_type_launch_args(browser_type_launch_args):
 def celery_worker_process(transactional_db):
     """Start `celery worker` as a separate process on the test database; stop it afterwards.
 
-    Needs PostgreSQL (the worker must see the test database) and Redis (the broker). The test
-    process stops running tasks eagerly so that `.delay()` really goes through Redis.
+    Needs Redis (the broker). The test process stops running tasks eagerly so that `.delay()`
+    really goes through Redis.
     """
     import signal
     import subprocess
     import sys
     import time
     from pathlib import Path
+    from urllib.parse import quote, urlencode
 
     from django.db import connection
 
     from loanportal.celery import app
 
-    _needs("PostgreSQL", postgres_configured(), "DATABASE_URL=postgres://…")
     _needs("Redis", redis_configured(), "REDIS_URL=redis://…")
     db = connection.settings_dict
+    # libpq's form, which also names a Unix socket's directory (the embedded PostgreSQL's).
+    where = {"host": db["HOST"] or db["OPTIONS"].get("host", ""), "port": db["PORT"]}
+    login = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "loanportal.settings.test",
         "CELERY_TASK_ALWAYS_EAGER": "false",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": f"postgresql://{login}@/{db['NAME']}?{urlencode({k: v for k, v in where.items() if v})}",
     }
     app.conf.task_always_eager = False
     app.control.purge()

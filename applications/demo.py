@@ -1368,28 +1368,23 @@ def write_batch(batch: PreparedBatch, result: GenerationResult) -> None:
 class PreparedRows:
     """Rows of one table, converted to database values, in ``columns`` order.
 
-    For PostgreSQL the rows are COPY text lines, made in the worker so that this process only
-    streams them. A table of an application's rows has ``application_id`` first, holding the
-    application's index in its batch until ``link`` puts in the real ids.
+    The rows are COPY text lines, made in the worker so that this process only streams them. A
+    table of an application's rows has ``application_id`` first, holding the application's index
+    in its batch until ``link`` puts in the real ids.
     """
 
     model: str  # app_label.ModelName: picklable, for rows made in a worker process
     columns: list[str]  # attnames
-    rows: list[tuple] | None = None
-    lines: list[str] | None = None  # COPY text, without the leading application id while unlinked
+    lines: list[str]  # COPY text, without the leading application id while unlinked
     owners: list[int] | None = None  # the application index of each line
 
     def __len__(self) -> int:
-        return len(self.rows if self.rows is not None else self.lines or ())
+        return len(self.lines)
 
     def link(self, pks: list[int]) -> None:
-        if self.rows is not None:
-            self.rows = [(pks[row[0]], *row[1:]) for row in self.rows]
-        else:
-            self.lines = [
-                f"{pks[owner]}\t{line}"
-                for owner, line in zip(self.owners or (), self.lines or (), strict=True)
-            ]
+        self.lines = [
+            f"{pks[owner]}\t{line}" for owner, line in zip(self.owners or (), self.lines, strict=True)
+        ]
 
 
 @dataclass
@@ -1437,24 +1432,14 @@ def _column_converter(field: models.Field, connection: Any) -> Callable[[Any], A
     ):
         return None
     if kind is models.DateTimeField:
-        if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
-            return partial(_sqlite_utc_datetime, connection.ops.adapt_datetimefield_value)
         return connection.ops.adapt_datetimefield_value
     if kind is models.DateField:
         return connection.ops.adapt_datefield_value
     if kind is models.JSONField:
         # Text rather than the driver's JSON wrapper, so that rows made in a worker can be pickled;
-        # both SQLite and PostgreSQL (COPY) read JSON columns from text.
+        # COPY reads JSON columns from text.
         return partial(_json_text, field.encoder)
     return partial(_prep, field, connection)
-
-
-def _sqlite_utc_datetime(adapt: Callable[[Any], Any], value: dt.datetime | None) -> Any:
-    """SQLite's adapter in short for the common case: a UTC time is stored as its naive text,
-    ``str(naive)``, which is the aware time's ISO form without its "+00:00"."""
-    if value is not None and value.tzinfo is dt.UTC:
-        return value.isoformat(" ")[:-6]
-    return adapt(value)
 
 
 def _json_text(encoder: Any, value: Any) -> str | None:
@@ -1514,8 +1499,6 @@ def _prepare(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> Prepa
     ]
     fields = [*plain, *(f for f, _c in converted), *(f for f, _v in constant), *(f for f, _m in per_row)]
     columns = [f.attname for f in fields]
-    if connection.vendor != "postgresql":
-        return PreparedRows(model._meta.label, columns, rows=values)
     if columns[0] == "application_id":
         lines = ["\t".join(map(_copy_text, row[1:])) + "\n" for row in values]
         return PreparedRows(model._meta.label, columns, lines=lines, owners=[row[0] for row in values])
@@ -1548,8 +1531,8 @@ def _write(prepared: PreparedRows) -> None:
 
     Why not ``bulk_create``: for a million rows it spends minutes on per-object bookkeeping this
     generator does not need (related-object checks, every field's full preparation chain, SQL
-    assembled per chunk and, with DEBUG on, every parameter quoted into the query log). SQLite gets
-    one ``executemany``; PostgreSQL one ``COPY``, as a round trip per row costs it far more.
+    assembled per chunk and, with DEBUG on, every parameter quoted into the query log). One
+    ``COPY``, as a round trip per row costs far more.
     """
     if not len(prepared):
         return
@@ -1558,14 +1541,8 @@ def _write(prepared: PreparedRows) -> None:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(model._meta.get_field(name).column) for name in prepared.columns)
-    with connection.cursor() as cursor:
-        if prepared.lines is not None:
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                copy.write("".join(prepared.lines))
-        else:
-            # Only quoted names from the model's own metadata go into the text; values are parameters.
-            marks = ", ".join(["%s"] * len(prepared.columns))
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", prepared.rows)  # noqa: S608
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        copy.write("".join(prepared.lines))
 
 
 # --- Running it -----------------------------------------------------------------------------------
@@ -1628,7 +1605,7 @@ def _written_models() -> list[type[models.Model]]:
 
 @contextmanager
 def _checks_set_aside(model_list: Sequence[type[models.Model]]) -> Iterator[None]:
-    """PostgreSQL, inside a transaction: drop the tables' foreign keys and plain (non-unique)
+    """Inside a transaction: drop the tables' foreign keys and plain (non-unique)
     indexes, and put them back, exactly as they were, when the block ends.
 
     Why: a foreign key checks every inserted row with a query of its own (deferred to the commit,
@@ -1641,7 +1618,7 @@ def _checks_set_aside(model_list: Sequence[type[models.Model]]) -> Iterator[None
     until then, so this is for large seeds of a database nobody is using.
     """
     connection = connections[router.db_for_write(LoanApplication)]
-    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+    if not connection.in_atomic_block:
         yield
         return
     tables = [model._meta.db_table for model in model_list]

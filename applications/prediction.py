@@ -37,14 +37,12 @@ The method
    evidence either way and no marker. The rule runs in SQL (``likely_to_breach_condition``), so the
    queue's column and its filter agree and cost no query per row.
 
-The table for every (stage, product) pair is **one query** (``duration_table``): on PostgreSQL
-``percentile_cont`` over ``GROUPING SETS``; on SQLite the same interpolation with window functions.
-Its rows are kept in Django's cache (Redis when configured) for ``CACHE_SECONDS``, so a page costs
+The table for every (stage, product) pair is **one query** (``duration_table``):
+``percentile_cont`` over ``GROUPING SETS``. Its rows are kept in Django's cache (Redis when configured) for ``CACHE_SECONDS``, so a page costs
 at most one query for the prediction and none while the cache is warm. Each stage's latest stays
 are read newest first from ``event_stay_idx`` (from_stage, created_at, stay_started_at, …) alone,
 each stay one index entry, and only those ``MAX_STAYS_PER_STAGE`` rows per stage have their
-product looked up, however long the history. Figures are kept to the second (SQLite measures
-durations through ``julianday``, good to a fraction of a millisecond).
+product looked up, however long the history. Figures are kept to the second.
 """
 
 from __future__ import annotations
@@ -147,9 +145,9 @@ def _stays_sql(*, now: dt.datetime) -> tuple[str, list]:
     A stay is its leaving transition, which records when the stay started
     (``StageEvent.stay_started_at``; empty: not a stay). Each stage's stays are read newest first
     from the ``event_stay_idx`` index alone and cut at the limit; only then is the product looked
-    up, for those rows. The stages' reads are wrapped (SQLite allows no LIMIT directly in a UNION)
-    and put one after another. The event kind is written in, not bound: SQLite uses a partial index
-    only when it can see its condition."""
+    up, for those rows. The stages' reads are wrapped (each with its own ORDER BY and LIMIT) and
+    put one after another. The event kind is written in, not bound: the planner uses a partial
+    index only when it can see its condition."""
     qn = connection.ops.quote_name
     adapt = connection.ops.adapt_datetimefield_value
     transition = EventKind.TRANSITION.value
@@ -174,8 +172,8 @@ def _stays_sql(*, now: dt.datetime) -> tuple[str, list]:
     return sql, params
 
 
-# PostgreSQL: percentile_cont per (stage, product) and per stage, in one pass over the stays.
-_POSTGRES = """
+# percentile_cont per (stage, product) and per stage, in one pass over the stays.
+_QUANTILES = """
 WITH stays AS ({stays})
 SELECT stage, product, GROUPING(product) AS all_products, COUNT(*),
        percentile_cont(%s) WITHIN GROUP (ORDER BY seconds),
@@ -186,49 +184,12 @@ FROM (
 GROUP BY GROUPING SETS ((stage, product), (stage))
 """
 
-# SQLite has no percentile_cont: the same interpolation with the rank of each stay in its group
-# (i, from 0) and the group's size (n). The durations are materialised once and ranked twice:
-# within their stage and product, and within their stage.
-_SQLITE_QUANTILE = """
-SUM(CASE WHEN i = CAST((n - 1) * {q} AS INTEGER)
-         THEN seconds * (1 - ((n - 1) * {q} - CAST((n - 1) * {q} AS INTEGER)))
-         WHEN i = CAST((n - 1) * {q} AS INTEGER) + 1
-         THEN seconds * ((n - 1) * {q} - CAST((n - 1) * {q} AS INTEGER))
-         ELSE 0 END)
-"""
-_SQLITE = """
-WITH stays AS ({stays}), durations AS MATERIALIZED (
-    SELECT stage, product, (julianday(left_at) - julianday(entered_at)) * 86400.0 AS seconds
-    FROM stays
-), ranked AS (
-    SELECT stage, product, 0 AS all_products, seconds,
-           ROW_NUMBER() OVER (PARTITION BY stage, product ORDER BY seconds) - 1 AS i,
-           COUNT(*) OVER (PARTITION BY stage, product) AS n
-    FROM durations
-    UNION ALL
-    SELECT stage, NULL, 1, seconds,
-           ROW_NUMBER() OVER (PARTITION BY stage ORDER BY seconds) - 1,
-           COUNT(*) OVER (PARTITION BY stage)
-    FROM durations
-)
-SELECT stage, product, all_products, MAX(n), {median}, {p80}
-FROM ranked GROUP BY stage, product, all_products
-"""
-
 
 def _query_rows(*, now: dt.datetime) -> list[tuple]:
     """(stage, product id or None, all products?, samples, median seconds, p80 seconds) rows."""
     stays_sql, stays_params = _stays_sql(now=now)
-    if connection.vendor == "postgresql":
-        sql = _POSTGRES.replace("{stays}", stays_sql)
-        params = (*stays_params, MEDIAN, BREACH_QUANTILE)
-    else:
-        sql = _SQLITE.format(
-            stays=stays_sql,
-            median=_SQLITE_QUANTILE.format(q=repr(MEDIAN)),
-            p80=_SQLITE_QUANTILE.format(q=repr(BREACH_QUANTILE)),
-        )
-        params = stays_params
+    sql = _QUANTILES.replace("{stays}", stays_sql)
+    params = (*stays_params, MEDIAN, BREACH_QUANTILE)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [
@@ -297,8 +258,7 @@ def likely_to_breach_condition(*, now: dt.datetime, table: DurationTable) -> Q |
     fallback as ``stage_prediction``) is later than their due time, which has not passed yet;
     None while no stage has the history to say so.
 
-    entry + p80 > due is written as due - entry < p80: one duration against a constant, which
-    both databases compare without arithmetic on dates (SQLite has none).
+    entry + p80 > due is written as due - entry < p80: one duration compared with a constant.
     """
     window = ExpressionWrapper(F("stage_due_at") - F("stage_entered_at"), output_field=DurationField())
     parts: list[Q] = []

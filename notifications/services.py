@@ -69,20 +69,15 @@ def notifications_create_many(*, rows: list[NewNotification], now: dt.datetime) 
     """Insert every row whose dedupe key is new and write its deliveries; return how many were new.
 
     Safe to repeat and to race: the unique dedupe key decides (``ON CONFLICT DO NOTHING``), so a
-    second call with the same keys inserts nothing. On PostgreSQL the rows are copied (``COPY``)
-    into a temporary table and one statement inserts the new notifications and their deliveries;
-    elsewhere they go in batches.
+    second call with the same keys inserts nothing. The rows are copied (``COPY``) into a temporary
+    table and one statement inserts the new notifications and their deliveries.
     """
     if not rows:
         return 0
-    if connection.vendor == "postgresql":
-        created = _insert_copied(rows=rows, now=now)
-        if created:
-            transaction.on_commit(_enqueue_relay)
-        return created
-    ids = _insert_batches(rows=rows, now=now)
-    deliveries_create(notification_ids=ids, now=now, queue_each=False)
-    return len(ids)
+    created = _insert_copied(rows=rows, now=now)
+    if created:
+        transaction.on_commit(_enqueue_relay)
+    return created
 
 
 _STAGING = "notifications_staging"
@@ -128,35 +123,6 @@ def _insert_copied(*, rows: list[NewNotification], now: dt.datetime) -> int:
     return created
 
 
-def _insert_batches(*, rows: list[NewNotification], now: dt.datetime) -> list[int]:
-    keys = [row.dedupe_key for row in rows]
-    existing: set[str] = set()
-    for chunk in _chunks(keys):
-        existing.update(
-            Notification.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", flat=True)
-        )
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient_id=row.recipient_id,
-                kind=row.kind,
-                dedupe_key=row.dedupe_key,
-                application_id=row.application_id,
-                context=row.context,
-                created_at=now,
-            )
-            for row in rows
-            if row.dedupe_key not in existing
-        ],
-        ignore_conflicts=True,  # the unique key decides, even against a concurrent insert
-        batch_size=500,
-    )
-    ids: list[int] = []
-    for chunk in _chunks(sorted(set(keys) - existing), size=500):
-        ids += Notification.objects.filter(dedupe_key__in=chunk, created_at=now).values_list("pk", flat=True)
-    return ids
-
-
 # --- The SLA sweep ------------------------------------------------------------------------------
 
 SWEEP_NAME = "sla_sweep"
@@ -181,14 +147,9 @@ class SweepResult:
         return {k: v for k, v in self.__dict__.items() if k not in ("skipped", "more")}
 
 
-def _fraction_reached(vendor: str, num: int, den: int) -> str:
+def _fraction_reached(num: int, den: int) -> str:
     """SQL: the stage has used at least num/den of its time (entry → due) at the parameter %s."""
-    if vendor == "postgresql":
-        return f"(%s - stage_entered_at) * {den} >= (stage_due_at - stage_entered_at) * {num}"
-    return (
-        f"(julianday(%s) - julianday(stage_entered_at)) * {den}"
-        f" >= (julianday(stage_due_at) - julianday(stage_entered_at)) * {num}"
-    )
+    return f"(%s - stage_entered_at) * {den} >= (stage_due_at - stage_entered_at) * {num}"
 
 
 # What the sweep's UPDATEs return of each application they change: all the notifications need.
@@ -196,7 +157,7 @@ _RETURNING = "RETURNING id, sla_state, stage, stage_entered_at, stage_due_at, cu
 
 
 def _returned(cursor) -> list[dict]:
-    """The rows of a ``_RETURNING`` clause as dicts, with aware datetimes on every backend."""
+    """The rows of a ``_RETURNING`` clause as dicts (the datetimes are aware: timestamptz)."""
     rows = []
     for pk, state, stage, entered, due, customer_id, reason_id in cursor.fetchall():
         rows.append(
@@ -204,8 +165,8 @@ def _returned(cursor) -> list[dict]:
                 "id": pk,
                 "sla_state": state,
                 "stage": stage,
-                "stage_entered_at": _aware(entered),
-                "stage_due_at": _aware(due),
+                "stage_entered_at": entered,
+                "stage_due_at": due,
                 "customer_id": customer_id,
                 "delay_reason_id": reason_id,
             }
@@ -213,24 +174,15 @@ def _returned(cursor) -> list[dict]:
     return rows
 
 
-def _aware(value) -> dt.datetime | None:
-    if value is None or (isinstance(value, dt.datetime) and value.tzinfo is not None):
-        return value
-    if isinstance(value, str):  # SQLite hands raw SQL its text
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
 def _batch_of(table: str, condition: str, limit: int) -> str:
     """SQL: ``id IN`` at most ``limit`` rows meeting ``condition``. No order: the rows are found by
     the same scan as a plain count of the condition, which stops once it has enough; asking for the
     longest overdue first would walk the due-time index row by row through every open file when
-    almost none is changing, as on most passes. On PostgreSQL the rows are locked here and any a
-    staff transition holds are skipped: the pass never waits on a reviewer, and the row is simply
-    looked at again next time."""
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    almost none is changing, as on most passes. The rows are locked here and any a staff
+    transition holds are skipped: the pass never waits on a reviewer, and the row is simply looked
+    at again next time."""
     # Only the table's name, SQL of this module's own and an integer are joined in.
-    return f"id IN (SELECT id FROM {table} WHERE {condition} LIMIT {int(limit)}{lock})"  # noqa: S608
+    return f"id IN (SELECT id FROM {table} WHERE {condition} LIMIT {int(limit)} FOR UPDATE SKIP LOCKED)"  # noqa: S608
 
 
 def _sla_states_update(*, now: dt.datetime, limit: int) -> list[dict]:
@@ -239,13 +191,12 @@ def _sla_states_update(*, now: dt.datetime, limit: int) -> list[dict]:
     from applications.models import LoanApplication
     from applications.sla import AT_RISK_AT, STAFF_CLOCK_STAGES, SlaState
 
-    vendor = connection.vendor
     table = LoanApplication._meta.db_table
     at = connection.ops.adapt_datetimefield_value(now)
     stages = sorted(STAFF_CLOCK_STAGES)
     state = (
         f"CASE WHEN stage_due_at <= %s THEN '{SlaState.BREACHED}'"
-        f" WHEN {_fraction_reached(vendor, *AT_RISK_AT)} THEN '{SlaState.AT_RISK}'"
+        f" WHEN {_fraction_reached(*AT_RISK_AT)} THEN '{SlaState.AT_RISK}'"
         f" ELSE '{SlaState.ON_TIME}' END"
     )
     in_stages = ", ".join(["%s"] * len(stages))
@@ -275,7 +226,7 @@ def _escalate_again_update(*, now: dt.datetime, limit: int) -> list[dict]:
     due = " ".join(
         [
             "sla_state = %s AND sla_escalated_at IS NULL AND stage_due_at IS NOT NULL AND",
-            _fraction_reached(connection.vendor, *ESCALATE_AGAIN_AT),
+            _fraction_reached(*ESCALATE_AGAIN_AT),
         ]
     )
     sql = " ".join(
@@ -409,10 +360,7 @@ def _nudge_rows(*, now: dt.datetime) -> list[NewNotification]:
 
 
 def _try_lock() -> bool:
-    """Only one sweep at a time on PostgreSQL (released with the transaction). SQLite serialises
-    writers anyway, and the dedupe keys hold either way."""
-    if connection.vendor != "postgresql":
-        return True
+    """Only one sweep at a time (released with the transaction); the dedupe keys would hold anyway."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SWEEP_LOCK_KEY])
         return bool(cursor.fetchone()[0])
@@ -493,7 +441,7 @@ def quiet_hours_end(moment: dt.datetime) -> dt.datetime | None:
     return dt.datetime.combine(day, end, tzinfo=SHANGHAI).astimezone(dt.UTC)
 
 
-def deliveries_create(*, notification_ids: list[int], now: dt.datetime, queue_each: bool = True) -> int:
+def deliveries_create(*, notification_ids: list[int], now: dt.datetime) -> int:
     """Write the email / SMS rows of new notifications, in the caller's transaction (the outbox),
     by the recipient's preferences; queue them after commit. SMS to customers only, and never in
     the quiet hours: a quiet-hours SMS waits, deferred, until 08:00.
@@ -519,11 +467,8 @@ def deliveries_create(*, notification_ids: list[int], now: dt.datetime, queue_ea
             cursor.execute(f"{chosen} {sql} RETURNING id, status", [*batch, *params])
             written += cursor.fetchall()
     if written:
-        if queue_each:
-            ids = [pk for pk, status in written if status == DeliveryStatus.PENDING]
-            transaction.on_commit(lambda: _enqueue(ids))
-        else:
-            transaction.on_commit(_enqueue_relay)
+        ids = [pk for pk, status in written if status == DeliveryStatus.PENDING]
+        transaction.on_commit(lambda: _enqueue(ids))
     return len(written)
 
 

@@ -15,12 +15,9 @@ Definitions (the report's page and its CSV files say the same):
   ``stay_due_at``; staff stages count their limit in working time). Stays without a recorded due time (stages without a limit, history from before 0012)
   count in the durations but not in the breach share, whose denominator is shown beside it.
 - **Median and p90** are ``percentile_cont``: sort the n durations, take position p·(n − 1)
-  (0-based) and interpolate linearly between the two neighbouring values. PostgreSQL computes it
-  with ``percentile_cont(p) WITHIN GROUP (ORDER BY …)``; SQLite, which has no such aggregate, with
-  window functions (``ROW_NUMBER`` and ``COUNT`` over each group pick the two rows and the weight)
-  — the same arithmetic in the same floating-point steps, so both give identical figures.
-  Durations are measured to the millisecond on both (each timestamp rounded to the nearest
-  millisecond, which is what SQLite's date functions keep).
+  (0-based) and interpolate linearly between the two neighbouring values (PostgreSQL's
+  ``percentile_cont(p) WITHIN GROUP (ORDER BY …)``). Durations are measured to the millisecond
+  (each timestamp rounded to the nearest millisecond).
 - **The reviewer** of a stay is the staff member whose transition ended it (reviewer, approver,
   operations, finance); stays ended by the customer, a dealer or the system are grouped as such —
   customers never appear by name.
@@ -233,90 +230,50 @@ def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _dt_param(value: dt.datetime) -> Any:
-    """A datetime as the backend stores it (SQLite: UTC text; PostgreSQL: as it is)."""
-    return default_connection.ops.adapt_datetimefield_value(value)
-
-
-def _seconds(later: str, earlier: str, vendor: str) -> str:
+def _seconds(later: str, earlier: str) -> str:
     """SQL for ``later − earlier`` in seconds, each timestamp rounded to the millisecond first."""
-    if vendor == "postgresql":
-        return (
-            f"CAST((round(extract(epoch FROM {later}) * 1000)"
-            f" - round(extract(epoch FROM {earlier}) * 1000)) / 1000 AS double precision)"
-        )
-    return f"((round(julianday({later}) * 86400000) - round(julianday({earlier}) * 86400000)) / 1000.0)"
+    return (
+        f"CAST((round(extract(epoch FROM {later}) * 1000)"
+        f" - round(extract(epoch FROM {earlier}) * 1000)) / 1000 AS double precision)"
+    )
 
 
-def _week_start(column: str, vendor: str, params: list[Any]) -> str:
+def _week_start(column: str, params: list[Any]) -> str:
     """SQL for the Monday (a date) of the ISO week ``column`` falls in, in the project's zone."""
-    zone = timezone.get_default_timezone()
-    if vendor == "postgresql":
-        params.append(str(zone))
-        return f"CAST(date_trunc('week', {column} AT TIME ZONE %s) AS date)"
-    # SQLite knows no time zones, only offsets; Asia/Shanghai has kept UTC+8 all year since 1991.
-    offset = zone.utcoffset(dt.datetime(2026, 1, 1))
-    params.append(f"{int(offset.total_seconds() // 60):+d} minutes")
-    # Six days back, then forward to the next Monday: the Monday on or before the day.
-    return f"date({column}, %s, '-6 days', 'weekday 1')"
+    params.append(str(timezone.get_default_timezone()))
+    return f"CAST(date_trunc('week', {column} AT TIME ZONE %s) AS date)"
 
 
 def _percentiles_sql(
-    source: str, group_by: Sequence[str], value: str, vendor: str, *, extra: str, percentiles=(0.5, 0.9)
+    source: str, group_by: Sequence[str], value: str, *, extra: str, percentiles=(0.5, 0.9)
 ) -> str:
     """``SELECT <group_by>, <extra>, pct_50, pct_90 FROM <source> GROUP BY <group_by>``, the
     percentiles interpolated linearly (``percentile_cont``). NULL values are left out, as
-    ``percentile_cont`` leaves them out; a group without values gets NULL.
-
-    SQLite: number the values of each group from 0 in ascending order (NULLs last) and count them;
-    for p the position is h = p·(n − 1), the rows lo = floor(h) and lo + 1 (when h has a fraction),
-    and the result x_lo + (h − lo)·(x_hi − x_lo) — PostgreSQL's own steps.
-    """
+    ``percentile_cont`` leaves them out; a group without values gets NULL."""
     keys = ", ".join(group_by)
     names = [f"pct_{round(p * 100)}" for p in percentiles]
-    if vendor == "postgresql":
-        columns = ", ".join(
-            f"percentile_cont({p}) WITHIN GROUP (ORDER BY {value}) AS {name}"
-            for p, name in zip(percentiles, names, strict=True)
-        )
-        return f"SELECT {keys}, {extra}, {columns} FROM {source} GROUP BY {keys}"
-    positions = ", ".join(
-        f"{p} * (n - 1) AS h_{name}, CAST({p} * (n - 1) AS INTEGER) AS lo_{name}"
+    columns = ", ".join(
+        f"percentile_cont({p}) WITHIN GROUP (ORDER BY {value}) AS {name}"
         for p, name in zip(percentiles, names, strict=True)
     )
-    columns = ", ".join(
-        f"MAX(CASE WHEN i = lo_{name} THEN {value} END)"
-        f" + MAX(h_{name} - lo_{name})"
-        f" * (MAX(CASE WHEN i = lo_{name} + (h_{name} > lo_{name}) THEN {value} END)"
-        f" - MAX(CASE WHEN i = lo_{name} THEN {value} END)) AS {name}"
-        for name in names
-    )
-    return (
-        f"SELECT {keys}, {extra}, {columns} FROM ("
-        f" SELECT ranked.*, {positions} FROM ("
-        f"  SELECT grouped.*,"
-        f"   ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {value} IS NULL, {value}) - 1 AS i,"
-        f"   COUNT({value}) OVER (PARTITION BY {keys}) AS n"
-        f"  FROM {source} AS grouped) AS ranked"
-        f") AS placed GROUP BY {keys}"
-    )
+    return f"SELECT {keys}, {extra}, {columns} FROM {source} GROUP BY {keys}"
 
 
-def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, vendor: str, params: list[Any]) -> str:
+def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, params: list[Any]) -> str:
     """``stays``: one row per stay that ended in ``[start_at, end_at)`` (see the module's words).
 
     A stay is its leaving transition, which records when the stay began and was due
     (``StageEvent.stay_started_at``, ``stay_due_at``): the rows come from the ``event_stay_idx``
-    index alone (no table reads on PostgreSQL), with the application's dealer and product and the
-    actor's staff flag joined on. The event kind is written in, not bound: the planners (SQLite's
-    above all) use the partial index only when they can see its condition."""
+    index alone (an index-only scan), with the application's dealer and product and the
+    actor's staff flag joined on. The event kind is written in, not bound: the planner uses the
+    partial index only when it can see its condition."""
     t = _tables()
-    week = _week_start("e.created_at", vendor, params)
-    seconds = _seconds("e.created_at", "e.stay_started_at", vendor)
+    week = _week_start("e.created_at", params)
+    seconds = _seconds("e.created_at", "e.stay_started_at")
     transition = EventKind.TRANSITION.value
     assert transition.isidentifier()  # a code constant, never input
     params.extend(REPORT_STAGES)
-    params.extend([_dt_param(start_at), _dt_param(end_at)])
+    params.extend([start_at, end_at])
     return (
         f"stays AS ("
         f" SELECT e.from_stage AS stage,"
@@ -335,20 +292,10 @@ def _stays_cte(start_at: dt.datetime, end_at: dt.datetime, vendor: str, params: 
     )
 
 
-_STAY_DIMENSION_COLUMNS = {
-    # dimension: (stage, key_id, week)
-    "stage": ("stage", "NULL", "NULL"),
-    "reviewer": ("stage", "staff_id", "NULL"),
-    "dealer": ("stage", "dealer_id", "NULL"),
-    "product": ("stage", "product_id", "NULL"),
-    "stage_week": ("stage", "NULL", "week"),
-    "week": ("NULL", "NULL", "week"),
-    "total": ("NULL", "NULL", "NULL"),
-}
 _STAY_AGGREGATES = "COUNT(*) AS stays, COUNT(breached) AS with_due, COALESCE(SUM(breached), 0) AS breached"
 
 
-# The columns each grouping of stays groups by (PostgreSQL's GROUPING SETS).
+# The columns each grouping of stays groups by (GROUPING SETS).
 _STAY_GROUPING_KEYS = {
     "stage": ("stage",),
     "reviewer": ("stage", "staff_id"),
@@ -362,7 +309,7 @@ _GROUPING_COLUMNS = ("stage", "staff_id", "dealer_id", "product_id", "week")
 
 
 def _grouping_sets_sql(dimensions: Sequence[str]) -> str:
-    """PostgreSQL: every grouping in one ``GROUP BY GROUPING SETS`` over ``stays``; the row's
+    """Every grouping in one ``GROUP BY GROUPING SETS`` over ``stays``; the row's
     grouping is read back from ``GROUPING(…)``, whose bits mark the columns it does not group by
     (the first column the highest bit)."""
     columns = ", ".join(_GROUPING_COLUMNS)
@@ -387,37 +334,21 @@ def _grouping_sets_sql(dimensions: Sequence[str]) -> str:
 
 
 def stay_groups_sql(
-    date_range: DateRange, *, dimensions: Sequence[str] = STAY_DIMENSIONS, vendor: str | None = None
+    date_range: DateRange, *, dimensions: Sequence[str] = STAY_DIMENSIONS
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters of the stays grouped by ``dimensions`` (one query).
 
     Columns: dim, stage, key_id, week, stays, with_due, breached, pct_50, pct_90, then the labels
     (user name, dealer name, product names). Every grouping comes from the one ``stays`` set, so
-    the history is read once: PostgreSQL groups it with ``GROUPING SETS``; SQLite, which has none,
-    stacks a copy of each stay per grouping (``UNION ALL``) and groups the lot.
+    the history is read once and grouped with ``GROUPING SETS``.
     """
-    vendor = vendor or default_connection.vendor
     start_at, end_at = date_range.bounds()
     params: list[Any] = []
-    stays = _stays_cte(start_at, end_at, vendor, params)
-    if vendor == "postgresql":
-        ctes, grouped = stays, _grouping_sets_sql(dimensions)
-    else:
-        branches = []
-        for dimension in dimensions:
-            stage, key_id, week = _STAY_DIMENSION_COLUMNS[dimension]
-            # No CAST of the week: SQLite's CAST('2026-11-23' AS DATE) keeps only the number 2026.
-            branches.append(
-                f"SELECT '{dimension}' AS dim, CAST({stage} AS VARCHAR(30)) AS stage,"
-                f" CAST({key_id} AS BIGINT) AS key_id, {week} AS week, seconds, breached FROM stays"
-            )
-        ctes = f"{stays}, dims AS ({' UNION ALL '.join(branches)})"
-        grouped = _percentiles_sql(
-            "dims", ("dim", "stage", "key_id", "week"), "seconds", vendor, extra=_STAY_AGGREGATES
-        )
+    stays = _stays_cte(start_at, end_at, params)
+    grouped = _grouping_sets_sql(dimensions)
     t = _tables()
     sql = (
-        f"WITH {ctes}"
+        f"WITH {stays}"
         f" SELECT g.dim, g.stage, g.key_id, g.week, g.stays, g.with_due, g.breached, g.pct_50, g.pct_90,"
         f"  u.username, d.name, pr.name_zh_hans, pr.name_en"
         f" FROM ({grouped}) g"
@@ -428,21 +359,14 @@ def stay_groups_sql(
     return sql, params
 
 
-def stage_summary_sql(date_range: DateRange, *, vendor: str | None = None) -> tuple[str, list[Any]]:
+def stage_summary_sql(date_range: DateRange) -> tuple[str, list[Any]]:
     """The raw ``GROUP BY`` the per-stage table wraps: the stays of the range, grouped by stage, with
     count, breach counts, median and p90. For the benchmark ("the report vs the SQL it wraps")."""
-    vendor = vendor or default_connection.vendor
     start_at, end_at = date_range.bounds()
     params: list[Any] = []
-    stays = _stays_cte(start_at, end_at, vendor, params)
-    grouped = _percentiles_sql("stays", ("stage",), "seconds", vendor, extra=_STAY_AGGREGATES)
+    stays = _stays_cte(start_at, end_at, params)
+    grouped = _percentiles_sql("stays", ("stage",), "seconds", extra=_STAY_AGGREGATES)
     return f"WITH {stays} {grouped}", params
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _seconds_value(value: Any) -> float | None:
@@ -479,8 +403,7 @@ def stay_groups(date_range: DateRange) -> StayGroups:
         elif dim == "total":
             groups.total = StayRow(None, stats)
         elif dim in ("stage_week", "week"):
-            monday = _as_date(week)
-            getattr(groups, dim).append(StayRow(stage, stats, key=monday, label=iso_week_label(monday)))
+            getattr(groups, dim).append(StayRow(stage, stats, key=week, label=iso_week_label(week)))
         else:
             label = {"reviewer": username, "dealer": dealer, "product": _localized(zh, en)}[dim]
             if key_id is None:
@@ -525,13 +448,13 @@ def backlog(*, now: dt.datetime | None = None) -> list[BacklogRow]:
         conditions = []
         if upper is not None:
             conditions.append("stage_entered_at > %s")
-            params.append(_dt_param(now - upper))
+            params.append(now - upper)
         if lower is not None:
             conditions.append("stage_entered_at <= %s")
-            params.append(_dt_param(now - lower))
+            params.append(now - lower)
         buckets.append(f"SUM(CASE WHEN {' AND '.join(conditions)} THEN 1 ELSE 0 END)")
         lower = upper
-    params.append(_dt_param(now))
+    params.append(now)
     params.extend(REPORT_STAGES)
     sql = (
         f"SELECT stage, COUNT(*), {', '.join(buckets)},"
@@ -565,7 +488,7 @@ def funnel(date_range: DateRange) -> Funnel:
         whens.append(f"WHEN e.to_stage IN ({_placeholders(stages)}) THEN {milestone.number}")
         params.extend(stages)
     params.append(EventKind.TRANSITION.value)
-    params.extend([_dt_param(start_at), _dt_param(end_at)])
+    params.extend([start_at, end_at])
     reached = ", ".join(
         f"COALESCE(SUM(CASE WHEN f.reached >= {m.number} THEN 1 ELSE 0 END), 0)" for m in MILESTONES
     )
@@ -606,8 +529,7 @@ _FACTOR_DIMENSION_COLUMNS = {
 }
 
 
-def approval_factors_sql(date_range: DateRange, *, vendor: str | None = None) -> tuple[str, list[Any]]:
-    vendor = vendor or default_connection.vendor
+def approval_factors_sql(date_range: DateRange) -> tuple[str, list[Any]]:
     t = _tables()
     start_at, end_at = date_range.bounds()
     params: list[Any] = []
@@ -621,9 +543,9 @@ def approval_factors_sql(date_range: DateRange, *, vendor: str | None = None) ->
     down_band = f"CASE WHEN a.down_payment IS NULL OR a.vehicle_price IS NULL THEN NULL {band_whens} ELSE '{DOWN_PAYMENT_BANDS[-1][0]}' END"
     approved = "CASE WHEN d.to_stage = %s THEN 1 WHEN d.to_stage = %s THEN 0 END"
     params.extend([Stage.OFFER_PENDING.value, Stage.REJECTED.value])
-    seconds = _seconds("d.created_at", "a.submitted_at", vendor)
+    seconds = _seconds("d.created_at", "a.submitted_at")
     params.extend([EventKind.TRANSITION.value, Stage.OFFER_PENDING.value, Stage.REJECTED.value])
-    params.extend([_dt_param(start_at), _dt_param(end_at)])
+    params.extend([start_at, end_at])
     decided = (
         f"decided AS ("
         f" SELECT a.dealer_id, a.term_months, {energy} AS energy, {down_band} AS down_band,"
@@ -645,7 +567,6 @@ def approval_factors_sql(date_range: DateRange, *, vendor: str | None = None) ->
         "dims",
         ("dim", "key_text", "key_id"),
         "seconds",
-        vendor,
         extra="COUNT(*) AS submitted, COUNT(approved) AS decided, COALESCE(SUM(approved), 0) AS approved",
         percentiles=(0.5,),
     )
@@ -709,13 +630,13 @@ def _factor_label(dimension: str, key: Any, dealer_name: str | None) -> str:
 
 @contextmanager
 def report_memory() -> Iterator[None]:
-    """The report's statements in one transaction with ``REPORT_WORK_MEM`` for their sorts
-    (PostgreSQL): the percentiles sort every stay of the range, and with the server's default
+    """The report's statements in one transaction with ``REPORT_WORK_MEM`` for their sorts:
+    the percentiles sort every stay of the range, and with the server's default
     (4 MB) a 90-day range on a million applications sorts on disk, twice as slow (40 s against
     18 s). Only for these statements: the setting ends with the transaction."""
     # No savepoint inside a caller's transaction: the setting then lasts until that one ends.
     with transaction.atomic(savepoint=False):
-        if default_connection.vendor == "postgresql" and settings.REPORT_WORK_MEM:
+        if settings.REPORT_WORK_MEM:
             with default_connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.REPORT_WORK_MEM])
         yield
@@ -724,9 +645,8 @@ def report_memory() -> Iterator[None]:
 def _beside(work: Callable[[], T]) -> Future[T] | None:
     """``work`` started on a second database connection, in a thread of its own with this
     thread's language and the report's memory, or None where that cannot be: inside a caller's
-    transaction (a second connection would not see its rows; the tests run so) or on SQLite (one
-    writer, and nothing to gain)."""
-    if default_connection.vendor != "postgresql" or default_connection.in_atomic_block:
+    transaction (a second connection would not see its rows; the tests run so)."""
+    if default_connection.in_atomic_block:
         return None
     language = get_language()
 
@@ -746,10 +666,10 @@ def _beside(work: Callable[[], T]) -> Future[T] | None:
 
 def sla_report(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> SlaReport:
     """Every table of the SLA report for ``start`` … ``end`` (Shanghai dates, both included):
-    four queries whatever the size of the book (and, on PostgreSQL, one to give them memory). The
-    benchmark calls this.
+    four queries whatever the size of the book (and one to give them memory). The benchmark calls
+    this.
 
-    On PostgreSQL, outside a transaction, the funnel, the approval factors and the backlog are
+    Outside a transaction, the funnel, the approval factors and the backlog are
     computed on a second connection while this one groups the stays, the longest statement (26 s
     against 12 s for the other three together at a million applications): the figures are then
     there in about the time of the groupings alone. Each statement sees the book as it was when it

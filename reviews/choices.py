@@ -15,8 +15,7 @@ __all__ = ["AT_RISK_SHARE", "SlaState"]
 
 
 # One definition of the SLA states and of "at risk" (80 % of the time between entering a stage and
-# its due time), shared with the sweep. A fraction, so that the database compares whole durations
-# (SQLite cannot add a float duration).
+# its due time), shared with the sweep. A fraction, so that the database compares whole durations.
 AT_RISK_SHARE = Fraction(*AT_RISK_AT)
 
 

@@ -1,4 +1,4 @@
-"""Two people act on one application at the same moment: exactly one wins (real PostgreSQL)."""
+"""Two people act on one application at the same moment: exactly one wins."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from applications.models import LoanApplication, Reason, StageEvent
 
 from .factories import make_draft, put_required_documents
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _race(*actions) -> list[object]:

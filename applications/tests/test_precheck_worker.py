@@ -12,7 +12,6 @@ from conftest import wait_for
 from .factories import make_draft
 
 pytestmark = [
-    pytest.mark.postgres,
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
 ]

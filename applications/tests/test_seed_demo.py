@@ -208,7 +208,6 @@ def _checks_in_catalogue() -> list[tuple[str, str]]:
         return cursor.fetchall()
 
 
-@pytest.mark.postgres
 def test_a_bulk_load_puts_every_index_and_foreign_key_back():
     before = _checks_in_catalogue()
     dealers, _created = demo_dealers_ensure()

@@ -19,7 +19,6 @@ from notifications.models import Delivery, Notification, SweepRun
 from notifications.services import deliveries_due, delivery_send, notification_create
 
 pytestmark = [
-    pytest.mark.postgres,
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
 ]

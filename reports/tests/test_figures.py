@@ -1,10 +1,5 @@
 """The report's figures on hand-built histories, each expected value worked out by hand.
 
-Every test runs on the database the suite runs on: the SQLite variant with the default settings,
-the PostgreSQL variant (marked ``postgres``) with ``DATABASE_URL=postgres://…``. Both must give
-exactly the figures written here, so both give the same figures: PostgreSQL through
-``percentile_cont``, SQLite through window functions.
-
 Percentiles by hand (linear interpolation, as ``percentile_cont``): sort the n values, take the
 0-based position p·(n − 1), interpolate between its two neighbours.
 """
@@ -42,14 +37,6 @@ MINUTE = dt.timedelta(minutes=1)
 # Monday 2 to Sunday 15 November 2026: ISO weeks 45 and 46.
 RANGE = DateRange(dt.date(2026, 11, 2), dt.date(2026, 11, 15))
 W45, W46 = dt.date(2026, 11, 2), dt.date(2026, 11, 9)
-
-
-@pytest.fixture(params=[pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend(request, db):
-    """Run the test once per backend; each variant runs only where the suite's database is it."""
-    if connection.vendor != request.param:
-        pytest.skip(f"the {request.param} variant; this run uses {connection.vendor}")
-    return request.param
 
 
 @pytest.fixture
@@ -100,7 +87,7 @@ def review_file(
 
 
 @pytest.fixture
-def five_reviews(backend, customer, reviewer, second_reviewer, approver):
+def five_reviews(customer, reviewer, second_reviewer, approver):
     """Five stays in review (hours: 1, 2, 4, 8, 10; due 6 h after entry but 4 h for the 4-hour one,
     none for the 1-hour one) and three in approval (0.5, 1, 3 h; due after 8, 8 and 2 h).
 
@@ -219,7 +206,7 @@ def test_a_range_starting_mid_week_shows_its_partial_weeks_empty_ones_too(five_r
     ]
 
 
-def test_a_stay_counts_by_the_shanghai_day_it_ended(backend, customer, reviewer):
+def test_a_stay_counts_by_the_shanghai_day_it_ended(customer, reviewer):
     dealer = DealerFactory()
     # Reviews of one hour, ending just before, at, and just after the range's edges (Shanghai time).
     for left in (at(1, 23, 59, 59), at(2, 0, 0, 0), at(15, 23, 59, 59), at(16, 0, 0, 0)):
@@ -231,7 +218,7 @@ def test_a_stay_counts_by_the_shanghai_day_it_ended(backend, customer, reviewer)
 
 
 def test_a_file_sent_back_has_two_stays_and_events_inside_a_stay_do_not_split_it(
-    backend, customer, reviewer, approver
+    customer, reviewer, approver
 ):
     file_with_history(
         customer=customer,
@@ -255,7 +242,7 @@ def test_a_file_sent_back_has_two_stays_and_events_inside_a_stay_do_not_split_it
     assert stats(by_stage[Stage.APPROVAL]) == (1, h(1), h(1), 0, 0)
 
 
-def test_stays_ended_by_customers_are_grouped_without_a_name(backend, customer, reviewer):
+def test_stays_ended_by_customers_are_grouped_without_a_name(customer, reviewer):
     file_with_history(
         customer=customer,
         dealer=DealerFactory(),
@@ -272,7 +259,7 @@ def test_stays_ended_by_customers_are_grouped_without_a_name(backend, customer, 
     assert [(r.key, r.label, r.stats.stays) for r in rows] == [(None, "Customer, dealer or system", 1)]
 
 
-def test_percentiles_are_linear_interpolation_on_many_random_stays(backend, customer, reviewer):
+def test_percentiles_are_linear_interpolation_on_many_random_stays(customer, reviewer):
     """37 review stays of random lengths to the millisecond; Python's ``statistics`` (the
     'inclusive' method is percentile_cont's) gives the expected values independently."""
     rng = random.Random(20261130)
@@ -307,7 +294,7 @@ def test_the_raw_group_by_gives_the_per_stage_figures(five_reviews):
 # --- Backlog, funnel, approval factors ----------------------------------------------------------
 
 
-def test_backlog_by_age_bucket_and_overdue(backend, customer):
+def test_backlog_by_age_bucket_and_overdue(customer):
     now = at(20, 12)
     dealer = DealerFactory()
 
@@ -333,7 +320,7 @@ def test_backlog_by_age_bucket_and_overdue(backend, customer):
     assert list(rows) == list(selectors.REPORT_STAGES)
 
 
-def test_funnel_counts_the_milestones_reached_by_applications_submitted_in_the_range(backend, customer):
+def test_funnel_counts_the_milestones_reached_by_applications_submitted_in_the_range(customer):
     dealer = DealerFactory()
     t = at(3, 9)
 
@@ -367,7 +354,7 @@ def test_funnel_counts_the_milestones_reached_by_applications_submitted_in_the_r
     )
 
 
-def test_approval_factors_by_band_term_vehicle_and_dealer(backend, customer, approver):
+def test_approval_factors_by_band_term_vehicle_and_dealer(customer, approver):
     dealer = DealerFactory(name="Gamma Motors")
     t = at(5, 9)
 
@@ -421,13 +408,11 @@ def test_approval_factors_by_band_term_vehicle_and_dealer(backend, customer, app
 
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_the_rest_is_computed_beside_the_groupings_with_the_same_figures(
-    five_reviews, backend
+    five_reviews,
 ):
-    """On PostgreSQL the funnel, factors and backlog run on a second connection, in the caller's
-    language; inside a transaction (which that connection could not see into) all run on one.
-    Either way the report is the same, and the second connection ends with its thread."""
-    if backend != "postgresql":
-        pytest.skip("one connection on SQLite")
+    """The funnel, factors and backlog run on a second connection, in the caller's language;
+    inside a transaction (which that connection could not see into) all run on one. Either way
+    the report is the same, and the second connection ends with its thread."""
     now = at(16, 12)
 
     def open_connections() -> int:

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
@@ -19,8 +18,8 @@ from .builders import Step, file_with_history
 pytestmark = pytest.mark.django_db
 
 URL = reverse("reports:sla")
-# PostgreSQL: one statement gives the report's sorts their memory (selectors.report_memory).
-MEMORY = 1 if connection.vendor == "postgresql" else 0
+# One statement gives the report's sorts their memory (selectors.report_memory).
+MEMORY = 1
 
 
 # --- Access -------------------------------------------------------------------------------------

@@ -42,8 +42,6 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="Commit the sweep instead of rolling back.")
 
     def handle(self, *args, keep: bool, **options) -> None:
-        if connection.vendor != "postgresql":
-            self.stderr.write(self.style.WARNING("Not PostgreSQL: the numbers mean little."))
         now = timezone.now()
         stages = sorted(STAFF_CLOCK_STAGES)
         open_count = LoanApplication.objects.filter(stage__in=stages, stage_due_at__isnull=False).count()
@@ -52,7 +50,7 @@ class Command(BaseCommand):
         at = connection.ops.adapt_datetimefield_value(now)
         state = (
             f"CASE WHEN stage_due_at <= %s THEN '{SlaState.BREACHED}'"
-            f" WHEN {_fraction_reached(connection.vendor, *AT_RISK_AT)} THEN '{SlaState.AT_RISK}'"
+            f" WHEN {_fraction_reached(*AT_RISK_AT)} THEN '{SlaState.AT_RISK}'"
             f" ELSE '{SlaState.ON_TIME}' END"
         )
         placeholders = ", ".join(["%s"] * len(stages))

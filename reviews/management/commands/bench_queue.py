@@ -55,7 +55,7 @@ class Command(BaseCommand):
         if dealer is not None:
             pages.append(("one dealer", {"dealer__id__exact": str(dealer.pk)}))
         self.stdout.write(
-            f"{LoanApplication.objects.count():,} applications · {connection.vendor} · "
+            f"{LoanApplication.objects.count():,} applications · "
             f"{repeat} runs per page: median / worst wall time (median db wait, cpu)"
         )
         slow = []
