@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Case, Count, F, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
-
-from loanportal.db import execute_prepared
 
 from .choices import (
     CUSTOMER_STAGES,
@@ -79,97 +72,15 @@ def customer_application_get(*, user, reference: str) -> LoanApplication | None:
 
 def customer_timeline_application(*, user, reference: str) -> LoanApplication | None:
     """As ``customer_application_get``, with only what the timeline reads joined (the cause of a
-    delay): the page reads it on every view it renders (a repeat view reads ``timeline_repeat_view``
-    instead), often only to frame a cached body, and the applicant's encrypted details it never
-    shows would be decrypted for nothing (1 query)."""
+    delay): the page reads it on every view, often only for its version (a 304, or a cached body to
+    frame), and the applicant's encrypted details it never shows would be decrypted for nothing
+    (1 query)."""
     return (
         customer_applications(user=user)
         .select_related(None)
         .select_related("delay_reason")
         .filter(reference=normalise_reference(reference))
         .first()
-    )
-
-
-@dataclass(frozen=True)
-class RepeatView:
-    """What a repeat view of the customer timeline reads in one row: the visitor's stored session,
-    the account of the application's customer, the application's version and their unread count."""
-
-    session_data: str  # as the session table holds it, encoded and signed
-    session_expires: dt.datetime
-    user_id: int
-    password: str
-    is_active: bool
-    is_staff: bool
-    visitor: tuple[str, ...]  # what the navbar may show: first and last name, phone hash, e-mail, user name
-    application_id: int
-    stage: str
-    version: str  # ``updated_at`` and ``history_head``, only ever compared, as part of a cache key
-    unread_notifications: int
-
-
-def timeline_repeat_view(
-    *, session_key: str, reference: str, unread_count: Callable[..., str]
-) -> RepeatView | None:
-    """The row a repeat view of the timeline is checked against, or None when there is no live
-    session with that key or no application with that reference (1 query).
-
-    ``unread_count``: the navbar's count as an SQL expression over the user's id column
-    (``notifications.selectors.unread_count_sql``). The session is not yet proven to sign in the
-    application's customer: the caller checks that (``accounts.sessions.signed_in_session``).
-
-    Written out rather than built by the ORM, and prepared once per connection: it is all a repeat
-    view reads, and building the equivalent querysets cost about 1 ms of the web process's time,
-    planning it about 0.25 ms of the database's, running it 0.05 ms.
-    """
-    sessions = import_module(settings.SESSION_ENGINE).SessionStore.get_model_class()._meta.db_table
-    users = get_user_model()._meta.db_table
-    applications = LoanApplication._meta.db_table
-    unread = unread_count(recipient='u."id"')
-    columns = (
-        's."session_data", s."expire_date", u."id", u."password", u."is_active", u."is_staff", u."first_name", '
-        'u."last_name", u."phone_hash", u."email", u."username", a."id", a."stage", a."updated_at", '
-        f'a."history_head", {unread}'
-    )
-    # The names come from the models; every value is a parameter.
-    statement = (
-        f'SELECT {columns} FROM "{applications}" a JOIN "{users}" u ON u."id" = a."customer_id", '  # noqa: S608
-        f'"{sessions}" s WHERE a."reference" = %s AND s."session_key" = %s AND s."expire_date" > %s'
-    )
-    with connection.cursor() as cursor:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        params = [normalise_reference(reference), session_key, now]
-        execute_prepared(cursor, "loanportal_timeline_repeat_view", statement, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    (
-        data,
-        expires,
-        user_id,
-        password,
-        active,
-        staff,
-        *visitor,
-        application_id,
-        stage,
-        updated_at,
-        head,
-        unread,
-    ) = row
-    return RepeatView(
-        session_data=data,
-        session_expires=expires,
-        user_id=user_id,
-        password=password,
-        is_active=bool(active),
-        is_staff=bool(staff),
-        visitor=tuple(value or "" for value in visitor),
-        application_id=application_id,
-        stage=stage,
-        version=f"{updated_at}/{head}".replace(" ", "T"),
-        unread_notifications=unread,
     )
 
 

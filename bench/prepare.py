@@ -31,7 +31,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
-from django.core.cache import cache, caches  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.db import OperationalError, connection, connections, transaction  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
@@ -232,13 +232,9 @@ def timeline_queries(customer, short: LoanApplication, long: LoanApplication) ->
     client = Client()
     client.force_login(customer)
     counts: dict[str, Any] = {}
-    # Once per database connection the repeat-view statement is declared (PREPARE): not a cost of
-    # either page, so it is done before counting.
-    client.get(reverse("applications:detail", args=[short.reference]))
     for label, application in (("short", short), ("long", long)):
         url = reverse("applications:detail", args=[application.reference])
-        cache.clear()  # first: the prediction's quantiles computed; second: from the cache
-        caches["pages"].clear()  # and no whole page kept: the first view builds everything
+        cache.clear()  # first: everything built; second: the body and the quantiles from the cache
         cold, _sql, status = page_queries(client, url)
         warm, _sql, _status = page_queries(client, url)
         if status != 200:

@@ -695,22 +695,6 @@ def measure(prepared: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
                 )
             )
 
-    # Above, a repeat view is answered without a query while nothing it was checked against has
-    # changed (the workers listen for the database's announcements). Without listening, every
-    # repeat view checks the session, the account, the file and the unread count in one query.
-    with Server(PG_LISTEN="0"):
-        warm(short, cookies["customer"])
-        say("throughput without listening for changes: timeline (10 events)")
-        checked = wrk(short, cookies["customer"])
-        rows.append(
-            Row(
-                "Customer timeline (10 events), every view checked (`PG_LISTEN=off`): throughput",
-                per_second(checked),
-                per_second(ping),
-                checked.rate / ping.rate,
-            )
-        )
-
     # The timeline's body is cached per version of the file (TIMELINE_CACHE_SECONDS): the figures
     # above are a customer looking again within the minute. Without the cache, every view builds
     # the body: what a first look costs.

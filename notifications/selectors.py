@@ -21,14 +21,6 @@ def unread_count(*, user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def unread_count_sql(*, recipient: str) -> str:
-    """The same count as an SQL expression, for a statement that reads it with the user's own row:
-    ``recipient`` is that statement's column holding the user's id (the customer timeline's repeat
-    views read the session, the user, the file and this in one query)."""
-    table = Notification._meta.db_table
-    return f'(SELECT count(*) FROM "{table}" WHERE "recipient_id" = {recipient} AND "read_at" IS NULL)'  # noqa: S608
-
-
 def channel_preference_of(*, user) -> ChannelPreference:
     """The user's channel preference (1 query); an unsaved default (both on) when they never set
     one, so reading the settings page writes nothing."""

@@ -1,10 +1,8 @@
-"""Sign-in changes are announced to the server processes that keep pages (PostgreSQL only; see
-``loanportal.postgresql.changes``): an account's row, and a session updated or deleted (signed
-out, expired, a message stored)."""
+"""Once installed triggers that announced sign-in changes (``NOTIFY``) to server processes that kept
+whole timeline pages. That machinery is gone: this migration now does nothing, so a new database never
+gets the triggers, and ``0006_drop_change_announcements`` removes them from a database that has them."""
 
 from django.db import migrations
-
-from loanportal.postgresql.changes import Announcement, announce_changes
 
 
 class Migration(migrations.Migration):
@@ -13,11 +11,4 @@ class Migration(migrations.Migration):
         ("sessions", "0001_initial"),
     ]
 
-    operations = [
-        announce_changes(
-            Announcement("accounts_user", "UPDATE", "u", "{row}.id"),
-            Announcement("accounts_user", "DELETE", "u", "{row}.id"),
-            Announcement("django_session", "UPDATE", "s", "md5({row}.session_key)", pk="session_key"),
-            Announcement("django_session", "DELETE", "s", "md5({row}.session_key)"),
-        ),
-    ]
+    operations = []

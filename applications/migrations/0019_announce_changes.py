@@ -1,10 +1,9 @@
-"""A change to what a customer's timeline shows of their file is announced to the server processes
-that keep pages (PostgreSQL only; see ``loanportal.postgresql.changes``): every change to the file
-saves ``updated_at`` or appends an event, which moves ``history_head``."""
+"""Once installed triggers that announced changes to a customer's file (``NOTIFY``) to server
+processes that kept whole timeline pages. That machinery is gone: this migration now does nothing, so
+a new database never gets the triggers, and ``0021_drop_change_announcements`` removes them from a
+database that has them."""
 
 from django.db import migrations
-
-from loanportal.postgresql.changes import Announcement, announce_changes
 
 
 class Migration(migrations.Migration):
@@ -12,15 +11,4 @@ class Migration(migrations.Migration):
         ("applications", "0018_slimmer_application_indexes"),
     ]
 
-    operations = [
-        announce_changes(
-            Announcement(
-                "applications_loanapplication",
-                "UPDATE",
-                "u",
-                "{row}.customer_id",
-                columns=("updated_at", "history_head", "stage", "customer_id"),
-            ),
-            Announcement("applications_loanapplication", "DELETE", "u", "{row}.customer_id"),
-        ),
-    ]
+    operations = []

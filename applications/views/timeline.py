@@ -9,33 +9,25 @@ what they noted.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.messages.storage.cookie import CookieStorage
-from django.contrib.messages.storage.session import SessionStorage
-from django.core.cache import cache, caches
-from django.core.signals import setting_changed
-from django.db import connection
-from django.dispatch import receiver
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.cache import patch_vary_headers
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import condition, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
-from accounts.sessions import sessions_in_database, signed_in_session
-from loanportal.postgresql.changes import KeptAnswers, session_tag, user_tag
-from notifications.selectors import unread_count_sql
+from notifications.selectors import unread_count
 
 from .. import services
 from ..choices import EventKind, Stage
@@ -43,29 +35,14 @@ from ..models import LoanApplication
 from ..money import annuity_payment
 from ..selectors import (
     WITHDRAWABLE_STAGES,
-    RepeatView,
     Timeline,
     application_timeline,
     customer_application_cards,
     customer_application_get,
     customer_timeline_application,
-    timeline_repeat_view,
 )
 from ..templatetags.timeline import expected_text, rate, reply_by_text, yuan
 from .apply import next_step
-
-# Whole pages, in this process's memory (see ``application_detail``).
-pages = caches["pages"]
-
-# Which kept page a visitor's repeat view may be served, in this process's memory, until the
-# database announces a change to what was checked (``PG_LISTEN``; see ``_known_page``).
-known_pages = KeptAnswers()
-
-
-@receiver(setting_changed)
-def _forget_known_pages(**kwargs) -> None:
-    known_pages.forget()
-
 
 # What each transition means to the customer, in their words.
 TRANSITION_WORDS = {
@@ -246,170 +223,82 @@ def _body_cache_key(application: LoanApplication, *, full_history: bool) -> str:
     )
 
 
-# The whole page is kept per visitor, under everything it shows (``_page_key``), with this in place
-# of the CSRF token: a token masked afresh for each response goes in on the way out. Kept pages
-# never leave the process, so the marker is this process's own: no text on a page can imitate it.
-CSRF_TOKEN_SLOT = f"lp-csrf-{secrets.token_hex(16)}"
-CSRF_TOKEN_SLOT_BYTES = CSRF_TOKEN_SLOT.encode("ascii")
+def _full_history(request: HttpRequest) -> bool:
+    return request.GET.get("history") == "all"
 
 
-@dataclass(frozen=True)
-class KeptPage:
-    """A repeat view's check: the key of the page it may be served (``page``, None if not kept
-    yet), for which user, with what unread count."""
+@dataclass
+class _Visit:
+    """What the ETag and the page both read, read once per request (``_visit``)."""
 
-    key: str
-    user_id: int
-    unread_notifications: int
-    page: bytes | None  # encoded as the response is (UTF-8), with ``CSRF_TOKEN_SLOT`` in it
+    application: LoanApplication | None  # None: not the visitor's file, or no such file
+    unread_notifications: int | None = None  # counted for the ETag, then shown in the navbar
 
 
-def _page_key(request: HttpRequest, row: RepeatView, *, full_history: bool) -> str:
-    """Everything the whole page shows: the file's version, the language and time zone, which
-    history; and the frame's: the visitor (their name, masked phone, e-mail or user name, whichever
-    shows), the unread count, and the address the language switcher returns to."""
-    visitor = "\x1f".join((*row.visitor, request.path))
-    return ":".join(
-        (
-            "applications:timeline-page",
-            str(row.application_id),
-            row.version,
-            "all" if full_history else "latest",
-            translation.get_language() or "",
-            timezone.get_current_timezone_name(),
-            str(row.user_id),
-            str(row.unread_notifications),
-            hashlib.blake2b(visitor.encode(), digest_size=12).hexdigest(),
-        )
-    )
+def _visit(request: HttpRequest, reference: str) -> _Visit:
+    visit = getattr(request, "timeline_visit", None)
+    if visit is None:
+        application = customer_timeline_application(user=request.user, reference=reference)
+        visit = request.timeline_visit = _Visit(application)
+    return visit
 
 
-def _repeat_view_session(request: HttpRequest) -> str | None:
-    """The session key of a request that may be a repeat view, or None: a visitor not signed in,
-    another method, an address with another query string, or a message waiting in its cookie."""
-    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-    if (
-        not session_key
-        or not sessions_in_database()
-        or request.method != "GET"
-        or request.META.get("QUERY_STRING", "") not in ("", "history=all")
-        or CookieStorage.cookie_name in request.COOKIES
-    ):
-        return None
-    return session_key
+def timeline_etag(request: HttpRequest, reference: str) -> str | None:
+    """The version of the page this visitor would be given now, for HTTP conditional GET.
 
+    Everything the page shows: the file's version, which history, the language and time zone (the
+    body's cache key); and the frame around it: who is signed in and the name the navbar shows, the
+    unread count, the address the language switcher returns to, and the visitor's CSRF cookie, so a
+    copy whose forms carry a token of an earlier cookie (before a sign-in) is never confirmed. Also
+    the current window of ``TIMELINE_CACHE_SECONDS``: the page says "in about 2 hours", which a
+    browser's copy must not go on saying for longer than a cached body would.
 
-def _listening() -> bool:
-    return settings.PG_LISTEN and connection.vendor == "postgresql"
-
-
-def _known_key(request: HttpRequest, session_key: str, *, full_history: bool) -> tuple:
-    """What a known page is looked up by: everything ``_page_key`` takes from the request."""
-    return (
-        session_key,
-        request.path,
-        full_history,
-        translation.get_language() or "",
-        timezone.get_current_timezone_name(),
-    )
-
-
-def _known_page(request: HttpRequest, session_key: str, *, full_history: bool) -> bytes | None:
-    """A repeat view answered without asking the database: the page an earlier view checked for
-    this visitor (``_kept_page``), as long as nothing it was checked against has changed since.
-
-    The session, the account, the file, the unread count: each of their tables announces its
-    changes (``loanportal.postgresql.changes``), and an announced change drops the answer, so the
-    next view checks again. Answers are also dropped ``PG_LISTEN_TRUST_SECONDS`` after their check
-    and when the session expires; none is kept while this process is not listening."""
-    page_key = known_pages.get(_known_key(request, session_key, full_history=full_history))
-    return pages.get(page_key) if page_key is not None else None
-
-
-def _kept_page(
-    request: HttpRequest, reference: str, session_key: str, *, full_history: bool
-) -> KeptPage | None:
-    """A repeat view of the timeline, checked against one row (``timeline_repeat_view``): the
-    session, the account, the file's version and the unread count, for a request that may be a
-    repeat view (``_repeat_view_session``). None leaves the request to the whole view, which
-    decides as usual: a session that does not sign in the file's customer (another customer's
-    file, signed out, expired, a changed password, an inactive account), staff (their frame
-    depends on roles), a draft, or a message waiting in the session.
-
-    While this process listens for changes, the answer is also remembered for the visitor's next
-    views (``_known_page``)."""
-    # Taken before the row is read: a change announced after it makes the answer unfit to keep.
-    ticket = known_pages.ticket() if _listening() else None
-    row = timeline_repeat_view(session_key=session_key, reference=reference, unread_count=unread_count_sql)
-    if row is None or row.is_staff or row.stage == Stage.DRAFT:
-        return None
-    session = signed_in_session(
-        row.session_data, user_id=row.user_id, password=row.password, is_active=row.is_active
-    )
-    if session is None or SessionStorage.session_key in session:
-        return None
-    key = _page_key(request, row, full_history=full_history)
-    if ticket is not None:
-        trust = min(settings.PG_LISTEN_TRUST_SECONDS, (row.session_expires - timezone.now()).total_seconds())
-        known_pages.put(
-            _known_key(request, session_key, full_history=full_history),
-            key,
-            tags=(user_tag(row.user_id), session_tag(session_key)),
-            ticket=ticket,
-            seconds=trust,
-        )
-    return KeptPage(key, row.user_id, row.unread_notifications, pages.get(key))
-
-
-def _page_response(request: HttpRequest, page: bytes) -> HttpResponse:
-    """The page with a CSRF token masked for this response in its slot."""
-    return HttpResponse(page.replace(CSRF_TOKEN_SLOT_BYTES, get_token(request).encode("ascii")))
-
-
-def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    """The timeline: where the application stands, why, what happens next and when.
-
-    Customers come back to it to see whether anything moved, so it is kept for
-    ``TIMELINE_CACHE_SECONDS`` in two layers, both under the file's version, so that a change shows
-    on the next view and the relative times ("in about 2 hours") are at most that old:
-
-    - the whole page per visitor, in each server process's memory: a repeat view costs one query
-      (``_kept_page``) and renders nothing, or, on PostgreSQL while the process listens for the
-      database's announced changes (``PG_LISTEN``), no query at all until something it was checked
-      against changes (``_known_page``);
-    - the body (the history, documents, requests and prediction, about twenty template files'
-      worth of HTML) per file, language and time zone in the shared cache, for the first view of a
-      version, whatever frame it is shown in.
+    None (no ETag: the page is always built) when the page is not the timeline (someone else's
+    file, a draft), for staff (their navbar depends on their roles), while a message waits to be
+    shown once, and with ``TIMELINE_CACHE_SECONDS`` 0.
     """
-    full_history = request.GET.get("history") == "all"
-    kept = None
-    page = None
-    session_key = _repeat_view_session(request) if settings.TIMELINE_CACHE_SECONDS else None
-    if session_key is not None:
-        page = _known_page(request, session_key, full_history=full_history) if _listening() else None
-        if page is None:
-            kept = _kept_page(request, reference, session_key, full_history=full_history)
-            page = kept.page if kept is not None else None
-    if page is not None:
-        response = _page_response(request, page)
-        # As the whole view's: it read the session, which the session middleware marks so.
-        patch_vary_headers(response, ("Cookie",))
-        return response
-    return _application_page(request, reference, full_history=full_history, kept=kept)
+    seconds = settings.TIMELINE_CACHE_SECONDS
+    user = request.user
+    if not seconds or user.is_staff or len(messages.get_messages(request)):
+        return None
+    visit = _visit(request, reference)
+    application = visit.application
+    if application is None or application.stage == Stage.DRAFT:
+        return None
+    visit.unread_notifications = unread_count(user=user)
+    shown = (
+        _body_cache_key(application, full_history=_full_history(request)),
+        str(int(timezone.now().timestamp() // seconds)),
+        str(user.pk),
+        user.get_full_name() or user.masked_phone or user.email or user.username,
+        str(visit.unread_notifications),
+        request.get_full_path(),
+        request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
+    )
+    return salted_hmac("applications.timeline.etag", "\x1f".join(shown), algorithm="sha256").hexdigest()
 
 
 @login_required
-def _application_page(
-    request: HttpRequest, reference: str, *, full_history: bool, kept: KeptPage | None
-) -> HttpResponse:
-    """The whole view: Django's session and sign-in, the application, the body (from the shared
-    cache or built), the page; kept for the visitor's next view when ``_kept_page`` said which."""
-    application = customer_timeline_application(user=request.user, reference=reference)
+@cache_control(private=True, no_cache=True)
+@vary_on_headers("Cookie", "Accept-Language")
+@condition(etag_func=timeline_etag)
+def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """The timeline: where the application stands, why, what happens next and when.
+
+    Customers come back to it to see whether anything moved. A browser reloading a page that has
+    not changed is answered 304 (``timeline_etag``), and the page's body (the history, documents,
+    requests and prediction) is kept in the shared cache for ``TIMELINE_CACHE_SECONDS`` under the
+    file's version, language and time zone, whatever frame it is shown in: a change shows on the
+    next view, and relative times ("in about 2 hours") are at most that old.
+    """
+    visit = _visit(request, reference)
+    application = visit.application
     if application is None:
         raise Http404(_("No such application."))
     if application.stage == Stage.DRAFT:
         # Not sent yet: nothing to follow, so the customer continues the form where they left it.
         return redirect(next_step(application))
+    full_history = _full_history(request)
     seconds = settings.TIMELINE_CACHE_SECONDS
     body_key = _body_cache_key(application, full_history=full_history)
     body = cache.get(body_key) if seconds else None
@@ -422,15 +311,11 @@ def _application_page(
         if seconds:
             cache.set(body_key, body, timeout=seconds)
     # ``body`` is the template's output, a SafeString, and stays one through the cache's pickling.
-    context = {"application": application, "body": body, "csrf_token": CSRF_TOKEN_SLOT}
-    keep = kept is not None and kept.user_id == request.user.pk
-    if keep:
-        # Counted with the check; otherwise the navbar counts when it shows the badge.
-        context["unread_notification_count"] = kept.unread_notifications
-    page = render_to_string("applications/timeline/page.html", context, request).encode()
-    if keep:
-        pages.set(kept.key, page, timeout=seconds)
-    return _page_response(request, page)
+    context = {"application": application, "body": body}
+    if visit.unread_notifications is not None:
+        # Counted for the ETag; otherwise the navbar counts when it shows the badge.
+        context["unread_notification_count"] = visit.unread_notifications
+    return render(request, "applications/timeline/page.html", context)
 
 
 @login_required

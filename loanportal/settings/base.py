@@ -106,29 +106,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's, with a health check that reads the socket before it asks the server
-        # (``loanportal/postgresql/base.py``).
-        DATABASES["default"]["ENGINE"] = "loanportal.postgresql"
     # PostgreSQL's JIT compiles the expressions of queries it estimates as costly; for the delay
     # prediction's table that compilation took 5.4 s of a 6 s query (0.8-1.3 s without it), and no
     # query of ours ran faster with it. Off for this application's sessions (PG_JIT=on restores it).
     if not env.bool("PG_JIT", default=False):
         _options = DATABASES["default"].setdefault("OPTIONS", {})
         _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
-
-# The statements run through ``loanportal.db.execute_prepared`` (the customer timeline's repeat
-# views) are planned once per PostgreSQL connection. Off for a connection pooler in transaction
-# mode that does not keep prepared statements (PgBouncer before 1.21).
-PG_PREPARED_STATEMENTS = env.bool("PG_PREPARED_STATEMENTS", default=True)
-# Each server process listens for the changes the database announces (``NOTIFY`` from triggers on
-# sessions, accounts, applications and notifications; ``loanportal.postgresql.changes``), so that a
-# customer's repeat view of their timeline is answered without a query until something it was
-# checked against changes, and at most PG_LISTEN_TRUST_SECONDS after the check. Each process then
-# holds one more connection. Off behind a connection pooler in transaction mode, which cannot
-# keep a LISTEN (PgBouncer), unless the listening connections bypass it.
-PG_LISTEN = env.bool("PG_LISTEN", default=True)
-PG_LISTEN_TRUST_SECONDS = env.int("PG_LISTEN_TRUST_SECONDS", default=30)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -198,18 +181,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Cache, Celery ------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
-# Each server process's own memory, whatever the shared cache: the customer timeline's whole pages,
-# kept under everything they show, so no process can serve another's stale copy (about 20 KB each),
-# as bytes, which this backend keeps without pickling.
-LOCAL_CACHES = {
-    "pages": {
-        "BACKEND": "loanportal.cache.ProcessMemoryCache",
-        "LOCATION": "timeline-pages",
-        "OPTIONS": {"MAX_ENTRIES": env.int("TIMELINE_PAGES_KEPT", default=500)},
-    }
-}
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "loanportal.cache.RedisCache", "LOCATION": REDIS_URL}, **LOCAL_CACHES}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     # Sessions are read from Redis (the database stays the record, written on every change), which
     # spares every signed-in page a query. Only with a shared cache: with one cache per process a
     # worker could go on reading a session another worker has signed out.
@@ -219,7 +192,7 @@ if REDIS_URL:
     # visibility timeout of one hour never redelivers a task that is still legitimately waiting.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, **LOCAL_CACHES}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # The file-system transport needs no server: the web process, the worker and beat exchange
     # messages through files under var/celery/, so `make run` works on a bare machine.
     _broker_dir = VAR_DIR / "celery" / "broker"
@@ -257,7 +230,8 @@ def quiet_hours(value: str) -> tuple[time, time] | None:
 
 # No text message is sent in these hours (Asia/Shanghai): one due then waits, deferred, to the end.
 SMS_QUIET_HOURS = quiet_hours(env("SMS_QUIET_HOURS", default="21:00-08:00"))
-# The customer timeline's body is cached this many seconds per version of the file (0: off); see
+# How old what the customer timeline shows may be: its body is cached this many seconds per version
+# of the file, and a browser's copy is confirmed (304) within the same window (0: neither); see
 # applications.views.timeline.application_detail.
 TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)
 # The SLA report: a range's figures are computed by a worker and kept this many seconds (0: the

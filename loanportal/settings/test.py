@@ -23,6 +23,3 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 TIMELINE_CACHE_SECONDS = 0
 # Off for the same reason; the report cache's own tests switch it on.
 REPORT_CACHE_SECONDS = 0
-# Off: the tests' changes are rolled back, never committed, so never announced; the listener's
-# own tests (committed changes) switch it on.
-PG_LISTEN = False

@@ -1,9 +1,9 @@
-"""A change to someone's unread notifications is announced to the server processes that keep pages
-with the count in their navigation (PostgreSQL only; see ``loanportal.postgresql.changes``)."""
+"""Once installed triggers that announced changes to someone's unread notifications (``NOTIFY``) to
+server processes that kept whole timeline pages. That machinery is gone: this migration now does
+nothing, so a new database never gets the triggers, and ``0007_drop_change_announcements`` removes
+them from a database that has them."""
 
 from django.db import migrations
-
-from loanportal.postgresql.changes import Announcement, announce_changes
 
 
 class Migration(migrations.Migration):
@@ -11,20 +11,4 @@ class Migration(migrations.Migration):
         ("notifications", "0005_notification_kinds_assignment_digest"),
     ]
 
-    operations = [
-        announce_changes(
-            Announcement(
-                "notifications_notification", "INSERT", "u", "{row}.recipient_id", where="r.read_at IS NULL"
-            ),
-            Announcement(
-                "notifications_notification",
-                "UPDATE",
-                "u",
-                "{row}.recipient_id",
-                where="(o.read_at IS NULL) IS DISTINCT FROM (n.read_at IS NULL) OR o.recipient_id <> n.recipient_id",
-            ),
-            Announcement(
-                "notifications_notification", "DELETE", "u", "{row}.recipient_id", where="r.read_at IS NULL"
-            ),
-        ),
-    ]
+    operations = []

@@ -1,1 +1,0 @@
-"""Django's PostgreSQL backend with a cheaper health check (``base.DatabaseWrapper``)."""
