@@ -7,18 +7,23 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
 from applications.pii import keyed_hash, validate_phone
+from common.identifiers import canonical_email, canonical_text
 
 
 class PhoneOrEmailBackend(ModelBackend):
-    """Finds the account by the keyed hash of a mobile number, or by a unique email address."""
+    """Finds the account by the keyed hash of a mobile number, or by a unique email address.
+
+    What was typed is canonicalised first (``common.identifiers``): a number typed in full-width or
+    Arabic-Indic digits finds the account its ASCII spelling finds.
+    """
 
     def authenticate(self, request, username: str | None = None, password: str | None = None, **kwargs):
-        identifier = (username or "").strip()
+        identifier = canonical_text(username)
         if not identifier or password is None:
             return None
         users = get_user_model().objects
         if "@" in identifier:
-            matches = list(users.filter(email__iexact=identifier)[:2])
+            matches = list(users.filter(email__iexact=canonical_email(identifier))[:2])
             user = matches[0] if len(matches) == 1 else None
         else:
             try:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from common.identifiers import canonical_email
 
 from .services import Identifier, identifier_parse, identifier_taken
 from .throttling import sign_in_key
@@ -77,3 +80,21 @@ class SignInForm(AuthenticationForm):
 
     def get_invalid_login_error(self):
         return ValidationError(self.error_messages["invalid_login"], code="invalid_login")
+
+
+class CanonicalEmailField(forms.EmailField):
+    """An email box that reads ``ｌｉ．ｎａ＠ｅｘａｍｐｌｅ．ｃｎ`` (a Chinese input method in full-width
+    mode) as ``li.na@example.cn``: the canonical spelling is checked and used, not what was typed."""
+
+    def to_python(self, value):
+        return canonical_email(super().to_python(value))
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, with the address canonicalised before it is looked up."""
+
+    email = CanonicalEmailField(
+        label=auth_forms.PasswordResetForm.base_fields["email"].label,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

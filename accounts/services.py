@@ -8,7 +8,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import BaseUserManager, Group
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.choices import Role
 from applications.pii import keyed_hash, validate_phone
+from common.identifiers import canonical_email, canonical_text
 
 User = get_user_model()
 
@@ -32,18 +33,21 @@ class IdentifierTaken(Exception):
 @dataclass(frozen=True)
 class Identifier:
     kind: Literal["phone", "email"]
-    value: str  # normalised: 11 digits, or the email with its domain in lower case
+    value: str  # canonical (common.identifiers): 11 ASCII digits, or the email with its domain in lower case
 
 
 def identifier_parse(raw: str) -> Identifier:
-    """Decide whether the customer typed an email address (it has an @) or a mobile number.
+    """Decide whether the customer typed an email address (it has an @) or a mobile number, and
+    return its canonical spelling: ``１３８…`` and ``13８…`` are the number ``138…``, so one number
+    cannot open a second account by being typed differently.
 
     Raises ValidationError with the message to show next to the field.
     """
-    raw = (raw or "").strip()
+    raw = canonical_text(raw)
     if "@" in raw:
-        validate_email(raw)
-        return Identifier("email", BaseUserManager.normalize_email(raw))
+        email = canonical_email(raw)
+        validate_email(email)
+        return Identifier("email", email)
     if any(character.isalpha() for character in raw):
         raise ValidationError(
             _("Enter a mobile number (11 digits starting with 1) or an email address."),

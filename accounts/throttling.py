@@ -8,7 +8,8 @@ under the account's *user name* only, never under the phone number that was type
 
 ``sign_in_key`` maps every spelling to the account's user name, so all of them share one counter
 and a successful sign-in clears it. An identifier that names no account maps to a keyed hash of its
-normalised form: it is still throttled, and axes' tables never hold a plaintext phone number or email.
+canonical form (``common.identifiers``: a number in full-width or Arabic-Indic digits is the same
+number): it is still throttled, and axes' tables never hold a plaintext phone number or email.
 
 ``axes_username`` has the signature of ``AXES_USERNAME_CALLABLE`` so that every sign-in path (the
 admin's login too) can use the same key.
@@ -23,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from applications.pii import keyed_hash, validate_phone
+from common.identifiers import canonical_email, canonical_text
 
 # "?" cannot appear in a Django user name, so a hashed key never collides with a real account.
 _UNKNOWN_PREFIX = "?"
@@ -30,15 +32,18 @@ _UNKNOWN_PREFIX = "?"
 
 def sign_in_key(identifier: str | None) -> str:
     """The account's user name for a mobile number, email or user name; a hash when there is none."""
-    identifier = unicodedata.normalize("NFKC", identifier or "").strip()
+    # A user name is compared as Django stores it (NFKC only: ``AbstractBaseUser.normalize_username``);
+    # a phone number or email in its canonical spelling, digits of any script as ASCII.
+    user_name = unicodedata.normalize("NFKC", identifier or "").strip()
+    identifier = canonical_text(identifier)
     if not identifier or identifier.startswith(_UNKNOWN_PREFIX):
-        return identifier  # already a key (axes calls back with what we gave authenticate())
+        return user_name  # already a key (axes calls back with what we gave authenticate())
     users = get_user_model()._default_manager
     normalised = None
     if "@" in identifier:
-        normalised = identifier.lower()
+        normalised = canonical_email(identifier).lower()  # any case of the address: one counter
         # Like PhoneOrEmailBackend: an email shared by two accounts signs in neither.
-        matches = list(users.filter(email__iexact=identifier).values_list("username", flat=True)[:2])
+        matches = list(users.filter(email__iexact=normalised).values_list("username", flat=True)[:2])
         if len(matches) == 1:
             return matches[0]
     else:
@@ -52,8 +57,8 @@ def sign_in_key(identifier: str | None) -> str:
             )
             if username is not None:
                 return username
-    if normalised is None or users.filter(username=identifier).exists():
-        return identifier  # a user name (ModelBackend matches it exactly), existing or not
+    if normalised is None or users.filter(username=user_name).exists():
+        return user_name  # a user name (ModelBackend matches it exactly), existing or not
     return _UNKNOWN_PREFIX + keyed_hash(normalised)[:32]
 
 

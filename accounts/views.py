@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .forms import TAKEN_MESSAGES, SignInForm, SignUpForm
+from .forms import TAKEN_MESSAGES, PasswordResetForm, SignInForm, SignUpForm
 from .services import IdentifierTaken, user_sign_up
 
 
@@ -70,6 +70,7 @@ class SignOutView(auth_views.LogoutView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")

@@ -16,6 +16,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from common.identifiers import canonical_reference
+
 from .choices import (
     NEW_ENERGY_POWERTRAINS,
     DocumentStatus,
@@ -178,7 +180,8 @@ def new_reference() -> str:
 
 
 def normalise_reference(raw: str) -> str:
-    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())
+    """A typed reference as stored; the one rule is ``common.identifiers.canonical_reference``."""
+    return canonical_reference(raw)
 
 
 def _is_applicant(application: LoanApplication, user) -> bool:

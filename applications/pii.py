@@ -1,8 +1,9 @@
 """Personal data: encryption at rest, keyed hashes for exact look-up, masking, ID validation.
 
 ID card numbers and mobile numbers are stored as Fernet tokens (keys from the environment, newest
-first, so keys rotate without downtime) next to an HMAC-SHA256 of the normalised value, which lets us
-find a row by exact phone or ID number without decrypting the table.
+first, so keys rotate without downtime) next to an HMAC-SHA256 of the canonical value (see
+``common.identifiers``), which lets us find a row by exact phone or ID number without decrypting
+the table.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import re
 from decimal import Decimal
 from functools import cache
 
@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from common.identifiers import ID_NUMBER_RE, PHONE_RE, canonical_id_number, canonical_phone
 
 # --- Encryption ---------------------------------------------------------------------------------
 
@@ -101,20 +103,10 @@ class EncryptedDecimalField(EncryptedField):
 
 # --- Normalisation and masking ------------------------------------------------------------------
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-
-
-def normalise_phone(raw: str) -> str:
-    """Strip spaces, dashes and a +86 / 0086 prefix from a mainland mobile number."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
-    for prefix in ("+86", "0086"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix) :]
-    return digits
-
 
 def validate_phone(raw: str) -> str:
-    phone = normalise_phone(raw)
+    """The canonical number (``common.identifiers.canonical_phone``) or a ValidationError."""
+    phone = canonical_phone(raw)
     if not PHONE_RE.match(phone):
         raise ValidationError(
             _("Enter a mainland China mobile number: 11 digits starting with 1."), code="phone"
@@ -149,7 +141,6 @@ def format_phone(phone: str) -> str:
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
-ID_RE = re.compile(r"^\d{17}[\dX]$")
 
 
 def id_check_character(first17: str) -> str:
@@ -158,18 +149,14 @@ def id_check_character(first17: str) -> str:
     return _ID_CHECK_CHARS[total % 11]
 
 
-def normalise_id_number(raw: str) -> str:
-    return (raw or "").strip().replace(" ", "").upper()
-
-
 def birth_date_from_id(id_number: str) -> dt.date:
     return dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
 
 
 def validate_id_number(raw: str) -> str:
-    """Return the normalised 18-character number or raise ValidationError with a clear reason."""
-    id_number = normalise_id_number(raw)
-    if not ID_RE.match(id_number):
+    """Return the canonical 18-character number or raise ValidationError with a clear reason."""
+    id_number = canonical_id_number(raw)
+    if not ID_NUMBER_RE.match(id_number):
         raise ValidationError(
             _("An ID card number has 18 characters: 17 digits and a final digit or X."),
             code="id_format",

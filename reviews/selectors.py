@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import (
     DateTimeField,
     DurationField,
@@ -23,8 +22,9 @@ from django.utils.translation import gettext as _
 
 from applications import prediction
 from applications.choices import FINAL_STAGES, STAFF_ROLES, Role, Stage
-from applications.models import LoanApplication, normalise_reference
-from applications.pii import keyed_hash, validate_phone
+from applications.models import LoanApplication
+from applications.pii import keyed_hash
+from common.identifiers import PHONE_RE, canonical_phone, canonical_reference, canonical_text
 
 from .choices import AT_RISK_SHARE, ROLE_STAGES, Queue, SlaState
 from .models import Assignment
@@ -148,15 +148,15 @@ def filter_sla(queryset: QuerySet, *, state: str, now: dt.datetime) -> QuerySet:
 
 def search_queue(queryset: QuerySet, term: str) -> QuerySet:
     """By reference (with or without its dash, any case) or by the applicant's exact mobile number,
-    matched through its keyed hash: no stored number is decrypted or scanned."""
-    term = (term or "").strip()
-    if not term:
+    matched through its keyed hash: no stored number is decrypted or scanned. The term is read in
+    its canonical spelling (``common.identifiers``): a number or reference typed in full-width or
+    Arabic-Indic digits finds what its ASCII spelling finds."""
+    if not canonical_text(term):
         return queryset
-    try:
-        phone = validate_phone(term)
-    except ValidationError:
-        return queryset.filter(reference=normalise_reference(term))
-    return queryset.filter(applicant__phone_hash=keyed_hash(phone))
+    phone = canonical_phone(term)
+    if PHONE_RE.match(phone):
+        return queryset.filter(applicant__phone_hash=keyed_hash(phone))
+    return queryset.filter(reference=canonical_reference(term))
 
 
 def assignee_choices() -> list[tuple[int, str]]:

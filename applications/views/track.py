@@ -48,8 +48,10 @@ class TrackForm(forms.Form):
             field.widget.attrs["class"] = "form-control" + (" is-invalid" if name in self.errors else "")
 
     def clean_reference(self) -> str:
+        # Canonical (``common.identifiers``): any case, with or without the dash, digits typed
+        # full-width or Arabic-Indic; what remains must be ASCII, as every reference is.
         reference = normalise_reference(self.cleaned_data["reference"])
-        if len(reference) != REFERENCE_LENGTH:
+        if len(reference) != REFERENCE_LENGTH or not reference.isascii():
             raise ValidationError(
                 _("A reference number has 10 letters and digits, for example ABCDE-FGHJK."),
                 code="reference",
@@ -66,7 +68,10 @@ def mask_name(name: str) -> str:
 
 
 def _within_limits(request: HttpRequest) -> bool:
-    """Count this attempt against the address and the reference; both counters always move."""
+    """Count this attempt against the address and the reference; both counters always move.
+
+    The reference's counter is keyed by its canonical spelling, so typing it in full-width
+    characters or lower case does not buy five more tries."""
     by_ip = ratelimit.hit("track-ip", ratelimit.client_ip(request), limit=ATTEMPTS_PER_MINUTE)
     reference = normalise_reference(request.POST.get("reference", ""))[: REFERENCE_LENGTH * 2]
     by_reference = (
