@@ -1,11 +1,18 @@
 # Loan Portal. `make run` serves the demo on a bare machine; `make test` runs the whole suite.
+# PostgreSQL is the only database and DATABASE_URL names it. When it is not set, `make run` and
+# `make test` start an embedded PostgreSQL under var/pgdata and stop it when they end
+# (bin/embedded_db.py), so a machine needs nothing but Python.
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 export PORT
+# Arguments for pytest, e.g. `make test PYTEST_ARGS="reports -x"`.
+PYTEST_ARGS ?=
+# Runs the command that follows against DATABASE_URL, or the embedded PostgreSQL without it.
+WITH_DB := $(PY) bin/embedded_db.py run --
 
-.PHONY: run test lint format messages makemessages static install clean bench
+.PHONY: run serve test lint format messages makemessages static install clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,24 +22,30 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 # Message catalogues are compiled from the committed .po files; the .mo files are build output.
+# Without the settings (which need a database): compilemessages finds locale/ by itself.
 messages: install
-	$(PY) manage.py compilemessages --verbosity 0 --ignore=.venv --ignore=var
+	env -u DJANGO_SETTINGS_MODULE $(VENV)/bin/django-admin compilemessages --verbosity 0 --ignore=.venv --ignore=var
 
 # Refresh the .po files from the source (then translate the new entries and commit them).
 makemessages: install
-	$(PY) manage.py makemessages --locale zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=test-results
+	env -u DJANGO_SETTINGS_MODULE $(VENV)/bin/django-admin makemessages --locale zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=test-results
 
 static: install
-	DJANGO_SETTINGS_MODULE=loanportal.settings.test $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(WITH_DB) env DJANGO_SETTINGS_MODULE=loanportal.settings.test $(PY) manage.py collectstatic --noinput --verbosity 0
 
+# Ctrl-C stops the web server, worker and beat (honcho), then the embedded PostgreSQL if it started one.
 run: install messages
+	$(WITH_DB) $(MAKE) --no-print-directory serve
+
+# The demo against the DATABASE_URL server (`make run` provides one when it is not set).
+serve:
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Loan Portal on http://127.0.0.1:$(PORT)/ (admin: /admin/). Ctrl-C stops the web server, worker and beat."
 	$(VENV)/bin/honcho start --procfile Procfile.dev --port $(PORT)
 
 test: install messages static
-	$(VENV)/bin/pytest
+	$(WITH_DB) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -48,5 +61,7 @@ bench: install messages
 	command -v wrk >/dev/null 2>&1 || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(PY) -m bench.run
 
+# The embedded PostgreSQL is stopped before its data goes.
 clean:
+	if [ -d var/pgdata ]; then $(PY) bin/embedded_db.py stop; fi
 	rm -rf $(VENV) var

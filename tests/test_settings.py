@@ -53,3 +53,16 @@ def test_a_malformed_encryption_key_fails_at_start_with_a_clear_message():
     result = _manage("check", **{**PRODUCTION, "PII_ENCRYPTION_KEYS": "not-a-key"})
     assert result.returncode != 0
     assert "key 1 is not a Fernet key" in result.stderr
+
+
+def test_without_a_database_url_the_start_says_how_to_get_one():
+    result = _manage("check", **{**PRODUCTION, "DATABASE_URL": ""})
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr
+    assert "make run" in result.stderr
+
+
+def test_a_database_other_than_postgresql_is_refused_at_start():
+    result = _manage("check", **{**PRODUCTION, "DATABASE_URL": "sqlite:///var/loanportal.sqlite3"})
+    assert result.returncode != 0
+    assert "DATABASE_URL must name a PostgreSQL database" in result.stderr

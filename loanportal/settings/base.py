@@ -1,8 +1,9 @@
 """Settings shared by every mode, read from the environment with django-environ.
 
-Defaults need no server: an SQLite file and a file-system Celery broker. ``DATABASE_URL`` and
-``REDIS_URL`` switch to PostgreSQL and Redis. Modes: ``development`` (manage.py's default),
-``test`` (pytest) and ``production``.
+PostgreSQL is the only database: ``DATABASE_URL`` names it, and ``make run`` / ``make test`` start
+an embedded one under ``var/pgdata`` when it is not set (``bin/embedded_db.py``). Without
+``REDIS_URL`` the cache is each process's own memory and Celery's broker is a folder under
+``var/``. Modes: ``development`` (manage.py's default), ``test`` (pytest) and ``production``.
 """
 
 from __future__ import annotations
@@ -86,32 +87,27 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'loanportal.sqlite3'}"),
-}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server, the worker and beat share the file without "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})
-    # IMMEDIATE: a transaction takes the write lock when it begins, so a second writer waits its
-    # turn (up to ``timeout`` seconds) instead of failing with "database is locked" when a
-    # transaction that began by reading tries to write while the worker or beat holds the lock.
-    DATABASES["default"]["OPTIONS"].update(
-        {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+if not env("DATABASE_URL", default=""):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set: it names the PostgreSQL database, e.g. "
+        "postgres://postgres@127.0.0.1:5432/loanportal. `make run` and `make test` start an "
+        "embedded PostgreSQL under var/pgdata and set it for you; `.venv/bin/python bin/embedded_db.py "
+        "run -- <command>` does the same for any other command."
     )
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # PostgreSQL's JIT compiles the expressions of queries it estimates as costly; for the delay
-    # prediction's table that compilation took 5.4 s of a 6 s query (0.8-1.3 s without it), and no
-    # query of ours ran faster with it. Off for this application's sessions (PG_JIT=on restores it).
-    if not env.bool("PG_JIT", default=False):
-        _options = DATABASES["default"].setdefault("OPTIONS", {})
-        _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
+DATABASES = {"default": env.db("DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {DATABASES['default']['ENGINE']}."
+    )
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL's JIT compiles the expressions of queries it estimates as costly; for the delay
+# prediction's table that compilation took 5.4 s of a 6 s query (0.8-1.3 s without it), and no
+# query of ours ran faster with it. Off for this application's sessions (PG_JIT=on restores it).
+if not env.bool("PG_JIT", default=False):
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
