@@ -445,6 +445,7 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         return sorted(missing.values(), key=lambda doc_type: doc_type.code)
 
     # --- Transitions: fields only; the services add the lock, the event and the hooks --------
+    # What each one means (its words, the reason kind it needs) is in ``transitions.py``.
 
     @transition(
         stage,
@@ -483,7 +484,7 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         source=Stage.CREDIT_CHECK,
         target=Stage.REJECTED,
         permission=_system_only,
-        custom={**SYSTEM, "reason_kind": ReasonKind.REJECTION},
+        custom=SYSTEM,
     )
     def fail_precheck(self) -> None:
         pass
@@ -493,7 +494,6 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         source=Stage.UNDER_REVIEW,
         target=Stage.AWAITING_DOCUMENTS,
         permission="applications.review_application",
-        custom={"reason_kind": ReasonKind.DOCUMENT},
     )
     def request_documents(self) -> None:
         pass
@@ -525,7 +525,6 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         source=Stage.UNDER_REVIEW,
         target=Stage.REJECTED,
         permission="applications.review_application",
-        custom={"reason_kind": ReasonKind.REJECTION},
     )
     def reject_in_review(self) -> None:
         pass
@@ -546,7 +545,6 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         source=Stage.APPROVAL,
         target=Stage.REJECTED,
         permission=_may_decide,
-        custom={"reason_kind": ReasonKind.REJECTION},
     )
     def decline(self) -> None:
         pass

@@ -1,8 +1,10 @@
-"""The staff transitions the back office offers: each with its button label, form and service.
+"""The staff transitions the back office offers: each with its form, service and button style.
 
-The service is the one write path (lock, stage re-check, the transition's permission, conditions,
-event row, hooks); the admin only offers the buttons ``available_transitions`` allows and posts
-the form to the named service, which checks everything again.
+What a transition is called (its button, the history's action column) comes from the core's
+registry, ``applications.transitions``. The service is the one write path (lock, stage re-check,
+the transition's permission, conditions, event row, hooks); the admin only offers the buttons
+``available_transitions`` allows and posts the form to the named service, which checks
+everything again.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 from applications import services
+from applications.transitions import HISTORY_ACTIONS, TRANSITIONS
 
 from .forms import ApprovalForm, ReasonTransitionForm, RequestDocumentsForm, TransitionForm
 
@@ -21,74 +23,34 @@ from .forms import ApprovalForm, ReasonTransitionForm, RequestDocumentsForm, Tra
 @dataclass(frozen=True)
 class StaffTransition:
     name: str  # the transition method on LoanApplication
-    label: Promise
     service: Callable
     form_class: type[TransitionForm]
     style: str = "neutral"  # "forward", "neutral" or "stop": the button's colour
+
+    @property
+    def label(self) -> Promise:
+        return TRANSITIONS[self.name].staff_label
 
 
 STAFF_TRANSITIONS: dict[str, StaffTransition] = {
     t.name: t
     for t in (
-        StaffTransition(
-            "recommend_approval",
-            _("Recommend approval"),
-            services.review_recommend,
-            TransitionForm,
-            "forward",
-        ),
-        StaffTransition(
-            "request_documents",
-            _("Request documents"),
-            services.review_request_documents,
-            RequestDocumentsForm,
-        ),
-        StaffTransition(
-            "resume_review", _("Resume review"), services.review_resume, TransitionForm, "forward"
-        ),
-        StaffTransition(
-            "reject_in_review", _("Reject"), services.review_reject, ReasonTransitionForm, "stop"
-        ),
-        StaffTransition(
-            "approve", _("Approve and set the offer"), services.approval_approve, ApprovalForm, "forward"
-        ),
-        StaffTransition("return_to_review", _("Return to review"), services.approval_return, TransitionForm),
-        StaffTransition("decline", _("Decline"), services.approval_decline, ReasonTransitionForm, "stop"),
-        StaffTransition(
-            "sign_contract",
-            _("Mark contract signed"),
-            services.contract_mark_signed,
-            TransitionForm,
-            "forward",
-        ),
-        StaffTransition(
-            "register_lien",
-            _("Mark lien registered"),
-            services.lien_mark_registered,
-            TransitionForm,
-            "forward",
-        ),
-        StaffTransition(
-            "disburse", _("Release disbursement"), services.disbursement_release, TransitionForm, "forward"
-        ),
+        StaffTransition("recommend_approval", services.review_recommend, TransitionForm, "forward"),
+        StaffTransition("request_documents", services.review_request_documents, RequestDocumentsForm),
+        StaffTransition("resume_review", services.review_resume, TransitionForm, "forward"),
+        StaffTransition("reject_in_review", services.review_reject, ReasonTransitionForm, "stop"),
+        StaffTransition("approve", services.approval_approve, ApprovalForm, "forward"),
+        StaffTransition("return_to_review", services.approval_return, TransitionForm),
+        StaffTransition("decline", services.approval_decline, ReasonTransitionForm, "stop"),
+        StaffTransition("sign_contract", services.contract_mark_signed, TransitionForm, "forward"),
+        StaffTransition("register_lien", services.lien_mark_registered, TransitionForm, "forward"),
+        StaffTransition("disburse", services.disbursement_release, TransitionForm, "forward"),
     )
 }
 
 
 # What every history entry's action is called, staff or not (the history inline shows them).
-ACTION_LABELS: dict[str, Promise] = {
-    "create": _("Draft created"),
-    "submit": _("Submitted"),
-    "start_credit_check": _("Pre-check started"),
-    "pass_precheck": _("Pre-check passed"),
-    "precheck_needs_documents": _("Pre-check: documents needed"),
-    "fail_precheck": _("Pre-check failed"),
-    "accept_offer": _("Offer accepted"),
-    "decline_offer": _("Offer declined"),
-    "withdraw": _("Withdrawn by the customer"),
-    "expire": _("Expired"),
-    **{name: t.label for name, t in STAFF_TRANSITIONS.items()},
-}
+ACTION_LABELS: dict[str, Promise] = {name: meaning.staff_label for name, meaning in HISTORY_ACTIONS.items()}
 
 
 def staff_transitions_for(*, application, user) -> list[StaffTransition]:

@@ -4,6 +4,7 @@ Each public service is keyword-only and atomic: it locks the application row, re
 stage is still the one the caller saw, checks the transition's permission and conditions, applies
 the transition, writes one chained ``StageEvent`` and runs the stage hooks — all in one transaction,
 so a refused or failed transition leaves the application and its history exactly as they were.
+What a transition needs (a reason's kind) and says when refused come from ``transitions.py``.
 """
 
 import datetime as dt
@@ -28,6 +29,7 @@ from ..models import (
     StageDefinition,
     StageEvent,
 )
+from ..transitions import TRANSITIONS, TransitionMeaning
 
 
 class TransitionError(Exception):
@@ -164,9 +166,10 @@ def _transition(
                 raise PermissionDenied(_("Only a signed-in person may take this action."))
         elif not meta.has_transition_perm(locked, locked.stage, actor):
             raise PermissionDenied(_("You are not allowed to take this action on this application."))
+        meaning = TRANSITIONS[name]
         if not can_proceed(method):
-            raise TransitionRefused(_condition_message(locked, name))
-        reason_kind = spec.custom.get("reason_kind")
+            raise TransitionRefused(_condition_message(locked, meaning))
+        reason_kind = meaning.reason_kind
         if reason_kind and (reason is None or reason.kind != reason_kind or not reason.is_active):
             raise ReasonRequired(_("Choose a reason from the catalogue for this action."))
 
@@ -208,15 +211,12 @@ def _transition(
     return _Outcome(application=locked, event=event)
 
 
-def _condition_message(application: LoanApplication, name: str) -> str:
-    if name == "submit":
-        return _("The application is not complete: fill in every step and give both consents.")
-    if name in ("resume_review", "recommend_approval"):
+def _condition_message(application: LoanApplication, meaning: TransitionMeaning) -> str:
+    message = str(meaning.refused)
+    if "%(documents)s" in message:
         missing = ", ".join(str(t) for t in application.missing_document_types())
-        return _("Documents are still missing: %(documents)s.") % {"documents": missing}
-    if name == "accept_offer":
-        return _("This offer has expired and can no longer be accepted.")
-    return _("This action is not possible now.")
+        message %= {"documents": missing}
+    return message
 
 
 def available_transitions(*, application: LoanApplication, user) -> list[str]:

@@ -3,6 +3,7 @@ named service, refused on the server when the user may not take it, never a 500.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -198,7 +199,7 @@ def test_a_change_between_the_check_and_the_lock_is_caught_by_the_service(
     monkeypatch.setitem(
         transitions.STAFF_TRANSITIONS,
         "decline",
-        transitions.StaffTransition("decline", real.label, racing_service, real.form_class, real.style),
+        dataclasses.replace(real, service=racing_service),
     )
     response = client.post(
         transition_url(application, "decline"), form_data("decline", application), follow=True
