@@ -2,65 +2,57 @@
 
 from __future__ import annotations
 
-from applications.choices import FINAL_STAGES, EventKind, Stage
-from applications.models import LoanApplication, StageEvent
+from applications.choices import EventKind
+from applications.hooks import StageChange, stage_hook
+from applications.transitions import TRANSITIONS
 
 from .choices import Kind
 from .services import notification_create
 
-# Steps the customer does not need a message about: they happen within seconds of each other.
-_QUIET_STAGES = frozenset({Stage.SUBMITTED, Stage.CREDIT_CHECK})
 
-
-def notify_customer(*, application: LoanApplication, event: StageEvent) -> None:
-    """Tell the customer, in the inbox, that their application moved on or that a document was not
-    accepted (same transaction, so a rolled-back change leaves no message)."""
-    if application.customer_id is None:
+@stage_hook(EventKind.TRANSITION, EventKind.DOCUMENT)
+def notify_customer(*, change: StageChange) -> None:
+    """Tell the customer, in the inbox, that their application moved on (the message the
+    transition's registry entry names, if any) or that a document was not accepted. Same
+    transaction, so a rolled-back change leaves no message."""
+    if change.customer_id is None:
         return
-    if event.kind == EventKind.DOCUMENT:
-        if event.data.get("action") == "rejected":
+    if change.kind == EventKind.DOCUMENT:
+        if change.data.get("action") == "rejected":
             notification_create(
-                recipient_id=application.customer_id,
+                recipient_id=change.customer_id,
                 kind=Kind.DOCUMENT_REJECTED,
-                application=application,
-                dedupe_key=f"document:{application.pk}:{event.sequence}",
-                context={"document_type": event.data.get("type", ""), "reason": event.reason_code},
-                now=event.created_at,
+                application_id=change.application_id,
+                dedupe_key=f"document:{change.application_id}:{change.sequence}",
+                context={"document_type": change.data.get("type", ""), "reason": change.reason_code},
+                now=change.created_at,
             )
         return
-    if event.kind != EventKind.TRANSITION or event.to_stage in _QUIET_STAGES:
+    notice = TRANSITIONS[change.transition].notice
+    if notice is None:
         return
-    if event.to_stage == Stage.AWAITING_DOCUMENTS:
-        kind = Kind.DOCUMENTS_REQUESTED
-    elif event.to_stage == Stage.OFFER_PENDING:
-        kind = Kind.OFFER_READY
-    elif event.to_stage in FINAL_STAGES:
-        kind = Kind.DECISION
-    else:
-        kind = Kind.STAGE_CHANGED
     notification_create(
-        recipient_id=application.customer_id,
-        kind=kind,
-        application=application,
-        dedupe_key=f"stage:{application.pk}:{event.sequence}",
-        context={"stage": event.to_stage, "reason": event.reason_code},
-        now=event.created_at,
+        recipient_id=change.customer_id,
+        kind=Kind(notice),
+        application_id=change.application_id,
+        dedupe_key=f"stage:{change.application_id}:{change.sequence}",
+        context={"stage": change.to_stage, "reason": change.reason_code},
+        now=change.created_at,
     )
 
 
-def notify_assignee(*, application: LoanApplication, event: StageEvent) -> None:
+@stage_hook(EventKind.ASSIGNMENT)
+def notify_assignee(*, change: StageChange) -> None:
     """Tell staff a file was assigned to them (automatically or by a manager; not when they
     claimed it themselves)."""
-    if event.kind != EventKind.ASSIGNMENT:
-        return
-    assignee = event.data.get("assignee")
-    if not assignee or assignee == event.actor_id:
+    assignee = change.data.get("assignee")
+    if not assignee or assignee == change.actor_id:
         return
     notification_create(
         recipient_id=assignee,
         kind=Kind.NEW_ASSIGNMENT,
-        application=application,
-        dedupe_key=f"assignment:{application.pk}:{event.sequence}",
-        context={"stage": event.to_stage},
-        now=event.created_at,
+        application_id=change.application_id,
+        dedupe_key=f"assignment:{change.application_id}:{change.sequence}",
+        context={"stage": change.to_stage},
+        now=change.created_at,
     )

@@ -24,16 +24,24 @@ logger = logging.getLogger(__name__)
 
 
 def notification_create(
-    *, recipient_id: int, kind: str, dedupe_key: str, application=None, context: dict | None = None, now=None
+    *,
+    recipient_id: int,
+    kind: str,
+    dedupe_key: str,
+    application=None,
+    application_id: int | None = None,
+    context: dict | None = None,
+    now=None,
 ) -> Notification | None:
-    """Create the notification unless one with this dedupe key exists; return it, or None if it did."""
+    """Create the notification unless one with this dedupe key exists; return it, or None if it did.
+    What it is about: ``application`` or, from a stage hook, ``application_id``."""
     try:
         with transaction.atomic():  # a savepoint: a duplicate must not spoil the caller's transaction
             notification = Notification.objects.create(
                 recipient_id=recipient_id,
                 kind=kind,
                 dedupe_key=dedupe_key,
-                application=application,
+                application_id=application.pk if application is not None else application_id,
                 context=context or {},
                 created_at=now or timezone.now(),
             )

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from applications.choices import EventKind
-from applications.models import LoanApplication, StageEvent
+from applications.hooks import StageChange, stage_hook
 
 from . import services
 
 
-def assign_on_stage_change(*, application: LoanApplication, event: StageEvent) -> None:
+@stage_hook(EventKind.TRANSITION)
+def assign_on_stage_change(*, change: StageChange) -> None:
     """When the stage changes, the open assignment ends and a stage with a staff owner gets the
     least-loaded eligible person. Runs inside the transition's transaction: a refused or rolled-back
-    transition assigns nobody. Other events (documents, assignments themselves) change nothing."""
-    if event.kind != EventKind.TRANSITION:
-        return
-    services.assignment_on_stage_change(application=application, now=event.created_at)
+    transition assigns nobody. Other events (documents, assignments themselves) do not reach it."""
+    services.assignment_on_stage_change(application_id=change.application_id, now=change.created_at)

@@ -168,20 +168,20 @@ def open_assignment(*, application: LoanApplication) -> Assignment | None:
     )
 
 
-def _lock(application: LoanApplication) -> LoanApplication:
+def _lock(application_id: int) -> LoanApplication:
     # Lock the application row only: the dealer is the nullable side of an outer join, which
     # PostgreSQL cannot lock.
     return (
         LoanApplication.objects.select_for_update(of=("self",))
         .select_related("dealer")
-        .get(pk=application.pk)
+        .get(pk=application_id)
     )
 
 
 def _event(
     *, application: LoanApplication, action: str, actor, data: dict, now: dt.datetime, note: str = ""
 ) -> None:
-    event = core.application_event_add(
+    core.application_event_add(
         application=application,
         kind=EventKind.ASSIGNMENT,
         actor=actor,
@@ -189,9 +189,6 @@ def _event(
         data={"action": action, **data},
         now=now,
     )
-    # Keep the caller's copy of the chain head current: a transition hands us its own instance.
-    application.event_count = event.sequence
-    application.history_head = event.hash
 
 
 def _assign(
@@ -247,51 +244,55 @@ def _release(*, application: LoanApplication, assignment: Assignment, now: dt.da
     )
 
 
-def assignment_auto(*, application: LoanApplication, now: dt.datetime | None = None) -> Assignment | None:
-    """Give the application to the least-loaded eligible person of the first matching rule that
-    has one; None (and nothing open) when nobody is eligible, so it waits in "unassigned"."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = _lock(application)
-        for rule in matching_rules(application=locked):
-            person = rule_candidates(application=locked, rule=rule, stage=locked.stage).first()
-            if person is not None:
-                return _assign(
-                    application=locked, assignee=person, rule=rule, action=AssignmentAction.AUTOMATIC, now=now
-                )
-        previous = open_assignment(application=locked)
-        if previous is not None:
-            _release(application=locked, assignment=previous, now=now)
-    return None
-
-
-def assignment_on_stage_change(*, application: LoanApplication, now: dt.datetime) -> Assignment | None:
-    """A stage change ends the open assignment; a stage with a staff owner gets a new one."""
-    owner = (
-        StageDefinition.objects.filter(stage=application.stage).values_list("owner_role", flat=True).first()
-    )
-    if owner in STAFF_ROLES:
-        assignment = assignment_auto(application=application, now=now)
-        _sync(application)
-        return assignment
+def _assign_least_loaded(*, application: LoanApplication, now: dt.datetime) -> Assignment | None:
+    """The caller holds the row lock (``application`` is the locked copy)."""
+    for rule in matching_rules(application=application):
+        person = rule_candidates(application=application, rule=rule, stage=application.stage).first()
+        if person is not None:
+            return _assign(
+                application=application,
+                assignee=person,
+                rule=rule,
+                action=AssignmentAction.AUTOMATIC,
+                now=now,
+            )
     previous = open_assignment(application=application)
     if previous is not None:
         _release(application=application, assignment=previous, now=now)
     return None
 
 
-def _sync(application: LoanApplication) -> None:
-    """assignment_auto locks its own copy; bring the caller's chain head up to date."""
-    head = LoanApplication.objects.filter(pk=application.pk).values("event_count", "history_head").get()
-    application.event_count = head["event_count"]
-    application.history_head = head["history_head"]
+def assignment_auto(*, application: LoanApplication, now: dt.datetime | None = None) -> Assignment | None:
+    """Give the application to the least-loaded eligible person of the first matching rule that
+    has one; None (and nothing open) when nobody is eligible, so it waits in "unassigned"."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _assign_least_loaded(application=_lock(application.pk), now=now)
+
+
+def assignment_on_stage_change(*, application_id: int, now: dt.datetime) -> Assignment | None:
+    """A stage change ends the open assignment; a stage with a staff owner gets a new one.
+
+    Called by the stage hook inside the transition's transaction, which holds the row lock: the
+    row is read (and locked, a no-op) here, with the stage and the fields the rules match on."""
+    with transaction.atomic():
+        locked = _lock(application_id)
+        owner = (
+            StageDefinition.objects.filter(stage=locked.stage).values_list("owner_role", flat=True).first()
+        )
+        if owner in STAFF_ROLES:
+            return _assign_least_loaded(application=locked, now=now)
+        previous = open_assignment(application=locked)
+        if previous is not None:
+            _release(application=locked, assignment=previous, now=now)
+    return None
 
 
 def assignment_claim(*, application: LoanApplication, actor, now: dt.datetime | None = None) -> Assignment:
     """ "Assign to me": for an unassigned application the actor is eligible for."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked = _lock(application)
+        locked = _lock(application.pk)
         current = open_assignment(application=locked)
         if current is not None and current.assignee_id == actor.pk:
             return current
@@ -302,11 +303,9 @@ def assignment_claim(*, application: LoanApplication, actor, now: dt.datetime | 
                 _("This application is already assigned to %(name)s. A manager can reassign it.")
                 % {"name": current.assignee.get_username()}
             )
-        assignment = _assign(
+        return _assign(
             application=locked, assignee=actor, actor=actor, action=AssignmentAction.CLAIMED, now=now
         )
-    _sync(application)
-    return assignment
 
 
 def assignment_reassign(
@@ -317,17 +316,15 @@ def assignment_reassign(
         raise PermissionDenied(_("Only managers may reassign work."))
     now = now or timezone.now()
     with transaction.atomic():
-        locked = _lock(application)
+        locked = _lock(application.pk)
         current = open_assignment(application=locked)
         if current is not None and current.assignee_id == assignee.pk:
             return current
         if not eligible_assignees(application=locked).filter(pk=assignee.pk).exists():
             raise _refusal(application=locked, user=assignee, yourself=assignee.pk == actor.pk)
-        assignment = _assign(
+        return _assign(
             application=locked, assignee=assignee, actor=actor, action=AssignmentAction.REASSIGNED, now=now
         )
-    _sync(application)
-    return assignment
 
 
 # --- Personal data in full ----------------------------------------------------------------------

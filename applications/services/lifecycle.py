@@ -207,7 +207,10 @@ def _transition(
             raise StaleApplication(
                 _("This application was changed by someone else at the same moment. Reload to see it.")
             ) from exc
-        hooks.run_stage_hooks(application=locked, event=event)
+        hooks.run_stage_hooks(change=hooks.StageChange.of(event, customer_id=locked.customer_id))
+        # A hook may have appended events (the back office's assignment): the chain head is the
+        # row's, read back so the caller gets the application as it now is.
+        locked.refresh_from_db(fields=["event_count", "history_head", "updated_at"])
     return _Outcome(application=locked, event=event)
 
 
@@ -432,7 +435,10 @@ def application_event_add(
     now: dt.datetime | None = None,
 ) -> StageEvent:
     """Append a non-transition event (a document accepted or rejected, an assignment) to the
-    application's chain under the row lock, and run the hooks so other apps can react to it."""
+    application's chain under the row lock, and run the hooks that react to its kind.
+
+    The chain head moves on in the row only: a copy of the application the caller holds keeps
+    the head it was read with (``_transition`` reads it back after its hooks)."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = LoanApplication.objects.select_for_update().get(pk=application.pk)
@@ -448,5 +454,5 @@ def application_event_add(
             now=now,
         )
         locked.save(update_fields=["event_count", "history_head", "updated_at"])
-        hooks.run_stage_hooks(application=locked, event=event)
+        hooks.run_stage_hooks(change=hooks.StageChange.of(event, customer_id=locked.customer_id))
     return event

@@ -281,9 +281,11 @@ PRIVACY_NOTICE_VERSION = env("PRIVACY_NOTICE_VERSION", default="2026-11")
 
 # --- The lifecycle's hook list ------------------------------------------------------------------
 # Everything that happens when an application changes stage, in one place. Each entry is a dotted
-# path to a callable ``hook(*, application, event)``; the core calls them inside the transition's
-# transaction, so a hook that writes rows is atomic with the change and one that sends anything
-# must defer it with ``transaction.on_commit``.
+# path to a callable ``hook(*, change)`` marked ``@applications.hooks.stage_hook(<event kinds>)``:
+# it is called only for history events of those kinds, with a frozen ``StageChange`` record (ids,
+# from, to, kind), never the model. The core calls them inside the event's transaction, so a hook
+# that writes rows is atomic with the change and one that sends anything must defer it with
+# ``transaction.on_commit``.
 LOANPORTAL_STAGE_HOOKS = [
     "applications.hooks.queue_precheck",
     "notifications.hooks.notify_customer",

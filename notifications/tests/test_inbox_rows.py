@@ -7,10 +7,13 @@ from django.db import transaction
 
 from applications import services
 from applications.choices import Stage
+from applications.models import Reason
 from applications.tests.factories import make_draft
+from applications.transitions import Notice
 from notifications.choices import Kind
 from notifications.models import Notification
 from notifications.services import notification_create, notifications_mark_read
+from notifications.texts import render
 
 
 def test_customer_gets_one_notification_per_stage_change_they_care_about(draft, customer):
@@ -70,3 +73,24 @@ def test_a_rejected_document_tells_the_customer_why(draft, customer, reviewer):
     notification = Notification.objects.get(kind=Kind.DOCUMENT_REJECTED)
     assert notification.recipient == customer
     assert notification.context == {"document_type": "id_card_front", "reason": "photo_unreadable"}
+
+
+def test_a_rejection_tells_the_customer_the_decision_with_its_reason(draft, customer, reviewer):
+    application = services.application_submit(application=draft, actor=customer)
+    application = services.precheck_pass(application=services.precheck_start(application=application))
+    services.review_reject(
+        application=application, actor=reviewer, reason=Reason.objects.get(code="credit_history")
+    )
+    rows = list(Notification.objects.filter(recipient=customer).order_by("pk"))
+    assert [(n.kind, n.context["stage"]) for n in rows] == [
+        (Kind.STAGE_CHANGED, Stage.UNDER_REVIEW),
+        (Kind.DECISION, Stage.REJECTED),
+    ]
+    assert rows[-1].context["reason"] == "credit_history"
+    assert rows[-1].application_id == application.pk
+
+
+@pytest.mark.parametrize("notice", list(Notice))
+def test_every_message_the_transitions_registry_names_has_words(customer, notice):
+    notification = Notification(recipient=customer, kind=Kind(notice), context={"stage": Stage.APPROVAL})
+    assert render(notification).title == str(Kind(notice).label)  # not the words of an unknown kind
