@@ -7,7 +7,7 @@ import os
 import pytest
 from django.contrib.auth.models import Group
 
-from applications.choices import Role
+from accounts.roles import Role
 
 
 def _needs(server: str, available: bool, hint: str) -> None:

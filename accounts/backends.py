@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
-from applications.pii import keyed_hash, validate_phone
 from common.identifiers import canonical_email, canonical_text
+from common.pii import keyed_hash, validate_phone
 
 
 class PhoneOrEmailBackend(ModelBackend):

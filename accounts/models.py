@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from applications.pii import EncryptedField, keyed_hash, mask_phone
+from common.pii import EncryptedField, keyed_hash, mask_phone
 
 # Han characters (the CJK Unified Ideographs, with extension A and the compatibility block).
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from applications.choices import Role
-from applications.pii import keyed_hash, validate_phone
+from accounts.roles import Role
 from common.identifiers import canonical_email, canonical_text
+from common.pii import keyed_hash, validate_phone
 
 User = get_user_model()
 

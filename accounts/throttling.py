@@ -23,8 +23,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from applications.pii import keyed_hash, validate_phone
 from common.identifiers import canonical_email, canonical_text
+from common.pii import keyed_hash, validate_phone
 
 # "?" cannot appear in a Django user name, so a hashed key never collides with a real account.
 _UNKNOWN_PREFIX = "?"

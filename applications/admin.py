@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from common.pii import keyed_hash, validate_id_number
+
 from .models import (
     BlacklistEntry,
     Dealer,
@@ -17,7 +19,6 @@ from .models import (
     StageDefinition,
     StageEvent,
 )
-from .pii import keyed_hash, validate_id_number
 from .working_calendar import CalendarDay, WorkingCalendar
 
 # LoanApplication's admin (the work queue and the application page) lives in reviews/admin/.

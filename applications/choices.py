@@ -66,31 +66,6 @@ def milestone_of(stage: str) -> Milestone | None:
     return _MILESTONE_OF_STAGE.get(Stage(stage))
 
 
-class Role(models.TextChoices):
-    """Roles are Django groups named by these values (created by a migration)."""
-
-    CUSTOMER = "customer", _("Customer")
-    DEALER = "dealer", _("Dealer F&I staff")
-    REVIEWER = "reviewer", _("Credit reviewer")
-    APPROVER = "approver", _("Credit approver")
-    SENIOR_APPROVER = "senior_approver", _("Senior credit approver")
-    OPERATIONS = "operations", _("Operations")
-    FINANCE = "finance", _("Finance")
-    MANAGER = "manager", _("Manager")
-
-
-STAFF_ROLES = frozenset(
-    {
-        Role.REVIEWER,
-        Role.APPROVER,
-        Role.SENIOR_APPROVER,
-        Role.OPERATIONS,
-        Role.FINANCE,
-        Role.MANAGER,
-    }
-)
-
-
 class Powertrain(models.TextChoices):
     FUEL = "fuel", _("Fuel")
     HYBRID = "hybrid", _("Hybrid")
@@ -132,8 +107,8 @@ class EventKind(models.TextChoices):
 class IncomeBand(models.TextChoices):
     """Coarse bands of the applicant's stated monthly income, for reports.
 
-    The income itself is encrypted (``pii.EncryptedDecimalField``), so SQL cannot group by it; the
-    band is kept beside it in clear. Five wide bands say nothing about one person that the
+    The income itself is encrypted (``common.pii.EncryptedDecimalField``), so SQL cannot group by
+    it; the band is kept beside it in clear. Five wide bands say nothing about one person that the
     application's loan amount would not already suggest.
     """
 

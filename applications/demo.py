@@ -50,18 +50,19 @@ from django.core.files.storage import default_storage
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
+from accounts.roles import STAFF_ROLES, Role
+from common.pii import id_check_character, keyed_hash
+
 from .bureau import SandboxBureau
 from .choices import (
     CUSTOMER_STAGES,
     FINAL_STAGES,
     NEW_ENERGY_POWERTRAINS,
-    STAFF_ROLES,
     DocumentStatus,
     Employment,
     EventKind,
     Powertrain,
     ReasonKind,
-    Role,
     Stage,
     income_band_of,
 )
@@ -84,7 +85,6 @@ from .models import (
     StageEvent,
 )
 from .money import annuity_payment
-from .pii import id_check_character, keyed_hash
 from .precheck import PrecheckInput, PrecheckResult, evaluate
 
 # --- The cast ------------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.pii import birth_date_from_id, mask_id_number, mask_phone, validate_id_number, validate_phone
+
 from .choices import Employment, Powertrain
 from .models import Applicant, Dealer, LoanApplication, LoanProduct
-from .pii import birth_date_from_id, mask_id_number, mask_phone, validate_id_number, validate_phone
 from .services.drafts import applicant_age_error, minimum_down_payment, products_for
 
 MONEY = {"max_digits": 12, "decimal_places": 2}

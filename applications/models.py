@@ -16,7 +16,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from accounts.roles import Role
 from common.identifiers import canonical_reference
+from common.pii import EncryptedDecimalField, EncryptedField, mask_id_number, mask_phone
 
 from .choices import (
     NEW_ENERGY_POWERTRAINS,
@@ -26,10 +28,8 @@ from .choices import (
     IncomeBand,
     Powertrain,
     ReasonKind,
-    Role,
     Stage,
 )
-from .pii import EncryptedDecimalField, EncryptedField, mask_id_number, mask_phone
 from .sla import SlaState
 
 # --- Configuration as data ----------------------------------------------------------------------

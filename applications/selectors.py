@@ -9,6 +9,8 @@ from django.db.models import Case, Count, F, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from common.pii import keyed_hash
+
 from .choices import (
     CUSTOMER_STAGES,
     FINAL_STAGES,
@@ -30,7 +32,6 @@ from .models import (
     StageEvent,
     normalise_reference,
 )
-from .pii import keyed_hash
 from .reference import reference_data
 
 

@@ -41,10 +41,11 @@ from django.test import Client, RequestFactory, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from accounts.roles import Role  # noqa: E402
 from applications import services  # noqa: E402
-from applications.choices import Employment, EventKind, Powertrain, Role, Stage  # noqa: E402
+from applications.choices import Employment, EventKind, Powertrain, Stage  # noqa: E402
 from applications.models import Consent, Dealer, DocumentType, LoanApplication, LoanProduct  # noqa: E402
-from applications.pii import id_check_character  # noqa: E402
+from common.pii import id_check_character  # noqa: E402
 
 CUSTOMER = "bench_customer"
 SHORT, LONG = 10, 200  # history events on the two timelines

@@ -261,7 +261,7 @@ class _Audience:
     def __init__(self, application_ids: list[int]):
         from django.contrib.auth import get_user_model
 
-        from applications.choices import Role
+        from accounts.roles import Role
         from applications.models import StageDefinition
 
         # The open assignments of the files whose owners are told: as many rows as changed state
@@ -592,7 +592,7 @@ def digest_send(*, now: dt.datetime | None = None) -> int:
     stages. The dedupe key carries the Shanghai date, so a rerun that day sends nothing more."""
     from django.contrib.auth import get_user_model
 
-    from applications.choices import Role
+    from accounts.roles import Role
     from applications.models import LoanApplication
     from applications.sla import STAFF_CLOCK_STAGES, SlaState
 

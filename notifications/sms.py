@@ -41,7 +41,7 @@ class LogFileBackend(SmsBackend):
         )
 
     def send(self, *, phone: str, text: str, reference: str) -> None:
-        from applications.pii import mask_phone
+        from common.pii import mask_phone
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from applications.choices import Role
+from accounts.roles import Role
 
 
 def is_manager(user) -> bool:

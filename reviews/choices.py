@@ -8,7 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from applications.choices import Role, Stage
+from accounts.roles import Role
+from applications.choices import Stage
 from applications.sla import AT_RISK_AT, SlaState
 
 __all__ = ["AT_RISK_SHARE", "SlaState"]

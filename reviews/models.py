@@ -11,7 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from applications.choices import STAFF_ROLES, Role, Stage
+from accounts.roles import STAFF_ROLES, Role
+from applications.choices import Stage
 from applications.models import LoanApplication
 
 from .choices import PiiField

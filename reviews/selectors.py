@@ -20,11 +20,12 @@ from django.db.models import (
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
+from accounts.roles import STAFF_ROLES, Role
 from applications import prediction
-from applications.choices import FINAL_STAGES, STAFF_ROLES, Role, Stage
+from applications.choices import FINAL_STAGES, Stage
 from applications.models import LoanApplication
-from applications.pii import keyed_hash
 from common.identifiers import PHONE_RE, canonical_phone, canonical_reference, canonical_text
+from common.pii import keyed_hash
 
 from .choices import AT_RISK_SHARE, ROLE_STAGES, Queue, SlaState
 from .models import Assignment

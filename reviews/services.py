@@ -24,8 +24,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.roles import STAFF_ROLES
 from applications import services as core
-from applications.choices import STAFF_ROLES, EventKind, Stage
+from applications.choices import EventKind, Stage
 from applications.models import Applicant, LoanApplication, StageDefinition
 
 from .choices import ROLE_PERMISSION, STAGE_PERMISSION, AssignmentAction, PiiField

@@ -5,7 +5,7 @@ import django.contrib.auth.validators
 import django.utils.timezone
 from django.db import migrations, models
 
-import applications.pii
+import common.pii
 
 
 class Migration(migrations.Migration):
@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
                 ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
                 (
                     "phone",
-                    applications.pii.EncryptedField(blank=True, default="", verbose_name="mobile number"),
+                    common.pii.EncryptedField(blank=True, default="", verbose_name="mobile number"),
                 ),
                 (
                     "phone_hash",

@@ -16,10 +16,10 @@ from django.urls import reverse
 from pytest_django.asserts import assertFormError, assertRedirects
 
 from accounts.forms import TAKEN_MESSAGES
+from accounts.roles import Role
 from accounts.services import IdentifierTaken, user_sign_up
 from accounts.throttling import sign_in_key
-from applications.choices import Role
-from applications.pii import keyed_hash
+from common.pii import keyed_hash
 
 from .conftest import PASSWORD, PHONE
 

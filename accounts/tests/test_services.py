@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import translation
 
+from accounts.roles import Role
 from accounts.services import IdentifierTaken, identifier_parse, user_sign_up
-from applications.choices import Role
-from applications.pii import keyed_hash
+from common.pii import keyed_hash
 
 from .conftest import PASSWORD, PHONE
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import applications.models
-import applications.pii
+import common.pii
 
 
 class Migration(migrations.Migration):
@@ -391,10 +391,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("full_name", models.CharField(max_length=60, verbose_name="full name")),
-                ("id_number", applications.pii.EncryptedField(verbose_name="ID card number")),
+                ("id_number", common.pii.EncryptedField(verbose_name="ID card number")),
                 ("id_number_hash", models.CharField(db_index=True, editable=False, max_length=64)),
                 ("birth_date", models.DateField(verbose_name="date of birth")),
-                ("phone", applications.pii.EncryptedField(verbose_name="mobile number")),
+                ("phone", common.pii.EncryptedField(verbose_name="mobile number")),
                 ("phone_hash", models.CharField(db_index=True, editable=False, max_length=64)),
                 (
                     "employment",
@@ -410,10 +410,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("employer", models.CharField(blank=True, max_length=120, verbose_name="employer")),
-                ("monthly_income", applications.pii.EncryptedDecimalField(verbose_name="monthly income")),
+                ("monthly_income", common.pii.EncryptedDecimalField(verbose_name="monthly income")),
                 (
                     "monthly_debt",
-                    applications.pii.EncryptedDecimalField(verbose_name="existing monthly debt payments"),
+                    common.pii.EncryptedDecimalField(verbose_name="existing monthly debt payments"),
                 ),
                 (
                     "application",

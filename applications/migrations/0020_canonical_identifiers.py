@@ -35,7 +35,7 @@ logger = logging.getLogger("loanportal.migrations")
 
 
 def _keyed_hash(value: str) -> str:
-    """``applications.pii.keyed_hash`` as it is today (kept here: app code may move)."""
+    """``common.pii.keyed_hash`` as it is today (kept here: app code may move)."""
     if not settings.PII_HASH_KEY:
         raise ImproperlyConfigured("PII_HASH_KEY is empty: look-up hashes cannot be computed.")
     return hmac.new(settings.PII_HASH_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()

@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.pii import birth_date_from_id, keyed_hash, validate_id_number, validate_phone
+
 from ..choices import NEW_ENERGY_POWERTRAINS, EventKind, Powertrain, Stage, income_band_of
 from ..models import (
     Applicant,
@@ -27,7 +29,6 @@ from ..models import (
     LoanApplication,
     LoanProduct,
 )
-from ..pii import birth_date_from_id, keyed_hash, validate_id_number, validate_phone
 from ..precheck import MAX_AGE_AT_LOAN_END, MIN_AGE, add_months, age_on
 from .lifecycle import TransitionRefused, event_record
 

@@ -17,7 +17,7 @@ from applications.models import (
     LoanProduct,
     StageEvent,
 )
-from applications.pii import id_check_character
+from common.pii import id_check_character
 
 
 def valid_id_number(region: str = "110101", birth: str = "19900307", serial: str = "123") -> str:

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from applications import services
 from applications.models import BlacklistEntry, StageEvent
-from applications.pii import keyed_hash
+from common.pii import keyed_hash
 
 from .factories import make_draft, valid_id_number
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from applications import services
 from applications.choices import Stage
 from applications.models import Applicant, BlacklistEntry, LoanApplication
-from applications.pii import keyed_hash
+from common.pii import keyed_hash
 from common.tests.spellings import ARABIC_INDIC, FULL_WIDTH, SPELLINGS, full_width, mixed, spelled
 
 from .factories import make_draft, valid_id_number

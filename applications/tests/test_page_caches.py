@@ -22,8 +22,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import Role
 from applications import reference, services
-from applications.choices import EventKind, Role, Stage
+from applications.choices import EventKind, Stage
 from applications.models import DOCUMENTS_STAGE, DocumentType, Reason, StageDefinition
 from applications.selectors import application_timeline
 from notifications.choices import Kind as NotificationKind

@@ -11,8 +11,8 @@ from applications import services
 from applications.bureau import CreditReport, SandboxBureau
 from applications.choices import Powertrain, Stage
 from applications.models import BlacklistEntry
-from applications.pii import keyed_hash
 from applications.precheck import PrecheckInput, add_months, age_on, evaluate
+from common.pii import keyed_hash
 
 from .factories import make_draft, put_required_documents, valid_id_number
 

@@ -31,8 +31,8 @@ from applications.demo import (
 )
 from applications.history import verify_chains
 from applications.models import Consent, Dealer, LoanApplication, Reason, StageEvent
-from applications.pii import PHONE_RE, keyed_hash, validate_id_number
 from applications.precheck import age_on
+from common.pii import PHONE_RE, keyed_hash, validate_id_number
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from common.pii import mask_name, validate_phone
+
 from .. import ratelimit
 from ..models import REFERENCE_LENGTH, normalise_reference
-from ..pii import validate_phone
 from ..selectors import application_for_tracking, application_timeline
 from .timeline import timeline_context
 
@@ -60,11 +61,6 @@ class TrackForm(forms.Form):
 
     def clean_phone(self) -> str:
         return validate_phone(self.cleaned_data["phone"])
-
-
-def mask_name(name: str) -> str:
-    """张伟 → 张*: the family name only."""
-    return f"{name[:1]}{'*' * (len(name) - 1)}" if name else ""
 
 
 def _within_limits(request: HttpRequest) -> bool:

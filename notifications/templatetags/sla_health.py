@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from applications.choices import Role
+from accounts.roles import Role
 
 from ..services import sla_sweep_health
 

@@ -41,7 +41,7 @@ W45, W46 = dt.date(2026, 11, 2), dt.date(2026, 11, 9)
 
 @pytest.fixture
 def second_reviewer(make_user):
-    from applications.choices import Role
+    from accounts.roles import Role
 
     return make_user("reviewer_b", Role.REVIEWER)
 

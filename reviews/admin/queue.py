@@ -18,13 +18,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from applications.choices import STAFF_ROLES, Stage
+from accounts.roles import STAFF_ROLES
+from applications.choices import Stage
 from applications.models import LoanApplication
+from common.pii import mask_name
 
 from .. import selectors, services
 from ..choices import Queue, SlaState
 from ..forms import ReassignForm
-from .display import mask_name
 
 LIKELY_TO_BREACH_LABEL = _("Likely to breach")
 

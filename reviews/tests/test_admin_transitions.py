@@ -10,8 +10,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from accounts.roles import Role
 from applications import services as core
-from applications.choices import Role, Stage
+from applications.choices import Stage
 from applications.models import DocumentRequest, DocumentType, LoanApplication, Reason, StageEvent
 
 pytestmark = pytest.mark.django_db

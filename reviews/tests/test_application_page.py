@@ -7,7 +7,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from applications.choices import DocumentStatus, Role, Stage
+from accounts.roles import Role
+from applications.choices import DocumentStatus, Stage
 from applications.models import Document, Reason, StageEvent
 from reviews import services
 from reviews.models import AssignmentRule, PiiAccessLog

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from accounts.roles import Role
 from applications import services as core
-from applications.choices import EventKind, Role, Stage
+from applications.choices import EventKind, Stage
 from applications.models import Dealer, LoanApplication, Reason, StageEvent
 from reviews import services
 from reviews.models import AssignmentRule

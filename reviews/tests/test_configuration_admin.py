@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from applications.choices import Role, Stage
+from accounts.roles import Role
+from applications.choices import Stage
 from reviews.models import AssignmentRule
 
 pytestmark = pytest.mark.django_db

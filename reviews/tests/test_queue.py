@@ -13,8 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.roles import Role
 from applications import services as core
-from applications.choices import Role, Stage
+from applications.choices import Stage
 from applications.models import LoanApplication
 from applications.tests.factories import record_stays
 from reviews import services

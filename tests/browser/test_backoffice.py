@@ -40,7 +40,7 @@ def back_office(transactional_db):
 def people(back_office, django_user_model):
     from django.contrib.auth.models import Group
 
-    from applications.choices import Role
+    from accounts.roles import Role
     from applications.tests.factories import DealerFactory
 
     def person(username: str, *roles: str, staff: bool = True):

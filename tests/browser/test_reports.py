@@ -14,7 +14,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from applications.choices import Powertrain, Role, Stage
+from accounts.roles import Role
+from applications.choices import Powertrain, Stage
 from reports.tests.builders import Step, file_with_history
 from tests.browser.test_public_site import SCREENSHOTS, expect_no_sideways_scrolling, screenshot
 

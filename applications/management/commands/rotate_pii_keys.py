@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from applications.models import Applicant
-from applications.pii import keyed_hash, reset_key_cache
+from common.pii import keyed_hash, reset_key_cache
 
 
 class Command(BaseCommand):

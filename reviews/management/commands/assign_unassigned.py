@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from applications.choices import STAFF_ROLES
+from accounts.roles import STAFF_ROLES
 from applications.models import LoanApplication, StageDefinition
 from reviews import services
 from reviews.models import Assignment

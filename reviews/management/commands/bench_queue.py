@@ -22,7 +22,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from applications.choices import Role
+from accounts.roles import Role
 from applications.models import Dealer, LoanApplication
 
 TARGET_MS = 300

@@ -4,6 +4,10 @@ ID card numbers and mobile numbers are stored as Fernet tokens (keys from the en
 first, so keys rotate without downtime) next to an HMAC-SHA256 of the canonical value (see
 ``common.identifiers``), which lets us find a row by exact phone or ID number without decrypting
 the table.
+
+Below every app (``common``): the customer's application, the account and the back office all keep
+and show personal data the same way, and none of them has to import another for it. Migrations
+name ``common.pii.EncryptedField`` in their field definitions.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from common.identifiers import ID_NUMBER_RE, PHONE_RE, canonical_id_number, canonical_phone
@@ -39,6 +45,14 @@ def _fernet() -> MultiFernet:
 def reset_key_cache() -> None:
     """Forget the cached keys (after settings change in tests or a rotation)."""
     _fernet.cache_clear()
+
+
+@receiver(setting_changed)
+def _reset_keys_on_setting_change(*, setting: str, **kwargs) -> None:
+    # The keys are read once per process; ``override_settings`` and pytest's ``settings`` fixture
+    # announce a change, and the next encryption must use the keys the test set.
+    if setting in ("PII_ENCRYPTION_KEYS", "PII_HASH_KEY"):
+        reset_key_cache()
 
 
 def encrypt(plaintext: str) -> str:
@@ -130,6 +144,13 @@ def mask_id_number(id_number: str) -> str:
     if len(id_number) < 10:
         return "*" * len(id_number)
     return f"{id_number[:6]}{'*' * (len(id_number) - 10)}{id_number[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    """张伟 → 张*, 欧阳娜娜 → 欧***: the first character, which starts the family name, and a star
+    for every other one, so the person recognises their application and a stranger learns nothing."""
+    name = (name or "").strip()
+    return f"{name[0]}{'*' * (len(name) - 1)}" if name else ""
 
 
 def format_phone(phone: str) -> str:
