@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.money import fen
 from common.pii import birth_date_from_id, mask_id_number, mask_phone, validate_id_number, validate_phone
 
 from .choices import Employment, Powertrain
@@ -229,7 +230,7 @@ class ProductChoiceField(forms.ModelChoiceField):
             "%(product)s — minimum down payment ¥%(minimum)s (%(percent)s%%), annual rate from %(rate)s%%"
         ) % {
             "product": obj,
-            "minimum": f"{minimum:,.2f}",
+            "minimum": fen(minimum),
             "percent": f"{ratio.normalize():f}",
             "rate": f"{low_rate:.2f}",
         }

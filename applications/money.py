@@ -2,20 +2,18 @@
 
 Rounding points: each month's interest is rounded on the outstanding balance; the instalment (equal
 instalments) or the principal share (equal principal) is rounded once; the last payment takes the
-whole remaining balance, so the principal repaid always equals the loan exactly.
+whole remaining balance, so the principal repaid always equals the loan exactly. The rounding rule
+itself (``to_fen``) and how amounts are written (``yuan``) live in ``common.money``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 
-FEN = Decimal("0.01")
+from common.money import to_fen
+
 MONTHS_PER_YEAR = 12
-
-
-def to_fen(amount: Decimal) -> Decimal:
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
 def monthly_rate(annual_rate: Decimal) -> Decimal:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.choices import ReasonKind, Stage
 from applications.models import DocumentType, LoanApplication, Reason
+from common.money import fen
 
 from .models import AssignmentRule
 
@@ -112,8 +113,8 @@ class ApprovalForm(TransitionForm):
         self.rate_range = (low * PERCENT, high * PERCENT)
         self.amount_range = (product.min_amount, min(product.max_amount, application.requested_amount))
         self.fields["amount"].help_text = _("From ¥%(low)s to ¥%(high)s.") % {
-            "low": f"{self.amount_range[0]:,.2f}",
-            "high": f"{self.amount_range[1]:,.2f}",
+            "low": fen(self.amount_range[0]),
+            "high": fen(self.amount_range[1]),
         }
         self.fields["rate_percent"].help_text = _("From %(low)s %% to %(high)s %%.") % {
             "low": f"{self.rate_range[0]:.2f}",

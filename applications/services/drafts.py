@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.money import yuan
 from common.pii import birth_date_from_id, keyed_hash, validate_id_number, validate_phone
 
 from ..choices import NEW_ENERGY_POWERTRAINS, EventKind, Powertrain, Stage, income_band_of
@@ -31,11 +32,6 @@ from ..models import (
 )
 from ..precheck import MAX_AGE_AT_LOAN_END, MIN_AGE, add_months, age_on
 from .lifecycle import TransitionRefused, event_record
-
-
-def _yuan(amount: Decimal) -> str:
-    """¥1,234.50: money in messages, with fen and thousands separators (the same in both languages)."""
-    return f"¥{amount:,.2f}"
 
 
 def _percent(ratio: Decimal) -> str:
@@ -265,10 +261,10 @@ def _loan_errors(
     if down_payment < minimum:
         errors["down_payment"] = _(
             "The down payment must be at least %(minimum)s (%(percent)s of the vehicle price)."
-        ) % {"minimum": _yuan(minimum), "percent": _percent(product.min_down_payment_ratio_for(powertrain))}
+        ) % {"minimum": yuan(minimum), "percent": _percent(product.min_down_payment_ratio_for(powertrain))}
     elif down_payment > price:
         errors["down_payment"] = _("The down payment cannot be more than the vehicle price, %(price)s.") % {
-            "price": _yuan(price)
+            "price": yuan(price)
         }
 
     if requested_amount <= 0:
@@ -276,12 +272,12 @@ def _loan_errors(
     elif down_payment <= price and requested_amount > price - down_payment:
         errors["requested_amount"] = _(
             "You can borrow at most the price minus the down payment: %(most)s."
-        ) % {"most": _yuan(price - down_payment)}
+        ) % {"most": yuan(price - down_payment)}
     elif not (product.min_amount <= requested_amount <= product.max_amount):
         errors["requested_amount"] = _("%(product)s lends between %(low)s and %(high)s.") % {
             "product": product,
-            "low": _yuan(product.min_amount),
-            "high": _yuan(product.max_amount),
+            "low": yuan(product.min_amount),
+            "high": yuan(product.max_amount),
         }
 
     if term_months not in product.terms:

@@ -1,7 +1,7 @@
 """How the customer pages write times, durations, money and rates: ``{% load timeline %}``.
 
 The functions are plain Python too, for views and notification texts. Times are shown in the
-site's time zone (Asia/Shanghai); money in yuan with fen and thousands separators.
+site's time zone (Asia/Shanghai); money as ``common.money`` writes it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
-from ..money import to_fen
+from common.money import fen, yuan
 
 register = template.Library()
 
@@ -96,20 +96,10 @@ def reply_by_text(deadline: dt.datetime, *, now: dt.datetime | None = None) -> s
     }
 
 
-@register.filter
-def yuan(value: Decimal | None) -> str:
-    """¥140,000.00: to the fen, with thousands separators."""
-    if value is None:
-        return ""
-    return f"¥{to_fen(Decimal(value)):,.2f}"
-
-
-@register.filter
-def fen(value: Decimal | None) -> str:
-    """140,000.00: yuan to the fen without the sign, for tables whose header names the currency."""
-    if value is None:
-        return ""
-    return f"{to_fen(Decimal(value)):,.2f}"
+# Money is written in one place, ``common.money``: ``{{ amount|yuan }}`` is ¥140,000.00 (half-up to
+# the fen, thousands separators), ``{{ amount|fen }}`` the same without the sign.
+register.filter("yuan", yuan)
+register.filter("fen", fen)
 
 
 @register.filter

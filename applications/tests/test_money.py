@@ -5,19 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.template import Context, Template
 
 from applications.money import (
     annuity_payment,
     equal_instalment_schedule,
     equal_principal_schedule,
-    to_fen,
     total_interest,
 )
-
-
-def test_rounding_to_the_fen_is_half_up():
-    assert to_fen(Decimal("0.005")) == Decimal("0.01")
-    assert to_fen(Decimal("2.344999")) == Decimal("2.34")
 
 
 def test_equal_instalment_of_100000_at_6_percent_over_12_months():
@@ -70,3 +65,12 @@ def test_principal_repaid_equals_the_loan_exactly(months, rate):
 
 def test_zero_rate_spreads_the_principal():
     assert annuity_payment(Decimal("1200"), Decimal("0"), 12) == Decimal("100.00")
+
+
+def test_the_pages_write_money_as_common_money_does():
+    # ``{{ amount|yuan }}`` and ``|fen`` are ``common.money``'s functions: half-up to the fen, with
+    # thousands separators; a missing amount leaves the customer's page blank.
+    page = Template("{% load timeline %}{{ a|yuan }} {{ a|fen }} [{{ b|yuan }}]").render(
+        Context({"a": Decimal("1234.125"), "b": None})
+    )
+    assert page == "¥1,234.13 1,234.13 []"

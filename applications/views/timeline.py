@@ -27,6 +27,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from common.money import yuan
 from notifications.selectors import unread_count
 
 from .. import services
@@ -41,7 +42,7 @@ from ..selectors import (
     customer_application_get,
     customer_timeline_application,
 )
-from ..templatetags.timeline import expected_text, rate, reply_by_text, yuan
+from ..templatetags.timeline import expected_text, rate, reply_by_text
 from .apply import next_step
 
 # What each transition means to the customer, in their words.

@@ -23,12 +23,12 @@ from django.views.decorators.http import require_POST
 
 from applications import services as core
 from applications.models import LoanApplication
+from common.money import yuan
 
 from .. import selectors, services
 from ..choices import PiiField
 from ..forms import DocumentVerdictForm, ReassignForm, TransitionForm
 from ..transitions import STAFF_TRANSITIONS, staff_transitions_for
-from .display import yuan
 from .inlines import DOCUMENTS_FORM_ID, PII_FORM_ID, ApplicantInline, DocumentInline, StageEventInline
 
 
@@ -128,15 +128,15 @@ class ApplicationPageMixin:
 
     @admin.display(description=_("vehicle price"))
     def vehicle_price_display(self, obj: LoanApplication) -> str:
-        return yuan(obj.vehicle_price)
+        return yuan(obj.vehicle_price, empty="—")
 
     @admin.display(description=_("down payment"))
     def down_payment_display(self, obj: LoanApplication) -> str:
-        return yuan(obj.down_payment)
+        return yuan(obj.down_payment, empty="—")
 
     @admin.display(description=_("approved amount"))
     def approved_amount_display(self, obj: LoanApplication) -> str:
-        return yuan(obj.approved_amount)
+        return yuan(obj.approved_amount, empty="—")
 
     @admin.display(description=_("approved annual rate"))
     def approved_rate_display(self, obj: LoanApplication) -> str:
@@ -186,7 +186,7 @@ class ApplicationPageMixin:
             "reassign_form": reassign_form,
             "documents_form_id": DOCUMENTS_FORM_ID,
             "pii_form_id": PII_FORM_ID,
-            "requested_amount_display": yuan(application.requested_amount),
+            "requested_amount_display": yuan(application.requested_amount, empty="—"),
         }
 
     # --- the staff actions' own URLs ---

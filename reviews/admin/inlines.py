@@ -19,11 +19,11 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.choices import EventKind, ReasonKind
 from applications.models import Applicant, Document, DocumentType, Reason, StageEvent
+from common.money import yuan
 
 from .. import services
 from ..choices import AssignmentAction, PiiField
 from ..transitions import ACTION_LABELS
-from .display import yuan
 
 DOCUMENTS_FORM_ID = "lp-documents"
 DOCUMENT_ACTIONS = {
@@ -89,11 +89,11 @@ class ApplicantInline(BackOfficeInline, admin.StackedInline):
 
     @admin.display(description=_("monthly income"))
     def monthly_income_display(self, obj: Applicant) -> str:
-        return yuan(obj.monthly_income)
+        return yuan(obj.monthly_income, empty="—")
 
     @admin.display(description=_("existing monthly debt payments"))
     def monthly_debt_display(self, obj: Applicant) -> str:
-        return yuan(obj.monthly_debt)
+        return yuan(obj.monthly_debt, empty="—")
 
     @admin.display(description=_("debt to income"))
     def debt_to_income(self, obj: Applicant) -> str:

@@ -11,10 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.choices import Stage
 from applications.models import LoanApplication
+from common.money import yuan
 
 from .. import selectors
 from .application_page import ApplicationPageMixin
-from .display import yuan
 from .queue import WorkQueueMixin
 
 
@@ -42,7 +42,7 @@ class LoanApplicationAdmin(WorkQueueMixin, ApplicationPageMixin, admin.ModelAdmi
 
     @admin.display(description=_("amount"), ordering="requested_amount")
     def amount(self, obj: LoanApplication) -> str:
-        return yuan(obj.requested_amount)
+        return yuan(obj.requested_amount, empty="—")
 
     @admin.display(description=_("stage"), ordering="stage")
     def stage_label(self, obj: LoanApplication) -> str:
