@@ -1,0 +1,94 @@
+"""Reads for the managers' SLA report. Every figure is aggregated in SQL, in a fixed number of queries.
+
+Definitions (the report's page and its CSV files say the same):
+
+- **A stay** in a stage runs from the transition into the stage to the next transition out of it,
+  in one application's history (``StageEvent`` rows of kind transition), as for
+  ``applications.prediction``: the leaving transition records when the stay began and was due
+  (``stay_started_at``, ``stay_due_at``), so each stay is one row. Document and assignment events
+  happen inside a stay. A file sent back to review has two stays in review. Drafts are not
+  reported.
+- **A stay counts in a date range** when it *ended* in the range (its leaving transition's time,
+  read as a date in Asia/Shanghai). Stays still running are the backlog, not durations.
+- **Breached**: the stay ended after the due time recorded when the stage was entered
+  (``StageEvent.due_at``, kept since migration 0012, which the leaving transition repeats as
+  ``stay_due_at``; staff stages count their limit in working time). Stays without a recorded due time (stages without a limit, history from before 0012)
+  count in the durations but not in the breach share, whose denominator is shown beside it.
+- **Median and p90** are ``percentile_cont``: sort the n durations, take position p·(n − 1)
+  (0-based) and interpolate linearly between the two neighbouring values (PostgreSQL's
+  ``percentile_cont(p) WITHIN GROUP (ORDER BY …)``). Durations are measured to the millisecond
+  (each timestamp rounded to the nearest millisecond).
+- **The reviewer** of a stay is the staff member whose transition ended it (reviewer, approver,
+  operations, finance); stays ended by the customer, a dealer or the system are grouped as such —
+  customers never appear by name.
+- **The funnel** follows the applications *submitted* in the range: how many of them have ever
+  entered a stage of each of the five customer milestones.
+- **Approval factors** follow the same applications: the decision is the transition into
+  ``offer_pending`` (approved) or ``rejected`` (by the pre-check, a reviewer or an approver); the
+  state machine allows at most one of them per application. The approval rate is approved ÷
+  decided, the time to decision runs from submission.
+
+Queries: ``stay_groups`` 1, ``backlog`` 1, ``funnel`` 1, ``approval_factors`` 1 — ``sla_report``
+makes these four whatever the size of the book. Values never go into the SQL text: every value is
+a query parameter; only table names, column names and the package's own constants are written in.
+
+Each table has its module: ``stays`` (durations and breaches), ``open_applications`` (the
+backlog), ``milestones`` (the funnel), ``factors`` (approval factors); ``report`` assembles them
+and keeps the result in the cache; ``base`` is what they share (the range, the SQL building
+blocks). The backlog's and the funnel's modules are not named ``backlog`` and ``funnel``: here
+those names are the functions.
+"""
+
+from __future__ import annotations
+
+from .base import EARLIEST_DATE, MAX_RANGE_DAYS, REPORT_STAGES, DateRange, default_range
+from .factors import FACTOR_DIMENSIONS, FactorRow, approval_factors
+from .milestones import Funnel, funnel
+from .open_applications import AGE_BUCKETS, BacklogRow, backlog
+from .report import (
+    SlaReport,
+    _beside,
+    cached_report,
+    report_claim,
+    report_failed,
+    report_memory,
+    report_refresh,
+    report_release,
+    report_store,
+    sla_report,
+)
+from .stays import StayGroups, StayRow, StayStats, stage_summary_sql, stay_groups
+
+# What the views, tasks, exports, charts, forms, the benchmark and the tests import from here. The
+# result classes are here too because reports kept in the cache were pickled under this module's
+# name before it became a package; ``_beside`` because the tests call it.
+__all__ = [
+    "AGE_BUCKETS",
+    "EARLIEST_DATE",
+    "FACTOR_DIMENSIONS",
+    "MAX_RANGE_DAYS",
+    "REPORT_STAGES",
+    "BacklogRow",
+    "DateRange",
+    "FactorRow",
+    "Funnel",
+    "SlaReport",
+    "StayGroups",
+    "StayRow",
+    "StayStats",
+    "_beside",
+    "approval_factors",
+    "backlog",
+    "cached_report",
+    "default_range",
+    "funnel",
+    "report_claim",
+    "report_failed",
+    "report_memory",
+    "report_refresh",
+    "report_release",
+    "report_store",
+    "sla_report",
+    "stage_summary_sql",
+    "stay_groups",
+]
