@@ -43,31 +43,11 @@ from ..selectors import (
     customer_timeline_application,
 )
 from ..templatetags.timeline import expected_text, rate, reply_by_text
+from ..transitions import HISTORY_ACTIONS
 from .apply import next_step
 
-# What each transition means to the customer, in their words.
-TRANSITION_WORDS = {
-    "create": gettext_lazy("Application started"),
-    "submit": gettext_lazy("Application submitted"),
-    "start_credit_check": gettext_lazy("Automatic pre-check started"),
-    "pass_precheck": gettext_lazy("Pre-check passed: your application went to credit review"),
-    "precheck_needs_documents": gettext_lazy("Pre-check passed: we need some documents from you"),
-    "fail_precheck": gettext_lazy("Not approved at the automatic pre-check"),
-    "request_documents": gettext_lazy("The credit review needs more documents from you"),
-    "resume_review": gettext_lazy("Documents complete: the credit review continues"),
-    "recommend_approval": gettext_lazy("Credit review finished: your application went to approval"),
-    "reject_in_review": gettext_lazy("Not approved after the credit review"),
-    "return_to_review": gettext_lazy("Returned to the credit review for a further check"),
-    "approve": gettext_lazy("Approved: your offer is ready"),
-    "decline": gettext_lazy("Not approved at the approval stage"),
-    "accept_offer": gettext_lazy("You accepted the offer"),
-    "decline_offer": gettext_lazy("You declined the offer"),
-    "sign_contract": gettext_lazy("Contract signed"),
-    "register_lien": gettext_lazy("Lien registered on the vehicle"),
-    "disburse": gettext_lazy("The loan was paid to the dealer"),
-    "withdraw": gettext_lazy("The application was withdrawn"),
-    "expire": gettext_lazy("The application expired"),
-}
+# What each transition means to the customer, in their words (the transitions registry's).
+TRANSITION_WORDS = {name: meaning.customer_words for name, meaning in HISTORY_ACTIONS.items()}
 
 # Document events: what happened to a document, by the action the event records.
 DOCUMENT_WORDS = {
