@@ -47,9 +47,17 @@ serve:
 test: install messages static
 	$(WITH_DB) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff (lint, format), the layers (import-linter), types of the services and selectors (mypy with
+# django-stubs; its plugin loads the settings, which need a DATABASE_URL it never connects to) and
+# the templates (djLint). .pre-commit-config.yaml runs the same.
+TEMPLATES := templates $(wildcard */templates)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	DATABASE_URL=postgres://typecheck@127.0.0.1:5432/unused $(VENV)/bin/mypy
+	$(VENV)/bin/djlint --check $(TEMPLATES)
+	$(VENV)/bin/djlint --lint $(TEMPLATES)
 
 format: install
 	$(VENV)/bin/ruff format .
