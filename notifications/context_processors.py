@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import partial
 
-from .selectors import unread_count
+from .selectors import unread_count_for
 
 
 def unread_notifications(request) -> dict:
@@ -14,9 +14,6 @@ def unread_notifications(request) -> dict:
     if user is None or not user.is_authenticated:
         return {"unread_notification_count": 0}
 
-    @cache
-    def count() -> int:
-        return unread_count(user=user)
-
-    # Templates call a callable without arguments: the query runs only if the page shows the badge.
-    return {"unread_notification_count": count}
+    # Templates call a callable without arguments: the query runs only if the page shows the badge,
+    # and not again when the page's ETag has counted already.
+    return {"unread_notification_count": partial(unread_count_for, request)}

@@ -28,10 +28,10 @@ from django.views.decorators.http import condition, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from common.money import yuan
-from notifications.selectors import unread_count
 
 from .. import services
 from ..choices import EventKind, Stage
+from ..frame import frame_version
 from ..models import LoanApplication
 from ..money import annuity_payment
 from ..selectors import (
@@ -213,7 +213,6 @@ class _Visit:
     """What the ETag and the page both read, read once per request (``_visit``)."""
 
     application: LoanApplication | None  # None: not the visitor's file, or no such file
-    unread_notifications: int | None = None  # counted for the ETag, then shown in the navbar
 
 
 def _visit(request: HttpRequest, reference: str) -> _Visit:
@@ -228,9 +227,10 @@ def timeline_etag(request: HttpRequest, reference: str) -> str | None:
     """The version of the page this visitor would be given now, for HTTP conditional GET.
 
     Everything the page shows: the file's version, which history, the language and time zone (the
-    body's cache key); and the frame around it: who is signed in and the name the navbar shows, the
-    unread count, the address the language switcher returns to, and the visitor's CSRF cookie, so a
-    copy whose forms carry a token of an earlier cookie (before a sign-in) is never confirmed. Also
+    body's cache key); and the frame around it: who is signed in and the name the navbar shows,
+    what other apps show there (``settings.LOANPORTAL_FRAME_PARTS``: the inbox badge), the address
+    the language switcher returns to, and the visitor's CSRF cookie, so a copy whose forms carry a
+    token of an earlier cookie (before a sign-in) is never confirmed. Also
     the current window of ``TIMELINE_CACHE_SECONDS``: the page says "in about 2 hours", which a
     browser's copy must not go on saying for longer than a cached body would.
 
@@ -246,13 +246,12 @@ def timeline_etag(request: HttpRequest, reference: str) -> str | None:
     application = visit.application
     if application is None or application.stage == Stage.DRAFT:
         return None
-    visit.unread_notifications = unread_count(user=user)
     shown = (
         _body_cache_key(application, full_history=_full_history(request)),
         str(int(timezone.now().timestamp() // seconds)),
         str(user.pk),
         user.get_full_name() or user.masked_phone or user.email or user.username,
-        str(visit.unread_notifications),
+        *frame_version(request),
         request.get_full_path(),
         request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
     )
@@ -293,9 +292,6 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
             cache.set(body_key, body, timeout=seconds)
     # ``body`` is the template's output, a SafeString, and stays one through the cache's pickling.
     context = {"application": application, "body": body}
-    if visit.unread_notifications is not None:
-        # Counted for the ETag; otherwise the navbar counts when it shows the badge.
-        context["unread_notification_count"] = visit.unread_notifications
     return render(request, "applications/timeline/page.html", context)
 
 

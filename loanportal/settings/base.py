@@ -292,6 +292,10 @@ LOANPORTAL_STAGE_HOOKS = [
     "notifications.hooks.notify_assignee",
     "reviews.hooks.assign_on_stage_change",
 ]
+# What other apps show in the site's frame for a visitor, as callables ``part(request) -> str``
+# whose text changes when their part does: a page answering conditional GETs (the customer
+# timeline) puts them in its ETag, so the core reads them without importing those apps.
+LOANPORTAL_FRAME_PARTS = ["notifications.selectors.frame_version"]
 
 LOGGING = {
     "version": 1,
