@@ -330,7 +330,7 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
 
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
     stage_due_at = models.DateTimeField(_("stage due"), null=True, blank=True, db_index=True)
-    # The SLA sweep's verdict on the current stage (notifications.services.sla_sweep, set-based);
+    # The SLA clock's verdict on the current stage (applications.services.sla_advance, set-based);
     # back to on time when the stage changes. ``sla_escalated_at``: the second escalation (150 %).
     # Indexed only where it is not "on time" (``Meta.indexes``): the sweep's own look-ups.
     sla_state = models.CharField(_("SLA"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME)

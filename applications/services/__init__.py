@@ -5,7 +5,8 @@ Split by subdomain; import from here (``from applications import services``):
   named service per transition;
 - ``drafts``: creating an application and filling in its details before submission;
 - ``documents``: the customer's uploads and the staff's verdict on each;
-- ``precheck``: the automatic pre-check.
+- ``precheck``: the automatic pre-check;
+- ``sla``: the SLA clock's passes (``sla_advance``: the new states, returned for others to act on).
 """
 
 from .documents import document_accept, document_reject, document_upload
@@ -47,9 +48,12 @@ from .lifecycle import (
     stage_due_at,
 )
 from .precheck import precheck_run, precheck_stuck_ids
+from .sla import SlaChange, SlaChanges, sla_advance
 
 __all__ = [
     "ReasonRequired",
+    "SlaChange",
+    "SlaChanges",
     "StaleApplication",
     "TransitionError",
     "TransitionRefused",
@@ -86,5 +90,6 @@ __all__ = [
     "review_reject",
     "review_request_documents",
     "review_resume",
+    "sla_advance",
     "stage_due_at",
 ]
