@@ -8,6 +8,7 @@ import factory
 
 from applications import services
 from applications.choices import Employment, EventKind, Powertrain, Stage
+from applications.history import stay_from_chain
 from applications.models import (
     Consent,
     Dealer,
@@ -141,3 +142,14 @@ def record_stays(
             )
     StageEvent.objects.bulk_create(events)
     return application
+
+
+def stays_as_the_chain_tells(events: list[StageEvent]) -> list[tuple]:
+    """What each event of a history should record as the stay it ends (started, due), read from
+    the transitions before it (``history.stay_from_chain``)."""
+    told, entered = [], None
+    for event in events:
+        told.append(stay_from_chain(event, entered))
+        if event.kind == EventKind.TRANSITION:
+            entered = event
+    return told

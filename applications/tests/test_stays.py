@@ -13,11 +13,10 @@ from django.db import connection
 
 from applications import services
 from applications.choices import EventKind, Stage
-from applications.demo import demo_accounts_ensure, demo_applications_generate, demo_dealers_ensure
-from applications.history import stay_from_chain, verify_chains
+from applications.history import verify_chains
 from applications.models import GENESIS_HASH, LoanApplication, StageEvent
 
-from .factories import make_draft
+from .factories import make_draft, stays_as_the_chain_tells
 
 pytestmark = pytest.mark.django_db
 
@@ -45,15 +44,6 @@ def events_of(application) -> list[StageEvent]:
 
 def broken(application):
     return dict(verify_chains())[application.reference]
-
-
-def stays_as_the_chain_tells(events: list[StageEvent]) -> list[tuple]:
-    told, entered = [], None
-    for event in events:
-        told.append(stay_from_chain(event, entered))
-        if event.kind == EventKind.TRANSITION:
-            entered = event
-    return told
 
 
 def as_written_before_0015(application) -> None:
@@ -147,17 +137,3 @@ def test_a_stay_added_to_an_event_that_ends_none_is_named(history):
     link = broken(history)
     assert link is not None and link.sequence == note.sequence
 
-
-def test_the_demo_records_each_stay_as_the_chain_tells():
-    dealers, _created = demo_dealers_ensure()
-    users, _created = demo_accounts_ensure(dealers=dealers)
-    demo_applications_generate(count=20, users=users, dealers=dealers, seed=11)
-
-    events = list(StageEvent.objects.order_by("application_id", "sequence"))
-    by_application: dict[int, list[StageEvent]] = {}
-    for event in events:
-        by_application.setdefault(event.application_id, []).append(event)
-    for chain in by_application.values():
-        assert [(e.stay_started_at, e.stay_due_at) for e in chain] == stays_as_the_chain_tells(chain)
-    assert sum(e.stay_started_at is not None for e in events) > 20
-    assert sum(e.stay_due_at is not None for e in events) > 0

@@ -13,12 +13,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from applications.demo import (
+from demo.bulk import demo_applications_generate
+from demo.people import (
     DEMO_PASSWORD,
     PERSONAS,
     demo_accounts_ensure,
     demo_applications_count,
-    demo_applications_generate,
     demo_dealers_ensure,
 )
 
