@@ -183,14 +183,17 @@ def _returned(cursor) -> list[dict]:
 
 
 def _batch_of(table: str, condition: str, limit: int) -> str:
-    """SQL: ``id IN`` at most ``limit`` rows meeting ``condition``. No order: the rows are found by
+    """SQL: ``id`` one of at most ``limit`` rows meeting ``condition``. No order: the rows are found by
     the same scan as a plain count of the condition, which stops once it has enough; asking for the
     longest overdue first would walk the due-time index row by row through every open file when
     almost none is changing, as on most passes. The rows are locked here and any a staff
     transition holds are skipped: the pass never waits on a reviewer, and the row is simply looked
-    at again next time."""
+    at again next time. ``ARRAY(…)`` makes the batch an InitPlan, chosen once: as ``id IN (…)`` the
+    planner may rescan the subquery for each row of the UPDATE (a nested loop), and each rescan
+    skips the rows just changed and hands over the next ones, so the pass changed every row."""
     # Only the table's name, SQL of this module's own and an integer are joined in.
-    return f"id IN (SELECT id FROM {table} WHERE {condition} LIMIT {int(limit)} FOR UPDATE SKIP LOCKED)"  # noqa: S608
+    batch = f"SELECT id FROM {table} WHERE {condition} LIMIT {int(limit)} FOR UPDATE SKIP LOCKED"  # noqa: S608
+    return f"id = ANY(ARRAY({batch}))"
 
 
 def _sla_states_update(*, now: dt.datetime, limit: int) -> list[dict]:
