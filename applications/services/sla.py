@@ -115,7 +115,7 @@ def _try_lock() -> bool:
 
 
 def _batch_of(table: str, condition: str, limit: int) -> str:
-    """SQL: ``id IN`` at most ``limit`` rows meeting ``condition``. No order: the rows are found by
+    """SQL: ``id`` one of at most ``limit`` rows meeting ``condition``. No order: the rows are found by
     the same scan as a plain count of the condition, which stops once it has enough; asking for the
     longest overdue first would walk the due-time index row by row through every open file when
     almost none is changing, as on most passes. The rows are locked here and any a staff
