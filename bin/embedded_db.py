@@ -120,8 +120,8 @@ def run(command: list[str]) -> int:
     try:
         if interrupted:
             return 128 + interrupted[0]
-        if started:
-            print(f"Embedded PostgreSQL started: {url}", file=sys.stderr)
+        verb = "started" if started else "already running, left running afterwards"
+        print(f"Embedded PostgreSQL {verb}: {url}", file=sys.stderr)
         child = subprocess.Popen(command, env={**os.environ, "DATABASE_URL": url})  # noqa: S603
         status = child.wait()
         return 128 - status if status < 0 else status
