@@ -55,14 +55,16 @@ def _is_transactional(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _migration_data(request):
-    """Put back what the data migrations load when a flush has emptied the tables.
+def _default_data(request):
+    """Put back the default data (what the data migrations load) when a flush has emptied the tables.
 
     A transactional test (browser, concurrency, worker) ends with a flush that empties every table,
     so a test after it would find no stage definitions, reasons, products, role groups or rules.
     ``serialized_rollback`` cannot be relied on (there is no serialized copy when a plain test ran
     first), and test order is not guaranteed to put transactional tests last. So every database
-    test checks for the configuration (one query) and loads it again, idempotently, when missing.
+    test checks for the configuration (one query) and, when it is missing, calls each app's
+    idempotent ``defaults.load``, which its data migrations call too. (The flush's ``post_migrate``
+    signal has recreated the permissions the role groups are given.)
     """
     if _is_transactional(request):
         request.getfixturevalue("transactional_db")
@@ -70,39 +72,17 @@ def _migration_data(request):
         request.getfixturevalue("db")
     else:
         return
-    import importlib
-
     from django.apps import apps
-    from django.contrib.auth.models import Group
 
+    from applications import defaults as applications_defaults
     from applications.models import StageDefinition
+    from notifications import defaults as notifications_defaults
+    from reviews import defaults as reviews_defaults
 
     if StageDefinition.objects.exists() and Group.objects.exists():
         return
-    importlib.import_module("applications.migrations.0002_default_configuration").load(apps, None)
-    # 0003's create_roles also creates permissions on the migration registry; the flush's
-    # post_migrate signal has recreated them, so only the groups need setting again.
-    importlib.import_module("applications.migrations.0003_roles").assign_permissions(apps)
-    for loader in TRANSACTIONAL_DATA_LOADERS:
-        loader(apps)
-
-
-# Other apps' data-migration loaders to re-run after a flush: callables taking the app registry.
-TRANSACTIONAL_DATA_LOADERS: list = [
-    lambda apps: (
-        __import__("importlib")
-        .import_module("applications.migrations.0008_working_calendar")
-        .load(apps, None)
-    ),
-    lambda apps: (
-        __import__("importlib").import_module("reviews.migrations.0002_default_rules").load(apps, None)
-    ),
-    lambda apps: (
-        __import__("importlib")
-        .import_module("notifications.migrations.0004_manager_preference_permissions")
-        .grant_manager_permissions(apps)
-    ),
-]
+    for load in (applications_defaults.load, reviews_defaults.load, notifications_defaults.load):
+        load(apps)
 
 
 @pytest.fixture(autouse=True)

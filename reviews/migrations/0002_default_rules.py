@@ -1,76 +1,13 @@
-"""The default assignment rules, and the manager's permissions on the back office's own models.
+"""The default assignment rules, and the manager's permissions on the back office's own models:
+the rules and the loader are ``reviews.defaults``, which the test suite calls too."""
 
-Approval of more than ¥300,000 requested goes to senior approvers; up to that, to approvers, with
-senior approvers as the fallback when no approver is eligible (priority 200). All of it is data,
-editable in admin ("Assignment rules").
-"""
-
-from decimal import Decimal
-
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-SENIOR_THRESHOLD = Decimal("300000.00")
-
-# name, role, stages, more than, up to, priority
-RULES = [
-    ("Credit review", "reviewer", ["under_review"], None, None, 100),
-    ("Standard approval", "approver", ["approval"], None, SENIOR_THRESHOLD, 100),
-    ("Large approval (senior approvers)", "senior_approver", ["approval"], SENIOR_THRESHOLD, None, 100),
-    ("Standard approval, senior cover", "senior_approver", ["approval"], None, SENIOR_THRESHOLD, 200),
-    (
-        "Contract and lien registration",
-        "operations",
-        ["contract_signing", "lien_registration"],
-        None,
-        None,
-        100,
-    ),
-    ("Disbursement", "finance", ["disbursement"], None, None, 100),
-]
-
-MANAGER_PERMISSIONS = [
-    "add_assignmentrule",
-    "change_assignmentrule",
-    "view_assignmentrule",
-    "view_assignment",
-    "view_piiaccesslog",
-]
+from reviews import defaults
 
 
 def load(apps, schema_editor):
-    """Idempotent: browser tests call it again after each flush."""
-    AssignmentRule = apps.get_model("reviews", "AssignmentRule")
-    for name, role, stages, above, up_to, priority in RULES:
-        AssignmentRule.objects.update_or_create(
-            name=name,
-            defaults={
-                "role": role,
-                "stages": stages,
-                "min_amount": above,
-                "max_amount": up_to,
-                "priority": priority,
-                "is_active": True,
-            },
-        )
-    grant_manager_permissions(apps)
-
-
-def grant_manager_permissions(apps):
-    # Permissions are normally created after all migrations; the manager's group needs them now.
-    app_config = apps.get_app_config("reviews")
-    if getattr(app_config, "models_module", None) is None:  # a migration stub: create_permissions skips it
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    else:
-        create_permissions(app_config, verbosity=0, apps=apps)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    manager, _ = Group.objects.get_or_create(name="manager")
-    manager.permissions.add(
-        *Permission.objects.filter(content_type__app_label="reviews", codename__in=MANAGER_PERMISSIONS)
-    )
+    defaults.load(apps)
 
 
 class Migration(migrations.Migration):

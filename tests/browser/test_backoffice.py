@@ -10,7 +10,6 @@ locale-notes/backoffice.tsv is merged into the catalogue; Django admin's own are
 
 from __future__ import annotations
 
-import importlib
 import re
 from decimal import Decimal
 
@@ -29,11 +28,12 @@ DESKTOP = {"width": 1280, "height": 900}
 
 @pytest.fixture
 def back_office(transactional_db):
-    """The assignment rules the reviews migration loads; each transactional test's flush empties
-    them (the root conftest puts back the core's configuration and the role groups)."""
+    """The back office's default assignment rules, which these tests rely on (idempotent)."""
     from django.apps import apps
 
-    importlib.import_module("reviews.migrations.0002_default_rules").load(apps, None)
+    from reviews import defaults
+
+    defaults.load(apps)
 
 
 @pytest.fixture
