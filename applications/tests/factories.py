@@ -1,10 +1,16 @@
-"""Factories for the domain core. Applications are built through the services, never by hand."""
+"""Builders for the domain core's tests, and for the other apps' tests that need an application:
+dealers, drafts and applications at a stage, built through the services (``record_stays`` alone
+writes history rows by hand, for speed); and the few helpers that read what was built."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from html import unescape
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from applications import services
 from applications.choices import Employment, EventKind, Powertrain, Stage
@@ -16,6 +22,7 @@ from applications.models import (
     DocumentType,
     LoanApplication,
     LoanProduct,
+    Reason,
     StageEvent,
 )
 from common.pii import id_check_character
@@ -142,6 +149,82 @@ def record_stays(
             )
     StageEvent.objects.bulk_create(events)
     return application
+
+
+# --- Applications at a stage, built through the services -----------------------------------------
+
+
+PDF = b"%PDF-1.4\n% a test document\n"
+REVIEW_DOCUMENTS = ("driving_licence", "id_card_back", "id_card_front", "income_proof")
+
+
+def upload(application: LoanApplication, code: str, *, actor):
+    return services.document_upload(
+        application=application,
+        document_type=DocumentType.objects.get(code=code),
+        uploaded_file=SimpleUploadedFile(f"{code}.pdf", PDF, content_type="application/pdf"),
+        actor=actor,
+    )
+
+
+def in_review(customer, dealer, *, documents=REVIEW_DOCUMENTS, now=None) -> LoanApplication:
+    """Submitted with the review's documents on file, pre-check passed: at credit review."""
+    application = make_draft(customer=customer, dealer=dealer)
+    for code in documents:
+        upload(application, code, actor=customer)
+    application = services.application_submit(application=application, actor=customer, now=now)
+    application = services.precheck_start(application=application, now=now)
+    return services.precheck_pass(application=application, now=now)
+
+
+def awaiting_documents(customer, dealer, reviewer) -> LoanApplication:
+    """The reviewer asked for a bank statement (reason: more proof of income)."""
+    return services.review_request_documents(
+        application=in_review(customer, dealer),
+        actor=reviewer,
+        document_types=[DocumentType.objects.get(code="bank_statement")],
+        reason=Reason.objects.get(code="more_income_proof"),
+        note="internal: salary looks irregular",
+    )
+
+
+def at_offer(customer, dealer, reviewer, approver, *, now=None) -> LoanApplication:
+    """Approved: ¥140,000.00 at 5.88 % over 36 months, waiting for the customer's answer."""
+    application = services.review_recommend(
+        application=in_review(customer, dealer, now=now), actor=reviewer, note="solid file", now=now
+    )
+    return services.approval_approve(
+        application=application,
+        actor=approver,
+        amount=Decimal("140000.00"),
+        rate=Decimal("0.0588"),
+        term_months=36,
+        now=now,
+    )
+
+
+def grow_history(application: LoanApplication, customer, *, documents: int, events: int) -> None:
+    """``documents`` more uploads and ``events`` more history rows: a long timeline."""
+    for index in range(documents):
+        upload(application, REVIEW_DOCUMENTS[index % len(REVIEW_DOCUMENTS)], actor=customer)
+    for _ in range(events):
+        services.application_event_add(
+            application=application, kind=EventKind.DOCUMENT, data={"action": "uploaded"}
+        )
+
+
+# --- Reading what was built ----------------------------------------------------------------------
+
+
+def detail_url(application: LoanApplication) -> str:
+    return reverse("applications:detail", args=[application.reference])
+
+
+def text_of(response) -> str:
+    """The page's visible words, tags removed and whitespace collapsed."""
+    html = response.content.decode()
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def stays_as_the_chain_tells(events: list[StageEvent]) -> list[tuple]:

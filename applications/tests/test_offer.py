@@ -13,7 +13,7 @@ from django.utils import timezone
 from applications.choices import Stage
 from applications.money import equal_instalment_schedule, equal_principal_schedule, total_interest
 
-from .test_timeline import at_offer, in_review, text_of
+from .factories import at_offer, in_review, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -31,8 +31,7 @@ from notifications.choices import Kind as NotificationKind
 from notifications.models import Notification
 from notifications.services import notification_create, notifications_mark_read
 
-from .factories import make_draft
-from .test_timeline import _grow_history, at_offer, detail_url, in_review, text_of, upload
+from .factories import at_offer, detail_url, grow_history, in_review, make_draft, text_of, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -268,7 +267,7 @@ def test_each_language_has_its_own_page_and_body(client, customer, dealer, timel
 
 def test_the_whole_history_is_a_page_of_its_own(client, customer, dealer, timeline_cache):
     application = in_review(customer, dealer)
-    _grow_history(application, customer, documents=0, events=30)
+    grow_history(application, customer, documents=0, events=30)
     _sign_in(client, customer)
     latest = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
     everything = client.get(
@@ -439,7 +438,7 @@ def test_another_customer_never_gets_the_cached_body(
 
 def test_the_latest_events_keep_every_stage_change_and_the_true_total(customer, dealer):
     application = in_review(customer, dealer)
-    _grow_history(application, customer, documents=0, events=30)
+    grow_history(application, customer, documents=0, events=30)
     whole = application_timeline(application=application)
     latest = application_timeline(application=application, latest_events=5)
 

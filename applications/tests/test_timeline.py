@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
-from html import unescape
 
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
 from applications import services
-from applications.choices import EventKind, Stage
-from applications.models import DocumentType, LoanApplication, Reason
+from applications.choices import Stage
+from applications.models import LoanApplication, Reason
 from applications.selectors import application_timeline, documents_needed
 
-from .factories import make_draft, record_stays
+from .factories import (
+    REVIEW_DOCUMENTS,
+    at_offer,
+    awaiting_documents,
+    detail_url,
+    grow_history,
+    in_review,
+    make_draft,
+    record_stays,
+    text_of,
+)
 
 pytestmark = pytest.mark.django_db
-
-PDF = b"%PDF-1.4\n% a test document\n"
-REVIEW_DOCUMENTS = ("driving_licence", "id_card_back", "id_card_front", "income_proof")
 
 
 @pytest.fixture(autouse=True)
@@ -32,65 +36,6 @@ def _fresh_cache():
     cache.clear()  # the stage medians (eta) and the tracking rate limits live there
     yield
     cache.clear()
-
-
-# --- Applications at a stage, built through the services -----------------------------------------
-
-
-def upload(application: LoanApplication, code: str, *, actor):
-    return services.document_upload(
-        application=application,
-        document_type=DocumentType.objects.get(code=code),
-        uploaded_file=SimpleUploadedFile(f"{code}.pdf", PDF, content_type="application/pdf"),
-        actor=actor,
-    )
-
-
-def in_review(customer, dealer, *, documents=REVIEW_DOCUMENTS, now=None) -> LoanApplication:
-    """Submitted with the review's documents on file, pre-check passed: at credit review."""
-    application = make_draft(customer=customer, dealer=dealer)
-    for code in documents:
-        upload(application, code, actor=customer)
-    application = services.application_submit(application=application, actor=customer, now=now)
-    application = services.precheck_start(application=application, now=now)
-    return services.precheck_pass(application=application, now=now)
-
-
-def awaiting_documents(customer, dealer, reviewer) -> LoanApplication:
-    """The reviewer asked for a bank statement (reason: more proof of income)."""
-    return services.review_request_documents(
-        application=in_review(customer, dealer),
-        actor=reviewer,
-        document_types=[DocumentType.objects.get(code="bank_statement")],
-        reason=Reason.objects.get(code="more_income_proof"),
-        note="internal: salary looks irregular",
-    )
-
-
-def at_offer(customer, dealer, reviewer, approver, *, now=None) -> LoanApplication:
-    """Approved: ¥140,000.00 at 5.88 % over 36 months, waiting for the customer's answer."""
-    application = services.review_recommend(
-        application=in_review(customer, dealer, now=now), actor=reviewer, note="solid file", now=now
-    )
-    return services.approval_approve(
-        application=application,
-        actor=approver,
-        amount=Decimal("140000.00"),
-        rate=Decimal("0.0588"),
-        term_months=36,
-        now=now,
-    )
-
-
-def detail_url(application: LoanApplication) -> str:
-    return reverse("applications:detail", args=[application.reference])
-
-
-def text_of(response) -> str:
-    """The page's visible words, tags removed and whitespace collapsed."""
-    html = response.content.decode()
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 # --- Access -------------------------------------------------------------------------------------
@@ -351,21 +296,12 @@ def test_an_offer_cannot_be_withdrawn_only_declined(client, customer, dealer, re
 # --- Query counts -------------------------------------------------------------------------------
 
 
-def _grow_history(application: LoanApplication, customer, *, documents: int, events: int) -> None:
-    for index in range(documents):
-        upload(application, REVIEW_DOCUMENTS[index % len(REVIEW_DOCUMENTS)], actor=customer)
-    for _ in range(events):
-        services.application_event_add(
-            application=application, kind=EventKind.DOCUMENT, data={"action": "uploaded"}
-        )
-
-
 def test_the_timeline_costs_the_same_queries_for_a_short_and_a_long_history(
     client, customer, dealer, django_assert_num_queries
 ):
     short = in_review(customer, dealer, documents=("id_card_front",))
     long = in_review(customer, dealer, documents=REVIEW_DOCUMENTS)
-    _grow_history(long, customer, documents=4, events=18)
+    grow_history(long, customer, documents=4, events=18)
     assert short.events.count() <= 5 and short.documents.count() == 1
     assert long.events.count() >= 30 and long.documents.count() == 8
     client.force_login(customer)
@@ -392,7 +328,7 @@ def test_a_long_history_shows_its_latest_entries_and_the_rest_on_request(
     from applications.views.timeline import HISTORY_SHOWN
 
     application = in_review(customer, dealer, documents=REVIEW_DOCUMENTS)
-    _grow_history(application, customer, documents=0, events=30)
+    grow_history(application, customer, documents=0, events=30)
     client.force_login(customer)
     cache.clear()
 

@@ -9,8 +9,7 @@ from django.urls import reverse
 from applications import ratelimit
 from applications.choices import Stage
 
-from .factories import make_draft, valid_id_number
-from .test_timeline import at_offer, awaiting_documents, in_review, text_of
+from .factories import at_offer, awaiting_documents, in_review, make_draft, text_of, valid_id_number
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from applications.models import Document, Reason, StageEvent
 from reviews import services
 from reviews.models import AssignmentRule, PiiAccessLog
 
-from .conftest import upload
+from .builders import upload
 
 pytestmark = pytest.mark.django_db
 

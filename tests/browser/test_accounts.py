@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_public_site import (
+from tests.browser.pages import (
     MD_BREAKPOINT,
     SCREENSHOTS,
     BrowserProblems,

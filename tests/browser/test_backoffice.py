@@ -14,16 +14,15 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.test_public_site import SCREENSHOTS, BrowserProblems, screenshot
+from tests.browser.builders import in_review
+from tests.browser.pages import DESKTOP, SCREENSHOTS, BrowserProblems, screenshot, signed_in_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Plum-blossom-1988"
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
@@ -60,17 +59,6 @@ def people(back_office, django_user_model):
     }
 
 
-def signed_in_context(browser: Browser, live_server, user, locale: str = "zh-CN") -> BrowserContext:
-    """A browser already signed in as ``user`` (the sign-in form itself is tested elsewhere)."""
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(locale=locale, timezone_id="Asia/Shanghai", viewport=DESKTOP)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    return context
-
-
 def sign_in_to_admin(page: Page, live_server, username: str) -> None:
     page.goto(f"{live_server.url}/admin/")
     page.locator("#id_username").fill(username)
@@ -78,26 +66,6 @@ def sign_in_to_admin(page: Page, live_server, username: str) -> None:
     page.locator("#login-form [type=submit]").click()
     page.wait_for_load_state()  # every image in, before the next page aborts one
     expect(page.locator("#user-tools")).to_contain_text(username)
-
-
-def in_review(*, customer, dealer, **draft):
-    """A submitted application with every required document on file: the pre-check (run on commit,
-    as in production) sends it straight to review, where the rules assign it."""
-    from applications import services
-    from applications.choices import Stage
-    from applications.models import StageDefinition
-    from applications.tests.factories import make_draft
-    from reviews.tests.conftest import upload
-
-    application = make_draft(customer=customer, dealer=dealer, **draft)
-    for code in StageDefinition.objects.get(stage=Stage.UNDER_REVIEW).required_document_types.values_list(
-        "code", flat=True
-    ):
-        upload(application, code, customer)
-    services.application_submit(application=application, actor=customer)
-    application.refresh_from_db()
-    assert application.stage == Stage.UNDER_REVIEW, application.stage
-    return application
 
 
 def stage_of(application) -> str:
@@ -112,7 +80,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
     from applications.choices import Stage
     from applications.models import DocumentType, LoanApplication, Reason, StageEvent
     from notifications.models import Notification
-    from reviews.tests.conftest import PDF
+    from reviews.tests.builders import PDF
 
     customer, reviewer, approver = people["customer"], people["reviewer"], people["approver"]
     application = in_review(customer=customer, dealer=people["dealer"], phone="13912345678")

@@ -15,8 +15,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from playwright.sync_api import Browser, expect
 
-from tests.browser.test_backoffice import in_review, signed_in_context
-from tests.browser.test_public_site import BrowserProblems, screenshot
+from tests.browser.builders import in_review
+from tests.browser.pages import BrowserProblems, screenshot, signed_in_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,15 +11,15 @@ from playwright.sync_api import Page, expect
 
 from notifications.models import ChannelPreference
 
-from .test_public_site import (
+from .pages import (
     BrowserProblems,
     expect_navbar_on_one_row,
     expect_no_sideways_scrolling,
     expect_styled,
     open_account_menu,
     screenshot,
+    sign_in,
 )
-from .test_timeline import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -5,61 +5,26 @@ Every run leaves full-page screenshots in ``test-results/`` to look at (home-375
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.utils import translation
 from playwright.sync_api import Page, expect
 
-from applications.choices import MILESTONES
+from tests.browser.pages import (
+    MD_BREAKPOINT,
+    VIEWPORTS,
+    BrowserProblems,
+    expect_five_milestones,
+    expect_navbar_on_one_row,
+    expect_no_sideways_scrolling,
+    expect_styled,
+    milestone_titles,
+    screenshot,
+)
 
 # transaction=True: the live server answers from another thread, so the data must be committed.
-# The data the migrations load is put back before each test by conftest's migration_data.
+# The default data is put back before each test by the root conftest's _default_data.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-results"
-VIEWPORTS = [pytest.param(375, 812, id="phone"), pytest.param(1280, 800, id="desktop")]
-BRAND_BLUE = "rgb(15, 95, 166)"  # --lp-brand in static/css/site.css
-MD_BREAKPOINT = 768  # Bootstrap's navbar-expand-md: narrower screens fold the menu behind a toggler
-
-
-def milestone_titles(language: str) -> list[str]:
-    with translation.override(language):
-        return [str(milestone.title) for milestone in MILESTONES]
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-
-
-class BrowserProblems:
-    """Console errors, uncaught exceptions and failed requests (a 404 favicon, a missing stylesheet)."""
-
-    def __init__(self, page: Page) -> None:
-        self.seen: list[tuple[str, str]] = []  # (url, what went wrong)
-        self.tolerated_paths: set[str] = set()
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda error: self.seen.append((page.url, f"uncaught: {error}")))
-        page.on("requestfailed", lambda request: self.seen.append((request.url, "request failed")))
-        page.on("response", self._on_response)
-
-    def _on_console(self, message) -> None:
-        if message.type == "error":
-            self.seen.append((message.location.get("url", ""), f"console: {message.text}"))
-
-    def _on_response(self, response) -> None:
-        if response.status >= 400:
-            self.seen.append((response.url, f"HTTP {response.status}"))
-
-    def tolerate(self, path: str) -> None:
-        self.tolerated_paths.add(path)
-
-    def unexpected(self) -> list[tuple[str, str]]:
-        return [(url, what) for url, what in self.seen if urlsplit(url).path not in self.tolerated_paths]
 
 
 @pytest.fixture
@@ -67,48 +32,6 @@ def browser_problems(page: Page):
     problems = BrowserProblems(page)
     yield problems
     assert problems.unexpected() == [], "the browser reported problems"
-
-
-def expect_styled(page: Page) -> None:
-    """Bootstrap's CSS and JS and our own stylesheet really arrived from the live server."""
-    navbar = page.locator(".lp-navbar")
-    expect(navbar).to_have_css("background-color", BRAND_BLUE)  # site.css
-    expect(navbar).to_have_css("display", "flex")  # bootstrap.min.css
-    assert page.evaluate("typeof window.bootstrap") == "object"  # bootstrap.bundle.min.js
-
-
-def expect_no_sideways_scrolling(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow} px wider than the screen"
-
-
-def expect_navbar_on_one_row(page: Page) -> None:
-    """Brand, language switcher and (on phones) the menu button share the top row; nothing wraps."""
-    brand = page.locator(".lp-navbar .navbar-brand").bounding_box()
-    switcher = page.locator(".lp-language").bounding_box()
-    assert brand and switcher
-    assert switcher["y"] < brand["y"] + brand["height"], "the language switcher wrapped below the brand"
-    toggler = page.locator(".lp-navbar .navbar-toggler")
-    if toggler.is_visible():
-        box = toggler.bounding_box()
-        assert box and box["y"] < brand["y"] + brand["height"], "the menu button wrapped below the brand"
-
-
-def open_account_menu(page: Page) -> None:
-    """Unfold the menu on a phone, then open the account menu (notification settings, sign out)."""
-    if page.viewport_size["width"] < MD_BREAKPOINT:
-        page.locator(".lp-navbar .navbar-toggler").click()
-        expect(page.locator("#lp-navbar-menu")).to_have_class(re.compile(r"\bshow\b"))  # done unfolding
-    page.locator(".lp-navbar .lp-account-toggle").click()
-    expect(page.locator(".lp-nav-account .dropdown-menu")).to_be_visible()
-
-
-def expect_five_milestones(page: Page, titles: list[str]) -> None:
-    milestones = page.locator("#steps .lp-milestone-title")
-    expect(milestones).to_have_count(5)
-    for milestone, title in zip(milestones.all(), titles, strict=True):
-        expect(milestone).to_be_visible()
-        expect(milestone).to_contain_text(title)
 
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from accounts.roles import Role
 from applications.choices import Powertrain, Stage
 from reports.tests.builders import Step, file_with_history
-from tests.browser.test_public_site import SCREENSHOTS, expect_no_sideways_scrolling, screenshot
+from tests.browser.pages import SCREENSHOTS, expect_no_sideways_scrolling, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

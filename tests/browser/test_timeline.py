@@ -11,10 +11,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.test.signals import template_rendered
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -24,7 +22,7 @@ from applications.choices import EventKind, Stage
 from applications.models import DocumentType, LoanApplication
 from applications.tests.factories import make_draft
 
-from .test_public_site import BrowserProblems, expect_navbar_on_one_row, expect_styled, screenshot
+from .pages import BrowserProblems, expect_navbar_on_one_row, expect_styled, screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,14 +66,6 @@ def offer_waiting(customer, dealer, reviewer, approver) -> LoanApplication:
         rate=Decimal("0.0588"),
         term_months=36,
     )
-
-
-def sign_in(page: Page, live_server, user) -> None:
-    """The session of a signed-in customer, handed to the browser (sign-in itself is tested elsewhere)."""
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
 def expect_milestone(page: Page, number: int, state: str) -> None:

@@ -1,0 +1,122 @@
+"""What the browser tests share: screenshots, the problems a browser reports, what every styled
+page must show, and a browser already signed in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import translation
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from applications.choices import MILESTONES
+
+DESKTOP = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(settings.BASE_DIR) / "test-results"
+VIEWPORTS = [pytest.param(375, 812, id="phone"), pytest.param(1280, 800, id="desktop")]
+BRAND_BLUE = "rgb(15, 95, 166)"  # --lp-brand in static/css/site.css
+MD_BREAKPOINT = 768  # Bootstrap's navbar-expand-md: narrower screens fold the menu behind a toggler
+
+
+def milestone_titles(language: str) -> list[str]:
+    with translation.override(language):
+        return [str(milestone.title) for milestone in MILESTONES]
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+class BrowserProblems:
+    """Console errors, uncaught exceptions and failed requests (a 404 favicon, a missing stylesheet)."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[tuple[str, str]] = []  # (url, what went wrong)
+        self.tolerated_paths: set[str] = set()
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.seen.append((page.url, f"uncaught: {error}")))
+        page.on("requestfailed", lambda request: self.seen.append((request.url, "request failed")))
+        page.on("response", self._on_response)
+
+    def _on_console(self, message) -> None:
+        if message.type == "error":
+            self.seen.append((message.location.get("url", ""), f"console: {message.text}"))
+
+    def _on_response(self, response) -> None:
+        if response.status >= 400:
+            self.seen.append((response.url, f"HTTP {response.status}"))
+
+    def tolerate(self, path: str) -> None:
+        self.tolerated_paths.add(path)
+
+    def unexpected(self) -> list[tuple[str, str]]:
+        return [(url, what) for url, what in self.seen if urlsplit(url).path not in self.tolerated_paths]
+
+
+def expect_styled(page: Page) -> None:
+    """Bootstrap's CSS and JS and our own stylesheet really arrived from the live server."""
+    navbar = page.locator(".lp-navbar")
+    expect(navbar).to_have_css("background-color", BRAND_BLUE)  # site.css
+    expect(navbar).to_have_css("display", "flex")  # bootstrap.min.css
+    assert page.evaluate("typeof window.bootstrap") == "object"  # bootstrap.bundle.min.js
+
+
+def expect_no_sideways_scrolling(page: Page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than the screen"
+
+
+def expect_navbar_on_one_row(page: Page) -> None:
+    """Brand, language switcher and (on phones) the menu button share the top row; nothing wraps."""
+    brand = page.locator(".lp-navbar .navbar-brand").bounding_box()
+    switcher = page.locator(".lp-language").bounding_box()
+    assert brand and switcher
+    assert switcher["y"] < brand["y"] + brand["height"], "the language switcher wrapped below the brand"
+    toggler = page.locator(".lp-navbar .navbar-toggler")
+    if toggler.is_visible():
+        box = toggler.bounding_box()
+        assert box and box["y"] < brand["y"] + brand["height"], "the menu button wrapped below the brand"
+
+
+def open_account_menu(page: Page) -> None:
+    """Unfold the menu on a phone, then open the account menu (notification settings, sign out)."""
+    if page.viewport_size["width"] < MD_BREAKPOINT:
+        page.locator(".lp-navbar .navbar-toggler").click()
+        expect(page.locator("#lp-navbar-menu")).to_have_class(re.compile(r"\bshow\b"))  # done unfolding
+    page.locator(".lp-navbar .lp-account-toggle").click()
+    expect(page.locator(".lp-nav-account .dropdown-menu")).to_be_visible()
+
+
+def expect_five_milestones(page: Page, titles: list[str]) -> None:
+    milestones = page.locator("#steps .lp-milestone-title")
+    expect(milestones).to_have_count(5)
+    for milestone, title in zip(milestones.all(), titles, strict=True):
+        expect(milestone).to_be_visible()
+        expect(milestone).to_contain_text(title)
+
+
+# --- Signed in ------------------------------------------------------------------------------------
+
+
+def sign_in(page: Page, live_server, user) -> None:
+    """The session of a signed-in customer, handed to the browser (sign-in itself is tested elsewhere)."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+
+def signed_in_context(browser: Browser, live_server, user, locale: str = "zh-CN") -> BrowserContext:
+    """A browser already signed in as ``user`` (the sign-in form itself is tested elsewhere)."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(locale=locale, timezone_id="Asia/Shanghai", viewport=DESKTOP)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    return context
