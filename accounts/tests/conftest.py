@@ -4,8 +4,7 @@ import pytest
 
 from accounts.services import user_sign_up
 
-PASSWORD = "Plum-blossom-1988"  # passes Django's validators
-PHONE = "13812345678"
+from .builders import PASSWORD, PHONE
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from accounts.services import IdentifierTaken, user_sign_up
 from accounts.throttling import sign_in_key
 from common.pii import keyed_hash
 
-from .conftest import PASSWORD, PHONE
+from .builders import PASSWORD, PHONE, sign_in, sign_up
 
 User = get_user_model()
 HOME = reverse("applications:home")
@@ -45,16 +45,6 @@ EMAIL_SPELLINGS = pytest.mark.parametrize(
         pytest.param("LI.NA＠Example.CN", id="mixed"),
     ],
 )
-
-
-def sign_up(client, identifier):
-    return client.post(
-        reverse("accounts:signup"), {"identifier": identifier, "password1": PASSWORD, "password2": PASSWORD}
-    )
-
-
-def sign_in(client, identifier, password=PASSWORD):
-    return client.post(reverse("accounts:login"), {"username": identifier, "password": password})
 
 
 # --- Sign-up ------------------------------------------------------------------------------------

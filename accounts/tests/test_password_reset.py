@@ -9,7 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertRedirects
 
-from .conftest import PASSWORD
+from .builders import PASSWORD
 
 RESET = reverse("accounts:password_reset")
 NEW_PASSWORD = "Jade-rabbit-2031"

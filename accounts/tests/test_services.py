@@ -12,7 +12,7 @@ from accounts.roles import Role
 from accounts.services import IdentifierTaken, identifier_parse, user_sign_up
 from common.pii import keyed_hash
 
-from .conftest import PASSWORD, PHONE
+from .builders import PASSWORD, PHONE
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db

@@ -6,21 +6,13 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertFormError, assertNotContains, assertRedirects
 
-from .conftest import PASSWORD
+from .builders import PASSWORD, sign_in, signed_in_user
 
 SIGN_IN = reverse("accounts:login")
 SIGN_OUT = reverse("accounts:logout")
 HOME = reverse("applications:home")
 WRONG = "The mobile number, email or user name and password do not match an account. Please check both and try again."
 pytestmark = pytest.mark.django_db
-
-
-def sign_in(client, identifier, password=PASSWORD, **data):
-    return client.post(SIGN_IN, {"username": identifier, "password": password, **data})
-
-
-def signed_in_user(client):
-    return client.get(HOME).wsgi_request.user
 
 
 def test_the_sign_in_page_costs_no_query(client, django_assert_num_queries):

@@ -7,23 +7,12 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertFormError, assertRedirects
 
-from .conftest import PASSWORD, PHONE
+from .builders import PASSWORD, PHONE, sign_up, signed_in_user
 
 User = get_user_model()
 SIGN_UP = reverse("accounts:signup")
 HOME = reverse("applications:home")
 pytestmark = pytest.mark.django_db
-
-
-def sign_up(client, identifier, password=PASSWORD, confirmation=None, next=None, **headers):
-    data = {"identifier": identifier, "password1": password, "password2": confirmation or password}
-    if next is not None:
-        data["next"] = next
-    return client.post(SIGN_UP, data, **headers)
-
-
-def signed_in_user(client):
-    return client.get(HOME).wsgi_request.user
 
 
 def test_the_sign_up_page_costs_no_query(client, django_assert_num_queries):

@@ -19,7 +19,7 @@ from pytest_django.asserts import assertContains, assertRedirects, assertTemplat
 
 from accounts.throttling import axes_username, sign_in_key
 
-from .conftest import PASSWORD, PHONE
+from .builders import PASSWORD, PHONE
 
 SIGN_IN = reverse("accounts:login")
 HOME = reverse("applications:home")
