@@ -21,6 +21,8 @@ from applications.choices import DocumentStatus, EventKind, Stage
 from applications.models import Document, DocumentType, LoanApplication, Reason
 from applications.services.documents import sniff_content_type
 
+from .factories import detail_url
+
 pytestmark = pytest.mark.django_db
 
 # Tiny files with real signatures: what the browser says about them does not matter.
@@ -64,10 +66,6 @@ def download_url(document: Document) -> str:
     return reverse(
         "applications:document_download", args=[document.application.reference, document.public_id]
     )
-
-
-def detail_url(application: LoanApplication) -> str:
-    return reverse("applications:detail", kwargs={"reference": application.reference})
 
 
 @pytest.fixture
