@@ -68,11 +68,12 @@ def sla_advance(*, now: dt.datetime, batch: int) -> SlaChanges:
         if not _try_lock():
             return SlaChanges(skipped=True)
         changed = _states_update(now=now, limit=batch)
-        again = _escalate_again_update(now=now, limit=batch)
-        # Anything that left the staff clock without a transition (a data fix, an old row) is on time.
+        # Anything that left the staff clock without a transition (a data fix, an old row) is on
+        # time again, before the second escalations are looked for: it is escalated no more.
         LoanApplication.objects.exclude(stage__in=sorted(STAFF_CLOCK_STAGES)).exclude(
             sla_state=SlaState.ON_TIME
         ).update(sla_state=SlaState.ON_TIME, sla_escalated_at=None)
+        again = _escalate_again_update(now=now, limit=batch)
     codes = _reason_codes({row[6] for row in changed + again if row[6] is not None})
     return SlaChanges(
         changed=tuple(_change(row, codes) for row in changed),

@@ -141,6 +141,14 @@ def test_a_late_file_that_left_the_staff_clock_without_a_transition_is_on_time_a
     assert state_of(in_review) == (SlaState.ON_TIME, None)
 
 
+def test_a_breached_file_that_left_the_staff_clock_is_not_escalated_again(in_review):
+    LoanApplication.objects.filter(pk=in_review.pk).update(
+        stage=Stage.AWAITING_DOCUMENTS, sla_state=SlaState.BREACHED, sla_escalated_at=None
+    )
+    assert advance(at(2026, 3, 6, 9)) == SlaChanges()  # past 150 % of the stay it left
+    assert state_of(in_review) == (SlaState.ON_TIME, None)
+
+
 def test_a_pass_costs_the_same_queries_for_one_file_or_five(five_in_review, django_assert_num_queries):
     LoanApplication.objects.filter(pk=five_in_review[0].pk).update(
         delay_reason=Reason.objects.get(code="high_volume")
