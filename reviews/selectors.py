@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -158,6 +159,17 @@ def search_queue(queryset: QuerySet, term: str) -> QuerySet:
     if PHONE_RE.match(phone):
         return queryset.filter(applicant__phone_hash=keyed_hash(phone))
     return queryset.filter(reference=canonical_reference(term))
+
+
+def current_assignees(application_ids: Collection[int]) -> dict[int, int]:
+    """Who holds each of these applications now: {application id: assignee id}, for those with an
+    open assignment (one query). The owner selector the notifications ask through
+    ``settings.LOANPORTAL_OWNER_SELECTOR``: the SLA reminders go to the assignee."""
+    return dict(
+        Assignment.objects.filter(application_id__in=application_ids, released_at__isnull=True).values_list(
+            "application_id", "assignee_id"
+        )
+    )
 
 
 def assignee_choices() -> list[tuple[int, str]]:

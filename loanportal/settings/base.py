@@ -297,6 +297,11 @@ LOANPORTAL_STAGE_HOOKS = [
 # whose text changes when their part does: a page answering conditional GETs (the customer
 # timeline) puts them in its ETag, so the core reads them without importing those apps.
 LOANPORTAL_FRAME_PARTS = ["notifications.selectors.frame_version"]
+# Who owns a file now, as the back office knows it: the dotted path to a callable taking
+# application ids and returning {application id: user id} (those with no owner left out). The SLA
+# reminders go to that person, else to every member of the stage's owner role; the notifications
+# ask through it instead of importing the back office. Empty: no back office, the role is told.
+LOANPORTAL_OWNER_SELECTOR = "reviews.selectors.current_assignees"
 
 LOGGING = {
     "version": 1,

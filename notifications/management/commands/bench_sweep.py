@@ -1,5 +1,8 @@
 """Time one SLA sweep over the open applications against one raw COUNT(*) with the same condition.
 
+A pass is the core's ``sla_advance`` (the new SLA states, set-based) and the notifications it leads
+to, in one transaction, as the beat's task runs it.
+
     DATABASE_URL=postgres://… python manage.py seed_demo --applications 100000 --add --no-progress
     DATABASE_URL=postgres://… python manage.py bench_sweep
 
@@ -27,8 +30,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from applications.models import LoanApplication
-from applications.sla import AT_RISK_AT, STAFF_CLOCK_STAGES, SlaState
-from notifications.services import _fraction_reached, sla_sweep
+from applications.services.sla import sla_changing_condition
+from applications.sla import STAFF_CLOCK_STAGES
+from notifications.services import sla_sweep
 
 
 class _Rollback(Exception):
@@ -47,24 +51,12 @@ class Command(BaseCommand):
         open_count = LoanApplication.objects.filter(stage__in=stages, stage_due_at__isnull=False).count()
         self.stdout.write(f"Open applications on the staff clock: {open_count:,}")
 
-        at = connection.ops.adapt_datetimefield_value(now)
-        state = (
-            f"CASE WHEN stage_due_at <= %s THEN '{SlaState.BREACHED}'"
-            f" WHEN {_fraction_reached(*AT_RISK_AT)} THEN '{SlaState.AT_RISK}'"
-            f" ELSE '{SlaState.ON_TIME}' END"
-        )
-        placeholders = ", ".join(["%s"] * len(stages))
-        sql = " ".join(
-            [
-                "SELECT count(*) FROM",
-                LoanApplication._meta.db_table,
-                f"WHERE stage IN ({placeholders}) AND stage_due_at IS NOT NULL AND sla_state <>",
-                state,
-            ]
-        )
+        # The condition the core's pass (applications.services.sla_advance) looks for, counted.
+        condition, params = sla_changing_condition(now=now)
+        sql = " ".join(["SELECT count(*) FROM", LoanApplication._meta.db_table, "WHERE", condition])
         started = time.perf_counter()
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*stages, at, at])
+            cursor.execute(sql, params)
             (changing,) = cursor.fetchone()
         count_seconds = time.perf_counter() - started
         self.stdout.write(
