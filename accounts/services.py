@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -19,7 +19,7 @@ from accounts.roles import Role
 from common.identifiers import canonical_email, canonical_text
 from common.pii import keyed_hash, validate_phone
 
-User = get_user_model()
+from .models import User
 
 
 class IdentifierTaken(Exception):

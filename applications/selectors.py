@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import Case, Count, F, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
@@ -34,6 +35,11 @@ from .models import (
 )
 from .reference import reference_data
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
 
 @dataclass(frozen=True)
 class MilestoneInfo:
@@ -56,7 +62,7 @@ def milestone_overview() -> list[MilestoneInfo]:
 # customer's simply does not exist for them (404), whoever owns it.
 
 
-def customer_applications(*, user) -> QuerySet[LoanApplication]:
+def customer_applications(*, user: User | AnonymousUser) -> QuerySet[LoanApplication]:
     """The signed-in customer's applications, newest first, with the rows every customer page reads
     (applicant for the masked details, product, and the recorded cause of a delay)."""
     if not user.is_authenticated:
@@ -66,12 +72,12 @@ def customer_applications(*, user) -> QuerySet[LoanApplication]:
     )
 
 
-def customer_application_get(*, user, reference: str) -> LoanApplication | None:
+def customer_application_get(*, user: User | AnonymousUser, reference: str) -> LoanApplication | None:
     """One of the customer's applications by its reference as typed or linked (1 query)."""
     return customer_applications(user=user).filter(reference=normalise_reference(reference)).first()
 
 
-def customer_timeline_application(*, user, reference: str) -> LoanApplication | None:
+def customer_timeline_application(*, user: User | AnonymousUser, reference: str) -> LoanApplication | None:
     """As ``customer_application_get``, with only what the timeline reads joined (the cause of a
     delay): the page reads it on every view, often only for its version (a 304, or a cached body to
     frame), and the applicant's encrypted details it never shows would be decrypted for nothing
@@ -116,7 +122,7 @@ class ApplicationCard:
         return (self.milestone.number - 1) * 20 + 10 if self.milestone else 0
 
 
-def customer_application_cards(*, user) -> list[ApplicationCard]:
+def customer_application_cards(*, user: User | AnonymousUser) -> list[ApplicationCard]:
     """The "My applications" list (1 query: the applications; the stage definitions come from the cached configuration)."""
     applications = list(customer_applications(user=user).order_by("-created_at"))
     if not applications:
@@ -249,7 +255,8 @@ def _customer_events(application: LoanApplication, *, latest: int | None) -> tup
         ),
     )
     events = list(ranked.filter(rank__lte=latest).order_by("sequence"))
-    return events, (events[0].total if events else 0)
+    # ``total`` is the window's annotation, which the model's type does not know.
+    return events, (events[0].total if events else 0)  # type: ignore[attr-defined]
 
 
 def application_timeline(
@@ -287,7 +294,8 @@ def application_timeline(
     milestones = milestone_states(stage=stage, events=events)
     needs: list[DocumentNeed] = []
     if stage in DOCUMENT_STAGES:
-        required = [t for t in document_types.values() if t.required_for_review]
+        # ``required_for_review``: annotated by the cached configuration (reference.py).
+        required = [t for t in document_types.values() if t.required_for_review]  # type: ignore[attr-defined]
         needs = documents_needed(required=required, documents=documents, requests=requests)
     sla = definition.sla if definition else None
     return Timeline(
@@ -340,11 +348,13 @@ def documents_needed(
         rejected = [
             d for d in documents if d.document_type_id == type_id and d.status == DocumentStatus.REJECTED
         ]
-        request = open_requests.get(type_id)
-        if rejected and (request is None or rejected[-1].uploaded_at >= request.requested_at):
+        open_request = open_requests.get(type_id)
+        if rejected and (open_request is None or rejected[-1].uploaded_at >= open_request.requested_at):
             needs.append(DocumentNeed(doc_type, rejected[-1].rejection_reason, rejected=True))
         else:
-            needs.append(DocumentNeed(doc_type, request.reason if request else None, rejected=False))
+            needs.append(
+                DocumentNeed(doc_type, open_request.reason if open_request else None, rejected=False)
+            )
     return needs
 
 
@@ -414,7 +424,7 @@ def progress_percent(*, stage: str, milestones: list[MilestoneState]) -> int:
     return done * 20 + (10 if inside else 0)
 
 
-def customer_drafts(*, user):
+def customer_drafts(*, user: User) -> QuerySet[LoanApplication]:
     """The customer's unsubmitted applications, newest change first, for "Continue your draft"
     (1 query: the applicant joined, the consents counted, so the next step needs no more)."""
     from django.db.models import Count

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from accounts.roles import STAFF_ROLES
 from applications import services as core
 from applications.choices import EventKind, Stage
@@ -31,8 +32,6 @@ from applications.models import Applicant, LoanApplication, StageDefinition
 
 from .choices import ROLE_PERMISSION, STAGE_PERMISSION, AssignmentAction, PiiField
 from .models import Assignment, AssignmentRule, PiiAccessLog
-
-User = get_user_model()
 
 MANAGE_PERMISSION = "applications.manage_applications"
 PII_PERMISSION = "applications.view_full_pii"
@@ -131,7 +130,7 @@ def eligible_assignees(*, application: LoanApplication, stage: str | None = None
     )
 
 
-def _refusal(*, application: LoanApplication, user, yourself: bool) -> AssignmentRefused:
+def _refusal(*, application: LoanApplication, user: User, yourself: bool) -> AssignmentRefused:
     """Why ``user`` may not work the application now, in words that name the rule broken."""
     name = user.get_username()
     if user.pk in four_eyes_barred(application=application, stage=application.stage):
@@ -180,7 +179,13 @@ def _lock(application_id: int) -> LoanApplication:
 
 
 def _event(
-    *, application: LoanApplication, action: str, actor, data: dict, now: dt.datetime, note: str = ""
+    *,
+    application: LoanApplication,
+    action: str,
+    actor: User | None,
+    data: dict[str, Any],
+    now: dt.datetime,
+    note: str = "",
 ) -> None:
     core.application_event_add(
         application=application,
@@ -195,9 +200,9 @@ def _event(
 def _assign(
     *,
     application: LoanApplication,
-    assignee,
+    assignee: User,
     action: str,
-    actor=None,
+    actor: User | None = None,
     rule: AssignmentRule | None = None,
     now: dt.datetime,
 ) -> Assignment:
@@ -230,7 +235,9 @@ def _assign(
     return assignment
 
 
-def _release(*, application: LoanApplication, assignment: Assignment, now: dt.datetime, actor=None) -> None:
+def _release(
+    *, application: LoanApplication, assignment: Assignment, now: dt.datetime, actor: User | None = None
+) -> None:
     Assignment.objects.filter(pk=assignment.pk).update(released_at=now)
     _event(
         application=application,
@@ -289,7 +296,9 @@ def assignment_on_stage_change(*, application_id: int, now: dt.datetime) -> Assi
     return None
 
 
-def assignment_claim(*, application: LoanApplication, actor, now: dt.datetime | None = None) -> Assignment:
+def assignment_claim(
+    *, application: LoanApplication, actor: User, now: dt.datetime | None = None
+) -> Assignment:
     """ "Assign to me": for an unassigned application the actor is eligible for."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -310,7 +319,7 @@ def assignment_claim(*, application: LoanApplication, actor, now: dt.datetime | 
 
 
 def assignment_reassign(
-    *, application: LoanApplication, assignee, actor, now: dt.datetime | None = None
+    *, application: LoanApplication, assignee: User, actor: User, now: dt.datetime | None = None
 ) -> Assignment:
     """A manager gives the application to another eligible person (four-eyes still holds)."""
     if not actor.has_perm(MANAGE_PERMISSION):
@@ -339,7 +348,7 @@ class Revealed:
 
 
 def pii_reveal(
-    *, application: LoanApplication, actor, field: str, now: dt.datetime | None = None
+    *, application: LoanApplication, actor: User, field: str, now: dt.datetime | None = None
 ) -> Revealed:
     """The applicant's ``field`` in full, for a holder of view_full_pii; every call logs a row."""
     if not actor.has_perm(PII_PERMISSION):

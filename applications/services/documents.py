@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,6 +24,9 @@ from django.utils.translation import gettext as _
 from ..choices import DocumentStatus, EventKind, ReasonKind, Stage
 from ..models import DOCUMENTS_STAGE, Document, DocumentType, LoanApplication, Reason
 from .lifecycle import TransitionRefused, application_event_add, review_resume
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # The formats we accept, by their signatures ("magic bytes") and the content type we record.
 SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -77,7 +81,7 @@ def document_checklist(
     ]
 
 
-def _clean_original_name(name: str) -> str:
+def _clean_original_name(name: str | None) -> str:
     """The customer's file name, kept for display and the download only: no path, no control
     characters, at most 200 characters."""
     name = os.path.basename((name or "").replace("\\", "/"))
@@ -90,7 +94,7 @@ def document_upload(
     application: LoanApplication,
     document_type: DocumentType,
     uploaded_file: UploadedFile,
-    actor,
+    actor: User,
     now: dt.datetime | None = None,
 ) -> Document:
     """Store one document of ``document_type`` for the application.
@@ -104,7 +108,8 @@ def document_upload(
     if document_type not in document_types_for(application):
         raise ValidationError({"file": _("This application does not need this document.")})
     limit_mb = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
-    if uploaded_file.size > settings.DOCUMENT_MAX_BYTES:
+    size = uploaded_file.size or 0  # Django's uploads always know their size (the type allows None)
+    if size > settings.DOCUMENT_MAX_BYTES:
         raise ValidationError(
             {
                 "file": _("This file is larger than %(limit)s MB. Upload a smaller file.")
@@ -112,7 +117,7 @@ def document_upload(
             },
             code="too_large",
         )
-    if uploaded_file.size == 0:
+    if size == 0:
         raise ValidationError({"file": _("This file is empty.")}, code="empty")
     uploaded_file.seek(0)
     head = uploaded_file.read(16)
@@ -133,7 +138,7 @@ def document_upload(
         document_type=document_type,
         original_name=_clean_original_name(uploaded_file.name),
         content_type=content_type,
-        size=uploaded_file.size,
+        size=size,
         uploaded_by=actor,
         uploaded_at=now,
     )
@@ -170,7 +175,7 @@ def _resume_review_when_complete(*, application: LoanApplication, now: dt.dateti
 
 
 def _review(
-    *, document: Document, actor, status: str, reason: Reason | None, now: dt.datetime | None
+    *, document: Document, actor: User, status: str, reason: Reason | None, now: dt.datetime | None
 ) -> Document:
     if not actor.has_perm("applications.change_document"):
         raise PermissionDenied(_("Only reviewing staff may accept or reject documents."))
@@ -206,11 +211,13 @@ def _review(
     return locked
 
 
-def document_accept(*, document: Document, actor, now: dt.datetime | None = None) -> Document:
+def document_accept(*, document: Document, actor: User, now: dt.datetime | None = None) -> Document:
     return _review(document=document, actor=actor, status=DocumentStatus.ACCEPTED, reason=None, now=now)
 
 
-def document_reject(*, document: Document, actor, reason: Reason, now: dt.datetime | None = None) -> Document:
+def document_reject(
+    *, document: Document, actor: User, reason: Reason, now: dt.datetime | None = None
+) -> Document:
     """Reject with a reason from the catalogue; the customer sees its text and uploads a new one."""
     if reason is None or reason.kind != ReasonKind.DOCUMENT or not reason.is_active:
         raise ValidationError({"reason": _("Choose a document problem from the catalogue.")})

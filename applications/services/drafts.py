@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +34,9 @@ from ..models import (
 )
 from ..precheck import MAX_AGE_AT_LOAN_END, MIN_AGE, add_months, age_on
 from .lifecycle import TransitionRefused, event_record
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def _percent(ratio: Decimal) -> str:
@@ -54,8 +59,8 @@ def _locked_draft(application: LoanApplication) -> LoanApplication:
 @transaction.atomic
 def application_create_draft(
     *,
-    created_by,
-    customer=None,
+    created_by: User,
+    customer: User | None = None,
     dealer: Dealer | None = None,
     product: LoanProduct | None = None,
     vehicle_make: str = "",
@@ -206,16 +211,21 @@ def draft_set_vehicle(
     application.vehicle_price = vehicle_price
     application.powertrain = powertrain
     fields = ["dealer", "vehicle_make", "vehicle_model", "vehicle_price", "powertrain", "updated_at"]
-    if application.has_loan() and _loan_errors(
-        application=application,
-        product=application.product,
-        down_payment=application.down_payment,
-        requested_amount=application.requested_amount,
-        term_months=application.term_months,
-    ):
-        application.product = None
-        application.down_payment = application.requested_amount = application.term_months = None
-        fields += ["product", "down_payment", "requested_amount", "term_months"]
+    if application.has_loan():
+        product, down_payment = application.product, application.down_payment
+        requested_amount, term_months = application.requested_amount, application.term_months
+        assert product is not None and down_payment is not None  # has_loan(): all four are set
+        assert requested_amount is not None and term_months is not None
+        if _loan_errors(
+            application=application,
+            product=product,
+            down_payment=down_payment,
+            requested_amount=requested_amount,
+            term_months=term_months,
+        ):
+            application.product = None
+            application.down_payment = application.requested_amount = application.term_months = None
+            fields += ["product", "down_payment", "requested_amount", "term_months"]
     application.save(update_fields=fields)
     return application
 
@@ -229,7 +239,7 @@ def minimum_down_payment(*, product: LoanProduct, vehicle_price: Decimal, powert
     return minimum.quantize(Decimal("0.01"), rounding=ROUND_UP)
 
 
-def products_for(powertrain: str):
+def products_for(powertrain: str) -> QuerySet[LoanProduct]:
     """Active products a vehicle with this powertrain may be financed with: green products only
     for new-energy vehicles."""
     products = LoanProduct.objects.filter(is_active=True)
@@ -250,6 +260,7 @@ def _loan_errors(
     """Every reason this loan does not fit the product, the vehicle and the applicant, by field."""
     errors: dict[str, str] = {}
     price, powertrain = application.vehicle_price, application.powertrain
+    assert price is not None  # the vehicle step comes first (has_vehicle())
     if not product.is_active:
         errors["product"] = _("This loan product is no longer offered.")
     elif product.new_energy_only and powertrain not in NEW_ENERGY_POWERTRAINS:
@@ -334,7 +345,7 @@ def draft_set_loan(
 
 @transaction.atomic
 def consent_record(
-    *, application: LoanApplication, kind: str, user, now: dt.datetime | None = None
+    *, application: LoanApplication, kind: str, user: User, now: dt.datetime | None = None
 ) -> Consent:
     _locked_draft(application)
     consent, _created = Consent.objects.get_or_create(

@@ -7,10 +7,12 @@ so a refused or failed transition leaves the application and its history exactly
 What a transition needs (a reason's kind) and says when refused come from ``transitions.py``.
 """
 
+from __future__ import annotations
+
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -30,6 +32,9 @@ from ..models import (
     StageEvent,
 )
 from ..transitions import TRANSITIONS, TransitionMeaning
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class TransitionError(Exception):
@@ -57,7 +62,7 @@ def event_record(
     kind: str,
     from_stage: str,
     to_stage: str,
-    actor=None,
+    actor: User | None = None,
     transition_name: str = "",
     note: str = "",
     reason_code: str = "",
@@ -131,7 +136,7 @@ def _transition(
     *,
     application: LoanApplication,
     name: str,
-    actor,
+    actor: User | None,
     note: str = "",
     reason: Reason | None = None,
     now: dt.datetime | None = None,
@@ -222,37 +227,45 @@ def _condition_message(application: LoanApplication, meaning: TransitionMeaning)
     return message
 
 
-def available_transitions(*, application: LoanApplication, user) -> list[str]:
+def available_transitions(*, application: LoanApplication, user: User) -> list[str]:
     """Names of the transitions this user may take on this application now."""
-    return [t.name for t in application.get_available_user_stage_transitions(user)]
+    # django-fsm adds get_available_user_<field>_transitions to the model class at run time.
+    transitions = application.get_available_user_stage_transitions(user)  # type: ignore[attr-defined]
+    return [t.name for t in transitions]
 
 
-def application_submit(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def application_submit(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     now = now or timezone.now()
     return _transition(
         application=application, name="submit", actor=actor, note=note, now=now, at=now
     ).application
 
 
-def application_withdraw(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def application_withdraw(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(application=application, name="withdraw", actor=actor, note=note, now=now).application
 
 
 # --- System transitions (pre-check, expiry) -----------------------------------------------------
 
 
-def precheck_start(*, application: LoanApplication, now=None) -> LoanApplication:
+def precheck_start(*, application: LoanApplication, now: dt.datetime | None = None) -> LoanApplication:
     return _transition(application=application, name="start_credit_check", actor=None, now=now).application
 
 
-def precheck_pass(*, application: LoanApplication, data: dict | None = None, now=None) -> LoanApplication:
+def precheck_pass(
+    *, application: LoanApplication, data: dict[str, Any] | None = None, now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(
         application=application, name="pass_precheck", actor=None, data=data, now=now
     ).application
 
 
 def precheck_request_documents(
-    *, application: LoanApplication, data: dict | None = None, now=None
+    *, application: LoanApplication, data: dict[str, Any] | None = None, now: dt.datetime | None = None
 ) -> LoanApplication:
     return _transition(
         application=application, name="precheck_needs_documents", actor=None, data=data, now=now
@@ -260,7 +273,11 @@ def precheck_request_documents(
 
 
 def precheck_reject(
-    *, application: LoanApplication, reason: Reason, data: dict | None = None, now=None
+    *,
+    application: LoanApplication,
+    reason: Reason,
+    data: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
 ) -> LoanApplication:
     return _transition(
         application=application, name="fail_precheck", actor=None, reason=reason, data=data, now=now
@@ -268,7 +285,7 @@ def precheck_reject(
 
 
 def application_expire(
-    *, application: LoanApplication, reason: Reason | None = None, now=None
+    *, application: LoanApplication, reason: Reason | None = None, now: dt.datetime | None = None
 ) -> LoanApplication:
     return _transition(application=application, name="expire", actor=None, reason=reason, now=now).application
 
@@ -279,11 +296,11 @@ def application_expire(
 def review_request_documents(
     *,
     application: LoanApplication,
-    actor,
+    actor: User,
     document_types: list[DocumentType],
     reason: Reason,
     note: str = "",
-    now=None,
+    now: dt.datetime | None = None,
 ) -> LoanApplication:
     """Ask the customer for documents; each type becomes an open request the customer sees."""
     if not document_types:
@@ -312,27 +329,38 @@ def review_request_documents(
     return outcome.application
 
 
-def review_resume(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def review_resume(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(
         application=application, name="resume_review", actor=actor, note=note, now=now
     ).application
 
 
-def review_recommend(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def review_recommend(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(
         application=application, name="recommend_approval", actor=actor, note=note, now=now, by=actor
     ).application
 
 
 def review_reject(
-    *, application: LoanApplication, actor, reason: Reason, note: str = "", now=None
+    *,
+    application: LoanApplication,
+    actor: User,
+    reason: Reason,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> LoanApplication:
     return _transition(
         application=application, name="reject_in_review", actor=actor, reason=reason, note=note, now=now
     ).application
 
 
-def approval_return(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def approval_return(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(
         application=application, name="return_to_review", actor=actor, note=note, now=now
     ).application
@@ -341,21 +369,23 @@ def approval_return(*, application: LoanApplication, actor, note: str = "", now=
 def approval_approve(
     *,
     application: LoanApplication,
-    actor,
+    actor: User,
     amount: Decimal,
     rate: Decimal,
     term_months: int,
     note: str = "",
-    now=None,
+    now: dt.datetime | None = None,
 ) -> LoanApplication:
     """Set the offer. Amount, rate and term must fit the product and the request."""
-    product = application.product
+    product, requested = application.product, application.requested_amount
+    # Submission requires both (drafts.draft_set_loan), so an application under approval has them.
+    assert product is not None and requested is not None
     low, high = product.rate_range_for(application.powertrain)
     errors = {}
-    if not (product.min_amount <= amount <= min(product.max_amount, application.requested_amount)):
+    if not (product.min_amount <= amount <= min(product.max_amount, requested)):
         errors["amount"] = _("The amount must be between %(low)s and %(high)s.") % {
             "low": product.min_amount,
-            "high": min(product.max_amount, application.requested_amount),
+            "high": min(product.max_amount, requested),
         }
     if not (low <= rate <= high):
         errors["rate"] = _("The rate must be between %(low)s and %(high)s.") % {"low": low, "high": high}
@@ -380,7 +410,12 @@ def approval_approve(
 
 
 def approval_decline(
-    *, application: LoanApplication, actor, reason: Reason, note: str = "", now=None
+    *,
+    application: LoanApplication,
+    actor: User,
+    reason: Reason,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> LoanApplication:
     return _transition(
         application=application, name="decline", actor=actor, reason=reason, note=note, now=now
@@ -390,11 +425,15 @@ def approval_decline(
 # --- The customer's answer to the offer ---------------------------------------------------------
 
 
-def offer_accept(*, application: LoanApplication, actor, now=None) -> LoanApplication:
+def offer_accept(
+    *, application: LoanApplication, actor: User, now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(application=application, name="accept_offer", actor=actor, now=now).application
 
 
-def offer_decline(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def offer_decline(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(
         application=application, name="decline_offer", actor=actor, note=note, now=now
     ).application
@@ -403,19 +442,25 @@ def offer_decline(*, application: LoanApplication, actor, note: str = "", now=No
 # --- Operations and finance ---------------------------------------------------------------------
 
 
-def contract_mark_signed(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def contract_mark_signed(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(
         application=application, name="sign_contract", actor=actor, note=note, now=now
     ).application
 
 
-def lien_mark_registered(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def lien_mark_registered(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(
         application=application, name="register_lien", actor=actor, note=note, now=now
     ).application
 
 
-def disbursement_release(*, application: LoanApplication, actor, note: str = "", now=None) -> LoanApplication:
+def disbursement_release(
+    *, application: LoanApplication, actor: User, note: str = "", now: dt.datetime | None = None
+) -> LoanApplication:
     return _transition(
         application=application, name="disburse", actor=actor, note=note, now=now, by=actor
     ).application
@@ -428,7 +473,7 @@ def application_event_add(
     *,
     application: LoanApplication,
     kind: str,
-    actor=None,
+    actor: User | None = None,
     note: str = "",
     reason_code: str = "",
     data: dict[str, Any] | None = None,

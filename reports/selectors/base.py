@@ -5,7 +5,7 @@ parameters)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ def tables() -> dict[str, str]:
     }
 
 
-def placeholders(values: Sequence[Any]) -> str:
+def placeholders(values: Collection[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
@@ -81,7 +81,12 @@ def seconds_between(later: str, earlier: str) -> str:
 
 
 def percentiles_sql(
-    source: str, group_by: Sequence[str], value: str, *, extra: str, percentiles=(0.5, 0.9)
+    source: str,
+    group_by: Sequence[str],
+    value: str,
+    *,
+    extra: str,
+    percentiles: Sequence[float] = (0.5, 0.9),
 ) -> str:
     """``SELECT <group_by>, <extra>, pct_50, pct_90 FROM <source> GROUP BY <group_by>``, the
     percentiles interpolated linearly (``percentile_cont``). NULL values are left out, as

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection as default_connection
 from django.utils import timezone
@@ -14,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from applications.choices import Stage
 
 from .base import REPORT_STAGES, placeholders, tables
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Backlog age buckets: (code, upper bound of the age, label); the last one has no bound.
 AGE_BUCKETS = (
@@ -33,7 +36,7 @@ class BacklogRow:
     overdue: int
 
     @property
-    def stage_label(self) -> str:
+    def stage_label(self) -> StrOrPromise:
         return Stage(self.stage).label
 
 

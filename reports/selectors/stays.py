@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection as default_connection
 from django.utils import timezone
@@ -26,6 +26,9 @@ from .base import (
     seconds_value,
     tables,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # The groupings of stays, in the order the report shows them.
 STAY_DIMENSIONS = ("stage", "reviewer", "dealer", "product", "stage_week", "week", "total")
@@ -59,7 +62,7 @@ class StayRow:
     label: str = ""
 
     @property
-    def stage_label(self) -> str:
+    def stage_label(self) -> StrOrPromise:
         return Stage(self.stage).label if self.stage else ""
 
 
@@ -211,7 +214,7 @@ def stay_groups(date_range: DateRange) -> StayGroups:
         rows = cursor.fetchall()
     groups = StayGroups()
     by_stage: dict[str, StayRow] = {}
-    order = {stage: number for number, stage in enumerate(REPORT_STAGES)}
+    order: dict[str | None, int] = {stage: number for number, stage in enumerate(REPORT_STAGES)}
     for dim, stage, key_id, week, stays, with_due, breached, median, p90, username, dealer, zh, en in rows:
         stats = StayStats(
             stays=int(stays),
