@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import (
     DateTimeField,
     DurationField,
@@ -21,6 +21,7 @@ from django.db.models import (
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from accounts.roles import STAFF_ROLES, Role
 from applications import prediction
 from applications.choices import FINAL_STAGES, Stage
@@ -31,25 +32,27 @@ from common.pii import keyed_hash
 from .choices import AT_RISK_SHARE, ROLE_STAGES, Queue, SlaState
 from .models import Assignment
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 # --- Who sees what ------------------------------------------------------------------------------
 
 
-def user_roles(user) -> frozenset[str]:
+def user_roles(user: User | AnonymousUser) -> frozenset[str]:
     """The user's role names (their groups), read once per request and kept on the user object."""
     if not user.is_authenticated:
         return frozenset()
+    # The cache is an attribute of this request's user object, which the model does not declare.
     if not hasattr(user, "_lp_roles"):
-        user._lp_roles = frozenset(user.groups.values_list("name", flat=True))
-    return user._lp_roles
+        user._lp_roles = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+    return user._lp_roles  # type: ignore[attr-defined]
 
 
-def sees_every_stage(user) -> bool:
+def sees_every_stage(user: User | AnonymousUser) -> bool:
     return user.is_superuser or Role.MANAGER in user_roles(user)
 
 
-def visible_stages(user) -> frozenset[str]:
+def visible_stages(user: User | AnonymousUser) -> frozenset[str]:
     """The stages whose applications this user works: their roles' stages; every stage for managers."""
     if sees_every_stage(user):
         return frozenset(Stage.values)
@@ -59,14 +62,14 @@ def visible_stages(user) -> frozenset[str]:
     return frozenset(stages)
 
 
-def is_back_office(user) -> bool:
+def is_back_office(user: User | AnonymousUser) -> bool:
     return user.is_active and user.is_staff and bool(user_roles(user) & STAFF_ROLES or user.is_superuser)
 
 
 # --- The queue ----------------------------------------------------------------------------------
 
 
-def work_queue(*, user) -> QuerySet[LoanApplication]:
+def work_queue(*, user: User | AnonymousUser) -> QuerySet[LoanApplication]:
     """The applications in the user's stages with what a queue row shows: dealer, product, the
     applicant's name and phone (masked on display; ID number and income are not loaded) in one
     query, and the open assignment with its assignee in a second (``open_assignments``, a list of
@@ -98,13 +101,13 @@ def work_queue(*, user) -> QuerySet[LoanApplication]:
     )
 
 
-def _open_assignment_exists(**conditions) -> Exists:
+def _open_assignment_exists(**conditions: Any) -> Exists:
     return Exists(
         Assignment.objects.filter(application_id=OuterRef("pk"), released_at__isnull=True, **conditions)
     )
 
 
-def filter_queue(queryset: QuerySet, *, queue: str, user) -> QuerySet:
+def filter_queue(queryset: QuerySet, *, queue: str, user: User | AnonymousUser) -> QuerySet:
     if queue == Queue.MINE:
         return queryset.filter(_open_assignment_exists(assignee_id=user.pk))
     if queue == Queue.UNASSIGNED:
