@@ -136,4 +136,3 @@ def test_a_stay_added_to_an_event_that_ends_none_is_named(history):
 
     link = broken(history)
     assert link is not None and link.sequence == note.sequence
-
