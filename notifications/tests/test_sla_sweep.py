@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 from applications import services
 from applications.choices import Stage
 from applications.sla import SlaState
 from applications.tests.factories import put_required_documents
 from notifications.choices import Kind
-from notifications.models import Notification
+from notifications.models import Delivery, Notification
 from notifications.services import sla_sweep, sla_sweep_health
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -99,16 +103,61 @@ def test_a_new_stage_starts_on_time(in_review, reviewer):
     assert state_of(application) == SlaState.ON_TIME
 
 
-def test_an_open_assignment_makes_its_assignee_the_only_owner(in_review, make_user):
-    from reviews.models import Assignment
+# --- Who is reminded: the owner the back office names (LOANPORTAL_OWNER_SELECTOR), else the role ---
 
-    colleague = make_user("second_reviewer", "reviewer")
-    Assignment.objects.filter(application=in_review, released_at__isnull=True).delete()
-    Assignment.objects.create(application=in_review, stage=Stage.UNDER_REVIEW, assignee=colleague)
+
+def colleague_owns_every_file(application_ids) -> dict[int, int]:
+    """An owner selector: the colleague holds every file asked about."""
+    colleague = get_user_model().objects.get(username="colleague")
+    return dict.fromkeys(application_ids, colleague.pk)
+
+
+def reminded(kind: str) -> list[int]:
+    return sorted(Notification.objects.filter(kind=kind).values_list("recipient", flat=True))
+
+
+def test_the_owner_the_selector_names_is_the_only_one_reminded(in_review, make_user, settings):
+    colleague = make_user("colleague", "reviewer")
+    settings.LOANPORTAL_OWNER_SELECTOR = f"{__name__}.colleague_owns_every_file"
     sla_sweep(now=at(2026, 3, 4, 5))
-    assert list(Notification.objects.filter(kind=Kind.SLA_AT_RISK).values_list("recipient", flat=True)) == [
-        colleague.pk
-    ]
+    assert reminded(Kind.SLA_AT_RISK) == [colleague.pk]
+
+
+def test_without_an_owner_every_member_of_the_stages_role_is_reminded(
+    in_review, reviewer, make_user, settings
+):
+    colleague = make_user("colleague", "reviewer")
+    settings.LOANPORTAL_OWNER_SELECTOR = ""  # no back office to ask
+    sla_sweep(now=at(2026, 3, 4, 5))
+    assert reminded(Kind.SLA_AT_RISK) == sorted([reviewer.pk, colleague.pk])
+
+
+def test_an_owner_selector_that_cannot_be_imported_is_named_in_the_error(in_review, settings):
+    settings.LOANPORTAL_OWNER_SELECTOR = "notifications.tests.no_such_module.owners"
+    with pytest.raises(ImproperlyConfigured, match="LOANPORTAL_OWNER_SELECTOR"):
+        sla_sweep(now=at(2026, 3, 4, 5))
+
+
+# --- Sent once: a rolled-back pass sends nothing ------------------------------------------------
+
+
+def test_a_rolled_back_pass_leaves_the_state_sends_nothing_and_queues_nothing(
+    in_review, django_capture_on_commit_callbacks
+):
+    told = Notification.objects.filter(kind__in=[Kind.SLA_BREACHED, Kind.SLA_ESCALATION, Kind.DELAY_NOTICE])
+    with (
+        django_capture_on_commit_callbacks() as queued,
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        assert sla_sweep(now=at(2026, 3, 4, 16)).notifications == 3
+        raise RuntimeError("the pass failed after writing its notifications")
+    assert queued == []  # the relay is not queued
+    assert state_of(in_review) == SlaState.ON_TIME
+    assert not told.exists() and not Delivery.objects.filter(notification__in=told).exists()
+    # The next pass finds the change still to make, and tells each once.
+    assert sla_sweep(now=at(2026, 3, 4, 16)).notifications == 3
+    assert told.count() == 3
 
 
 # --- Missing-document nudges: 24 h after the request, then every 48 h, at most 3 -----------------
