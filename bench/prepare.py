@@ -3,14 +3,17 @@ without a server. Run by ``bench/run.py`` as
 
     DJANGO_SETTINGS_MODULE=loanportal.settings.bench python -m bench.prepare OUT.json
 
-It builds a benchmark customer's two applications through the services (at credit review, one
-with 10 history events and one with 200), signs in the customer, a reviewer and a manager (session
-cookies for wrk), counts the timeline's queries for both, and times the SLA report's SQL. The
-answer is one JSON document (``OUT.json``).
+It builds a new benchmark customer (``bench-<UTC time>``) with one file at each customer milestone
+through the services (credit review, awaiting documents, offer pending, contract signing,
+disbursed, and a second credit-review file with a 200-event history), signs in the customer, a
+reviewer and a manager (session cookies for wrk), lists the pages wrk measures with the queries
+each runs (every cache empty, then the repeat view), and times the SLA report's SQL. The answer is
+one JSON document (``OUT.json``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import statistics
@@ -23,6 +26,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlencode
 
 import django
 
@@ -31,12 +35,11 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
-from django.core.cache import cache  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.db import OperationalError, connection, connections, transaction  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
 from django.db.models import Sum  # noqa: E402
-from django.middleware.csrf import rotate_token  # noqa: E402
+from django.middleware.csrf import get_token, rotate_token  # noqa: E402
 from django.test import Client, RequestFactory, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
@@ -44,16 +47,28 @@ from django.urls import reverse  # noqa: E402
 from accounts.roles import Role  # noqa: E402
 from applications import services  # noqa: E402
 from applications.choices import Employment, EventKind, Powertrain, Stage  # noqa: E402
-from applications.models import Consent, Dealer, DocumentType, LoanApplication, LoanProduct  # noqa: E402
+from applications.models import (  # noqa: E402
+    Consent,
+    Dealer,
+    DocumentType,
+    LoanApplication,
+    LoanProduct,
+    Reason,
+)
+from applications.prediction import duration_table_refresh  # noqa: E402
 from common.pii import id_check_character  # noqa: E402
 
-CUSTOMER = "bench_customer"
-SHORT, LONG = 10, 200  # history events on the two timelines
+SHORT, LONG = 10, 200  # history events on the two credit-review timelines
 PDF = b"%PDF-1.4\n% a benchmark document\n"
+APPLICANT_PHONE = "13812345678"  # on every benchmark file: the /track/ look-up types it
+REQUESTED_DOCUMENT = "bank_statement"  # what the reviewer asks the awaiting-documents file for
 REPEAT = 3
 BUDGET = float(os.environ.get("BENCH_REPEAT_BUDGET", "30"))  # seconds per figure
 # A report statement running longer than this is cancelled and the row says so.
 REPORT_TIMEOUT = float(os.environ.get("BENCH_REPORT_TIMEOUT", "600"))
+# The cold server's cache (``BENCH_COLD=1`` in the bench settings): the in-process query counts
+# with every cache empty use the same.
+COLD_CACHES = {"default": {"BACKEND": "bench.cold_cache.ColdCache", "LOCATION": settings.REDIS_URL}}
 
 
 def _median_seconds(
@@ -70,15 +85,21 @@ def _median_seconds(
     return statistics.median(timings)
 
 
-# --- The benchmark customer and their two applications ------------------------------------------
+# --- The benchmark customer and their files -----------------------------------------------------
 
 
 def bench_customer():
-    user, _created = get_user_model().objects.get_or_create(
-        username=CUSTOMER, defaults={"first_name": "测试", "last_name": "压", "email": "bench@example.cn"}
+    """A new customer for this run, as one who signed up with a mobile number and gave a name, so
+    that every run measures the same files and inbox (earlier runs' customers stay in the data, a
+    few files each: nothing of theirs is deleted, the history being append-only)."""
+    stamp = dt.datetime.now(dt.UTC)
+    user = get_user_model()(
+        username=f"bench-{stamp:%Y%m%d%H%M%S}", first_name="测试", last_name="压", email=""
     )
+    # A mobile number of its own (the number is unique): 139 and eight digits from the time.
+    user.set_phone(f"139{int(stamp.timestamp()) % 10**8:08d}")
     user.set_unusable_password()
-    user.save(update_fields=["password"])
+    user.save()
     user.groups.add(Group.objects.get(name=Role.CUSTOMER))
     return user
 
@@ -88,7 +109,7 @@ def application_in_review(customer, *, events: int) -> LoanApplication:
     consents, the review's documents uploaded, submitted; the pre-check runs in-process (the bench
     settings make tasks eager) and passes, and the rules assign a reviewer. The history is then
     topped up to ``events`` with document events, as the timeline's query-count test does, so the
-    two timelines differ in nothing but the length of their history."""
+    two credit-review timelines differ in nothing but the length of their history."""
     dealer = Dealer.objects.order_by("pk").first()
     first17 = "11010119900307123"
     application = services.application_create_draft(
@@ -108,7 +129,7 @@ def application_in_review(customer, *, events: int) -> LoanApplication:
         application=application,
         full_name="压测试",
         id_number=first17 + id_check_character(first17),
-        phone="13812345678",
+        phone=APPLICANT_PHONE,
         employment=Employment.EMPLOYED,
         employer="北京某科技有限公司",
         monthly_income=Decimal("25000.00"),
@@ -141,17 +162,66 @@ def application_in_review(customer, *, events: int) -> LoanApplication:
     return application
 
 
+def customer_files(customer) -> dict[str, LoanApplication]:
+    """One file at each milestone the customer follows, each moved on by the people whose step it
+    is (the first reviewer, approver, operations and finance user of the seeded data)."""
+    reviewer = staff_user("demo_reviewer", Role.REVIEWER)
+    approver = staff_user("demo_approver", Role.APPROVER)
+    operations = staff_user("demo_ops", Role.OPERATIONS)
+    finance = staff_user("demo_finance", Role.FINANCE)
+    files = {"review": application_in_review(customer, events=SHORT)}
+    files["long"] = application_in_review(customer, events=LONG)
+    files["documents"] = services.review_request_documents(
+        application=application_in_review(customer, events=SHORT),
+        actor=reviewer,
+        document_types=[DocumentType.objects.get(code=REQUESTED_DOCUMENT)],
+        reason=Reason.objects.get(code="more_income_proof"),
+    )
+
+    def approved() -> LoanApplication:
+        application = services.review_recommend(
+            application=application_in_review(customer, events=SHORT), actor=reviewer
+        )
+        return services.approval_approve(
+            application=application,
+            actor=approver,
+            amount=Decimal("140000.00"),
+            rate=Decimal("0.0588"),
+            term_months=36,
+        )
+
+    files["offer"] = approved()
+    files["contract"] = services.offer_accept(application=approved(), actor=customer)
+    disbursed = services.offer_accept(application=approved(), actor=customer)
+    disbursed = services.contract_mark_signed(application=disbursed, actor=operations)
+    disbursed = services.lien_mark_registered(application=disbursed, actor=operations)
+    files["disbursed"] = services.disbursement_release(application=disbursed, actor=finance)
+    expected = {
+        "review": Stage.UNDER_REVIEW,
+        "long": Stage.UNDER_REVIEW,
+        "documents": Stage.AWAITING_DOCUMENTS,
+        "offer": Stage.OFFER_PENDING,
+        "contract": Stage.CONTRACT_SIGNING,
+        "disbursed": Stage.DISBURSED,
+    }
+    for name, application in files.items():
+        if application.stage != expected[name]:
+            raise RuntimeError(f"the {name} file is at {application.stage}, not {expected[name]}")
+    return files
+
+
 # --- Signing in ---------------------------------------------------------------------------------
 
 
-def session_cookie(user) -> str:
+def session_cookie(user, backend: str = "django.contrib.auth.backends.ModelBackend") -> str:
     """The cookies a browser holds after signing in, for wrk's ``Cookie`` header: the session, as
-    the sign-in view leaves it, and the CSRF cookie, which signing in renews (``rotate_token``)
+    the sign-in view leaves it (``backend``: the one that signed the user in; customers sign in
+    with their mobile number), and the CSRF cookie, which signing in renews (``rotate_token``)
     and every later response leaves as it is. Without it, each response of a page with a form
     would make a new CSRF secret and set the cookie, as for a first visit."""
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = backend
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     signing_in = RequestFactory().post("/accounts/login/")
@@ -160,6 +230,17 @@ def session_cookie(user) -> str:
         f"{settings.SESSION_COOKIE_NAME}={session.session_key}; "
         f"{settings.CSRF_COOKIE_NAME}={signing_in.META['CSRF_COOKIE']}"
     )
+
+
+def track_post(application: LoanApplication) -> tuple[str, str]:
+    """(cookie, body) of a visitor's /track/ look-up: the CSRF cookie the form's page set, and the
+    form as the browser posts it, with the token from that page."""
+    form_page = RequestFactory().get(reverse("applications:track"))
+    token = get_token(form_page)
+    body = urlencode(
+        {"csrfmiddlewaretoken": token, "reference": application.reference, "phone": APPLICANT_PHONE}
+    )
+    return f"{settings.CSRF_COOKIE_NAME}={form_page.META['CSRF_COOKIE']}", body
 
 
 def staff_user(username: str, role: str):
@@ -173,11 +254,73 @@ def staff_user(username: str, role: str):
 # --- Queries of a page, counted in-process ------------------------------------------------------
 
 
-def page_queries(client: Client, url: str) -> tuple[int, list[str], int]:
-    """(number of queries, their SQL, status) of one GET through the whole middleware stack."""
+def customer_pages(files: dict[str, LoanApplication]) -> dict[str, dict[str, Any]]:
+    """Every page a customer waits for, as wrk asks for it: the path, who asks (``as``: a role of
+    ``cookies``, or ``visitor`` for the /track/ look-up, a POST of ``body``) and what it is."""
+
+    def timeline(name: str) -> str:
+        return reverse("applications:detail", args=[files[name].reference])
+
+    return {
+        "empty": {"path": "/bench/empty/", "label": "The signed-in empty page (the site's frame)"},
+        "home": {"path": reverse("applications:home"), "label": "Home page, signed in"},
+        "list": {"path": reverse("applications:list"), "label": "My applications (6 files)"},
+        "timeline_review": {"path": timeline("review"), "label": "Timeline, credit review (10 events)"},
+        "timeline_documents": {"path": timeline("documents"), "label": "Timeline, awaiting documents"},
+        "timeline_offer": {"path": timeline("offer"), "label": "Timeline, offer waiting"},
+        "timeline_contract": {"path": timeline("contract"), "label": "Timeline, contract signing"},
+        "timeline_disbursed": {"path": timeline("disbursed"), "label": "Timeline, disbursed"},
+        "offer": {
+            "path": reverse("applications:offer", args=[files["offer"].reference]),
+            "label": "Offer (terms and both schedules)",
+        },
+        "inbox": {"path": reverse("notifications:inbox"), "label": "Inbox"},
+        "documents": {
+            "path": reverse(
+                "applications:document_upload", args=[files["documents"].reference, REQUESTED_DOCUMENT]
+            ),
+            "label": "Documents: the requested document's upload page",
+        },
+        "track": {
+            "path": reverse("applications:track"),
+            "label": "/track/ result (a visitor's POST: reference and mobile number)",
+            "as": "visitor",
+        },
+        "timeline_long": {"path": timeline("long"), "label": "Timeline, credit review (200 events)"},
+    }
+
+
+def page_queries(client: Client, page: dict[str, Any]) -> tuple[int, int]:
+    """(number of queries, status) of one request of ``page`` through the whole middleware stack."""
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries], response.status_code
+        if page.get("body"):
+            response = client.post(
+                page["path"], page["body"], content_type="application/x-www-form-urlencoded"
+            )
+        else:
+            response = client.get(page["path"])
+    return len(captured.captured_queries), response.status_code
+
+
+def query_counts(customer, pages: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Each page's queries with every cache empty (the cold server's cache: the session read from
+    the database, the configuration loaded, the timeline's body built), then as a repeat view
+    (the normal cache, after one request has filled it). The /track/ result is never cached."""
+    # As beat leaves it: the delay prediction's table is in the cache, on the cold server too.
+    duration_table_refresh()
+    counts: dict[str, dict[str, int]] = {}
+    for name, page in pages.items():
+        client = Client()
+        if page.get("as") != "visitor":
+            client.force_login(customer, backend="accounts.backends.PhoneOrEmailBackend")
+        with override_settings(CACHES=COLD_CACHES):
+            cold, status = page_queries(client, page)
+        page_queries(client, page)  # fills the cache
+        warm, _status = page_queries(client, page)
+        if status != 200:
+            raise RuntimeError(f"{page['path']} answered {status} (expected 200)")
+        counts[name] = {"cold": cold, "warm": warm}
+    return counts
 
 
 @contextmanager
@@ -227,21 +370,6 @@ def replay(by_thread: dict[str, list[tuple[str, Any]]]) -> None:
     run(by_thread.get(mine, []))
     for thread in others:
         thread.join()
-
-
-def timeline_queries(customer, short: LoanApplication, long: LoanApplication) -> dict[str, Any]:
-    client = Client()
-    client.force_login(customer)
-    counts: dict[str, Any] = {}
-    for label, application in (("short", short), ("long", long)):
-        url = reverse("applications:detail", args=[application.reference])
-        cache.clear()  # first: everything built; second: the body and the quantiles from the cache
-        cold, _sql, status = page_queries(client, url)
-        warm, _sql, _status = page_queries(client, url)
-        if status != 200:
-            raise RuntimeError(f"the timeline answered {status}")
-        counts[label] = {"cold": cold, "warm": warm}
-    return counts
 
 
 # --- The SLA report's SQL -----------------------------------------------------------------------
@@ -328,25 +456,28 @@ def report_figures(manager) -> dict[str, Any]:
 def main(out: str) -> None:
     customer = bench_customer()
     started = time.perf_counter()
-    short = application_in_review(customer, events=SHORT)
-    long = application_in_review(customer, events=LONG)
+    files = customer_files(customer)
     built = time.perf_counter() - started
     reviewer = staff_user("demo_reviewer", Role.REVIEWER)
     manager = staff_user("demo_manager", Role.MANAGER)
+    pages = customer_pages(files)
+    track_cookie, pages["track"]["body"] = track_post(files["review"])
+    counts = query_counts(customer, pages)
+    for name, page in pages.items():
+        page["queries"] = counts[name]
     answer = {
         "built_seconds": built,
-        "timeline": {
-            "short": {"events": SHORT, "url": reverse("applications:detail", args=[short.reference])},
-            "long": {"events": LONG, "url": reverse("applications:detail", args=[long.reference])},
-        },
+        "customer": customer.get_username(),
+        "pages": pages,
         "cookies": {
-            "customer": session_cookie(customer),
+            "customer": session_cookie(customer, backend="accounts.backends.PhoneOrEmailBackend"),
+            "visitor": track_cookie,
             "reviewer": session_cookie(reviewer),
             "manager": session_cookie(manager),
         },
         "users": {"reviewer": reviewer.get_username(), "manager": manager.get_username()},
         "queue_url": reverse("admin:applications_loanapplication_changelist"),
-        "queries": timeline_queries(customer, short, long),
+        "timeline_cache_seconds": settings.TIMELINE_CACHE_SECONDS,
         "report": report_figures(manager),
         "counts": {
             "applications": LoanApplication.objects.count(),

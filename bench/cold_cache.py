@@ -1,0 +1,48 @@
+"""The cache of ``make bench``'s cold server: every page is served as with every cache empty.
+
+Django's ``DummyCache`` stores nothing, so no page ever finds what it or another request put
+there: the session is read from the database on every request (``cached_db`` finds no copy), the
+configuration is loaded, the timeline's body is built, and a rate-limit counter never reaches
+its limit. One thing is read as a running deployment has it: the delay prediction's table
+(``applications.prediction``), which beat recomputes every 4 minutes, ahead of its expiry, so
+that no page ever computes it (1 s on a million applications). It is kept in the real cache
+(Redis, as the warm server, which shares it), under the same key.
+
+Only the bench settings name this backend (``BENCH_COLD=1``), and only the benchmark uses them.
+A miss here costs nothing, where a miss in Redis costs a round trip: the cold figures are, if
+anything, slightly kind to the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+
+from applications.prediction import _CACHE_KEY as PREDICTION_KEY
+
+# What beat keeps filled in a running deployment: read and written as usual.
+KEPT = frozenset({PREDICTION_KEY})
+
+
+class ColdCache(DummyCache):
+    """``DummyCache``, but the keys in ``KEPT`` go to a real cache at ``LOCATION`` (Redis; without
+    a location, this process's memory)."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(location, params)
+        self.kept = RedisCache(location, params) if location else LocMemCache("bench-cold", params)
+
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        if key in KEPT:
+            return self.kept.get(key, default, version)
+        return super().get(key, default, version)
+
+    def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
+        if key in KEPT:
+            self.kept.set(key, value, timeout, version)
+            return
+        super().set(key, value, timeout, version)

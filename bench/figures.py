@@ -1,0 +1,156 @@
+"""The figures of ``make bench`` as table rows: the table itself, its formats, and the rows of the
+SLA sweep (``manage.py bench_sweep``'s output) and the SLA report (``bench/prepare.py``'s)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+from .config import manage, say
+from .load import Load
+
+
+@dataclass
+class Row:
+    measure: str
+    figure: str
+    baseline: str = "—"
+    ratio: float | None = None
+    target: str = "—"
+    passed: bool | None = None
+    queries: str = "—"  # a page's queries: every cache empty / repeat view
+
+    def cells(self) -> list[str]:
+        # Two decimals, or three significant digits for a small ratio (a page against the bare view).
+        ratio = (
+            "—" if self.ratio is None else f"{self.ratio:.2f}" if self.ratio >= 0.1 else f"{self.ratio:.3g}"
+        )
+        verdict = {True: "pass", False: "FAIL", None: "—"}[self.passed]
+        return [self.measure, self.figure, self.baseline, ratio, self.target, verdict, self.queries]
+
+
+def table(rows: list[Row]) -> str:
+    header = ["measure", "figure", "baseline", "ratio", "target", "pass/fail", "queries (cold / repeat)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def per_second(load: Load) -> str:
+    suffix = f", {load.errors} errors" if load.errors else ""
+    return f"{load.rate:,.1f} req/s{suffix}"
+
+
+def cpu_text(load: Load) -> str:
+    if not load.cpu:
+        return "—"
+    return " / ".join(f"{load.cpu[part]:,.0f}" for part in ("web", "postgres", "machine")) + " µs"
+
+
+def seconds_text(value: float) -> str:
+    return f"{value * 1000:,.0f} ms" if value < 10 else f"{value:,.1f} s"
+
+
+# --- The SLA sweep and report -------------------------------------------------------------------
+
+
+SWEEP_COUNT = re.compile(r"SELECT count\(\*\), same condition: ([\d,]+) rows in ([\d,.]+) ms")
+SWEEP_PASS = re.compile(r"SLA sweep, ([\w ]+?) pass: ([\d,.]+) ms \(([\d.]+)× the count\) (\{.*\})")
+SWEEP_BACKLOG = re.compile(
+    r"SLA sweep, whole backlog: ([\d,.]+) ms in (\d+) passes of at most ([\d,]+) \(([\d.]+)× the count\) (\{.*\})"
+)
+
+
+def sweep_rows() -> list[Row]:
+    """``manage.py bench_sweep`` (in a transaction it rolls back): each pass against the count."""
+    say("SLA sweep: manage.py bench_sweep")
+    try:
+        output = manage("bench_sweep", capture=True)
+    except subprocess.CalledProcessError as error:
+        return [Row("SLA sweep vs SELECT count(*)", f"not available (bench_sweep exited {error.returncode})")]
+    count = SWEEP_COUNT.search(output)
+    passes = SWEEP_PASS.findall(output)
+    if not count or not passes:
+        return [Row("SLA sweep vs SELECT count(*)", "not available (bench_sweep's output not recognised)")]
+    rows_changing, count_ms = count.group(1), float(count.group(2).replace(",", ""))
+    rows = []
+    for label, ms, ratio, result in passes:
+        changed = json.loads(result.replace("'", '"'))
+        ratio_value = float(ms.replace(",", "")) / count_ms if count_ms else None
+        rows.append(
+            Row(
+                f"SLA sweep, {label} pass ({changed.get('notifications', 0):,} notifications) vs count(*)",
+                f"{float(ms.replace(',', '')):,.1f} ms",
+                f"{count_ms:,.1f} ms ({rows_changing} rows)",
+                ratio_value if ratio_value is not None else float(ratio),
+                "≤ 10×",
+                ratio_value is not None and ratio_value <= 10,
+            )
+        )
+    backlog = SWEEP_BACKLOG.search(output)
+    if backlog:
+        ms, passes, batch, _ratio, result = backlog.groups()
+        total = json.loads(result.replace("'", '"'))
+        seconds = float(ms.replace(",", "")) / 1000
+        rows.append(
+            Row(
+                f"SLA sweep, whole backlog: {passes} passes of at most {batch} stages"
+                f" ({total.get('notifications', 0):,} notifications), one after another",
+                f"{seconds:,.1f} s",
+                f"{count_ms:,.1f} ms ({rows_changing} rows)",
+                float(ms.replace(",", "")) / count_ms if count_ms else None,
+            )
+        )
+    return rows
+
+
+def report_rows(report: dict[str, Any]) -> list[Row]:
+    if not report.get("available"):
+        return [Row("SLA report, 90 days", f"not available: {report.get('why', 'no reports app')}")]
+    rows = []
+    if "page_seconds" in report and "page_sql_seconds" in report:
+        ratio = report["page_seconds"] / report["page_sql_seconds"]
+        rows.append(
+            Row(
+                f"SLA report, 90 days: page (in-process, {report['page_queries']} queries on "
+                f"{report.get('page_connections', 1)} connection(s)) vs its SQL run raw the same way",
+                seconds_text(report["page_seconds"]),
+                f"{seconds_text(report['page_sql_seconds'])} ({report['page_sql_statements']} statements)",
+                ratio,
+                "≤ 3×",
+                ratio <= 3,
+            )
+        )
+    if "selector_seconds" in report and "stage_summary_seconds" in report:
+        ratio = report["selector_seconds"] / report["stage_summary_seconds"]
+        rows.append(
+            Row(
+                "SLA report, 90 days: `sla_report()` vs the raw per-stage GROUP BY (`stage_summary_sql`)",
+                seconds_text(report["selector_seconds"]),
+                seconds_text(report["stage_summary_seconds"]),
+                ratio,
+                "≤ 3×",
+                ratio <= 3,
+            )
+        )
+    if "refresh_seconds" in report and "cached_page_seconds" in report:
+        rows.append(
+            Row(
+                "SLA report, 90 days: beat's refresh, both languages (`report_refresh`)",
+                seconds_text(report["refresh_seconds"]),
+            )
+        )
+        rows.append(
+            Row(
+                "SLA report, 90 days: the page as beat leaves it (figures cached), in-process",
+                seconds_text(report["cached_page_seconds"]),
+                seconds_text(report["page_seconds"]) if "page_seconds" in report else "—",
+                report["cached_page_seconds"] / report["page_seconds"]
+                if report.get("page_seconds")
+                else None,
+            )
+        )
+    return rows
