@@ -53,6 +53,81 @@ def test_invalid_id_numbers_are_refused_with_a_reason(number, code):
     assert excinfo.value.code == code
 
 
+# A real county code in every province-level region (the capital's first district, or the region's
+# own code where the permits carry one).
+REAL_REGION_OF_PROVINCE = {
+    "11": "110101", "12": "120101", "13": "130102", "14": "140105", "15": "150102", "21": "210102",
+    "22": "220102", "23": "230102", "31": "310101", "32": "320102", "33": "330102", "34": "340102",
+    "35": "350102", "36": "360102", "37": "370102", "41": "410102", "42": "420102", "43": "430102",
+    "44": "440103", "45": "450102", "46": "460105", "50": "500101", "51": "510104", "52": "520102",
+    "53": "530102", "54": "540102", "61": "610102", "62": "620102", "63": "630102", "64": "640104",
+    "65": "650102", "71": "710000", "81": "810000", "82": "820000", "83": "830000",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("region", sorted(REAL_REGION_OF_PROVINCE.values()))
+def test_numbers_of_every_province_pass(region):
+    number = valid_id_number(region, "19861004", "135")
+    assert pii.validate_id_number(number) == number
+
+
+def test_every_province_code_has_a_real_number_above():
+    assert set(REAL_REGION_OF_PROVINCE) == pii.ID_PROVINCE_CODES
+
+
+@pytest.mark.parametrize(
+    ("region", "birth"),
+    [
+        ("110103", "19750612"),  # 崇文区, merged into 东城区 in 2010: its numbers stay valid for life
+        ("110104", "19680203"),  # 宣武区, likewise
+        ("110112", "19840505"),  # 通州区 since 1997, carried by someone born before it existed
+    ],
+)
+def test_codes_of_abolished_or_newer_counties_still_pass(region, birth):
+    number = valid_id_number(region, birth, "217")
+    assert pii.validate_id_number(number) == number
+
+
+@pytest.mark.parametrize("region", ["001234", "990101", "100101", "720000"])
+def test_a_number_with_a_right_check_digit_but_no_province_is_refused(region):
+    number = valid_id_number(region, "19900307", "123")
+    with pytest.raises(ValidationError) as excinfo:
+        pii.validate_id_number(number)
+    assert excinfo.value.code == "id_region"
+    assert "province" in excinfo.value.messages[0]
+
+
+def test_the_province_message_reads_in_chinese():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        with pytest.raises(ValidationError) as excinfo:
+            pii.validate_id_number(valid_id_number("990101", "19900307", "123"))
+        assert excinfo.value.messages == [
+            "该身份证号码的前两位不是中国省级行政区的代码，请按您身份证上的号码填写。"
+        ]
+
+
+def test_random_numbers_pass_only_with_a_province_code():
+    # The measure: random numbers given a right check digit used to pass whatever their region.
+    import random
+
+    rng = random.Random(15)
+    passed = refused = 0
+    for _ in range(2_000):
+        region = f"{rng.randint(0, 999_999):06d}"
+        number = valid_id_number(region, "19900307", f"{rng.randint(0, 999):03d}")
+        try:
+            pii.validate_id_number(number)
+        except ValidationError:
+            refused += 1
+            assert region[:2] not in pii.ID_PROVINCE_CODES
+        else:
+            passed += 1
+            assert region[:2] in pii.ID_PROVINCE_CODES
+    assert passed and refused
+
+
 def test_birth_date_comes_from_the_id_number():
     import datetime as dt
 
