@@ -102,6 +102,8 @@ class EventKind(models.TextChoices):
     ASSIGNMENT = "assignment", pgettext_lazy("event kind", "Assignment")
     DOCUMENT = "document", pgettext_lazy("event kind", "Document")
     NOTE = "note", pgettext_lazy("event kind", "Note")
+    # The cause of a delay set or changed (``services.delay_cause_set``): staff or the portal itself.
+    DELAY = "delay", pgettext_lazy("event kind", "Cause of delay")
 
 
 class IncomeBand(models.TextChoices):

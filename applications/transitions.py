@@ -28,6 +28,7 @@ class Notice(StrEnum):
     DOCUMENTS_REQUESTED = "documents_requested"
     OFFER_READY = "offer_ready"
     DECISION = "decision"  # the file closed: disbursed, rejected, withdrawn or expired
+    DELAY = "delay_notice"  # why the current step runs late, and what happens next
 
 
 NOT_NOW = _("This action is not possible now.")
@@ -167,5 +168,19 @@ TRANSITIONS: dict[str, TransitionMeaning] = {
 # transition out of no stage that no method of the state machine takes.
 CREATE = TransitionMeaning("create", _("Draft created"), _("Application started"))
 
+# A cause of delay set or changed (``services.delay_cause_set``): not a stage change, an event of
+# its own kind (``EventKind.DELAY``) whose ``transition`` names this entry.
+DELAY_CAUSE = TransitionMeaning(
+    "delay_cause",
+    _("Cause of delay set"),
+    _("Why this step is taking longer"),
+    reason_kind=ReasonKind.DELAY,
+    notice=Notice.DELAY,
+)
+
 # Every action a history row's ``transition`` can name.
-HISTORY_ACTIONS: dict[str, TransitionMeaning] = {CREATE.name: CREATE, **TRANSITIONS}
+HISTORY_ACTIONS: dict[str, TransitionMeaning] = {
+    CREATE.name: CREATE,
+    DELAY_CAUSE.name: DELAY_CAUSE,
+    **TRANSITIONS,
+}

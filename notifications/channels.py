@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from . import sms
 from .choices import Channel, Kind
 from .models import Delivery
+from .texts import delay_cause
 
 
 class TransientDeliveryError(Exception):
@@ -28,7 +29,18 @@ def message_for(delivery: Delivery) -> tuple[str, str]:
     user = notification.recipient
     with translation.override(user.language or settings.LANGUAGE_CODE):
         title = str(Kind(notification.kind).label) if notification.kind in Kind.values else _("Update")
-        if notification.application_id:
+        cause = delay_cause(notification)
+        if cause and notification.application_id:
+            body = _(
+                "Application %(reference)s: %(title)s. Why: %(reason)s. %(remedy)s "
+                "Sign in to the Loan Portal for the details."
+            ) % {
+                "reference": notification.application.display_reference,
+                "title": title,
+                "reason": cause[0],
+                "remedy": cause[1],
+            }
+        elif notification.application_id:
             body = _("Application %(reference)s: %(title)s. Sign in to the Loan Portal for the details.") % {
                 "reference": notification.application.display_reference,
                 "title": title,

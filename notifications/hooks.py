@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from applications.choices import EventKind
 from applications.hooks import StageChange, stage_hook
-from applications.transitions import TRANSITIONS
+from applications.transitions import DELAY_CAUSE, TRANSITIONS
 
 from .choices import Kind
 from .services import notification_create
 
 
-@stage_hook(EventKind.TRANSITION, EventKind.DOCUMENT)
+@stage_hook(EventKind.TRANSITION, EventKind.DOCUMENT, EventKind.DELAY)
 def notify_customer(*, change: StageChange) -> None:
     """Tell the customer, in the inbox, that their application moved on (the message the
-    transition's registry entry names, if any) or that a document was not accepted. Same
-    transaction, so a rolled-back change leaves no message."""
+    transition's registry entry names, if any), that a document was not accepted, or why a step
+    runs late. Same transaction, so a rolled-back change leaves no message."""
     if change.customer_id is None:
+        return
+    if change.kind == EventKind.DELAY:
+        if change.data.get("tell_customer", True):
+            # Once per stay and cause: setting the same cause again in this stay tells nothing new.
+            stay = change.data.get("stage_entered_at", "")
+            notification_create(
+                recipient_id=change.customer_id,
+                kind=Kind(DELAY_CAUSE.notice),
+                application_id=change.application_id,
+                dedupe_key=f"delay:{change.application_id}:{stay}:{change.reason_code}",
+                context={"stage": change.to_stage, "reason": change.reason_code},
+                now=change.created_at,
+            )
         return
     if change.kind == EventKind.DOCUMENT:
         if change.data.get("action") == "rejected":

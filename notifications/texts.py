@@ -56,12 +56,13 @@ def render(
         else context.get("reference", "")
     )
     stage = context.get("stage", "")
-    reason_text = ""
+    reason_text = remedy = ""
     if code := context.get("reason"):
         reason = (
             (reasons or {}).get(code) if reasons is not None else Reason.objects.filter(code=code).first()
         )
         reason_text = reason.localized("text") if reason else ""
+        remedy = reason.localized("remedy") if reason else ""
     document = ""
     if code := context.get("document_type"):
         doc_type = (
@@ -106,19 +107,29 @@ def render(
         return Rendered(
             _("A decision on your application"), _decision_body(stage, bool(reason_text)) % values
         )
-    if notification.kind == "delay_notice":  # the SLA sweep, when a stage runs past its limit
-        body = (
-            _(
+    if notification.kind == "delay_notice":  # the SLA sweep, or a cause of delay set
+        if reason_text and remedy:
+            body = _(
                 "Application %(reference)s is taking longer than planned at “%(stage)s”: %(reason)s. "
-                "We will let you know as soon as it moves on."
+                "%(remedy)s"
+            ) % {**values, "remedy": remedy}
+        elif reason_text:
+            body = (
+                _(
+                    "Application %(reference)s is taking longer than planned at “%(stage)s”: %(reason)s. "
+                    "We will let you know as soon as it moves on."
+                )
+                % values
             )
-            if reason_text
-            else _(
-                "Application %(reference)s is taking longer than planned at “%(stage)s”. "
-                "We will let you know as soon as it moves on."
+        else:
+            body = (
+                _(
+                    "Application %(reference)s is taking longer than planned at “%(stage)s”. "
+                    "We will let you know as soon as it moves on."
+                )
+                % values
             )
-        )
-        return Rendered(_kind_label(notification.kind), body % values)
+        return Rendered(_kind_label(notification.kind), body)
     if notification.kind == "documents_reminder":
         return Rendered(
             _kind_label(notification.kind),
@@ -164,6 +175,16 @@ _STAFF_WORDS = {
         "Application %(reference)s is overdue at “%(stage)s” and has been escalated to you."
     ),
 }
+
+
+def delay_cause(notification: Notification) -> tuple[str, str] | None:
+    """A delay notice's cause and remedy in the active language (one query), for e-mail and SMS,
+    which otherwise carry only the kind: the cause is no personal data. None for other kinds."""
+    code = (notification.context or {}).get("reason")
+    if notification.kind != Kind.DELAY_NOTICE or not code:
+        return None
+    reason = Reason.objects.filter(code=code).first()
+    return (reason.localized("text"), reason.localized("remedy")) if reason else None
 
 
 def _kind_label(kind: str) -> str:

@@ -261,6 +261,25 @@ REASONS = [
         "我们可能会致电核实，请保持电话畅通。",
         "We may call you to confirm details: please keep your phone at hand.",
     ),
+    # The causes the portal records itself (``applications.services.delays``): the customer's
+    # documents outstanding, and a staff stage overdue outside working hours. (The reviewer backlog
+    # is ``high_volume``, the credit bureau's wait ``bureau_unavailable``.)
+    (
+        "awaiting_documents",
+        "delay",
+        "我们正在等待您补充资料",
+        "We are waiting for documents from you",
+        "请上传本页列出的资料，资料齐全后我们会立即继续审核。",
+        "Upload the documents listed on this page; we continue as soon as they are in.",
+    ),
+    (
+        "outside_working_hours",
+        "delay",
+        "当前为非工作时间或法定节假日",
+        "It is outside our working hours or a public holiday",
+        "我们会在下一个工作日继续处理，您无需任何操作。",
+        "We continue on the next working day; you need do nothing.",
+    ),
     (
         "age_out_of_range",
         "rejection",
@@ -445,3 +464,21 @@ def configuration_load(apps: Apps) -> None:
         )
     for product in PRODUCTS:
         LoanProduct.objects.update_or_create(code=product["code"], defaults=product)
+
+
+def reasons_add_missing(apps: Apps, codes: tuple[str, ...]) -> None:
+    """Create the catalogue reasons with these codes that an existing database lacks, as
+    ``REASONS`` words them; a reason already there (perhaps edited in admin) is left as it is."""
+    Reason = apps.get_model("applications", "Reason")
+    for code, kind, t_zh, t_en, r_zh, r_en in REASONS:
+        if code in codes:
+            Reason.objects.get_or_create(
+                code=code,
+                defaults={
+                    "kind": kind,
+                    "text_zh_hans": t_zh,
+                    "text_en": t_en,
+                    "remedy_zh_hans": r_zh,
+                    "remedy_en": r_en,
+                },
+            )

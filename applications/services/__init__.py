@@ -6,9 +6,11 @@ Split by subdomain; import from here (``from applications import services``):
 - ``drafts``: creating an application and filling in its details before submission;
 - ``documents``: the customer's uploads and the staff's verdict on each;
 - ``precheck``: the automatic pre-check;
+- ``delays``: the cause of a delay, set by staff or by the portal (``delay_cause_set``);
 - ``sla``: the SLA clock's passes (``sla_advance``: the new states, returned for others to act on).
 """
 
+from .delays import delay_cause_set, may_set_delay_cause
 from .documents import document_accept, document_reject, document_upload
 from .drafts import (
     applicant_set,
@@ -69,6 +71,7 @@ __all__ = [
     "approval_return",
     "available_transitions",
     "consent_record",
+    "delay_cause_set",
     "contract_mark_signed",
     "disbursement_release",
     "document_accept",
@@ -78,6 +81,7 @@ __all__ = [
     "draft_set_vehicle",
     "event_record",
     "lien_mark_registered",
+    "may_set_delay_cause",
     "offer_accept",
     "offer_decline",
     "precheck_pass",

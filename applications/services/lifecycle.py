@@ -181,6 +181,8 @@ def _transition(
         from_stage = locked.stage
         # The stay this transition ends, before the fields below move on to the next one.
         stay_started_at, stay_due_at = locked.stage_entered_at, locked.stage_due_at
+        if locked.delay_reason_id is not None:  # and its cause of delay, for the SLA report
+            data = {**(data or {}), "delay_reason": locked.delay_reason.code}
         method(**kwargs)
         locked.stage_entered_at = now
         # A delay, and the sweep's verdict on it, belong to the stage that ran late.
@@ -215,7 +217,7 @@ def _transition(
         hooks.run_stage_hooks(change=hooks.StageChange.of(event, customer_id=locked.customer_id))
         # A hook may have appended events (the back office's assignment): the chain head is the
         # row's, read back so the caller gets the application as it now is.
-        locked.refresh_from_db(fields=["event_count", "history_head", "updated_at"])
+        locked.refresh_from_db(fields=["event_count", "history_head", "delay_reason", "updated_at"])
     return _Outcome(application=locked, event=event)
 
 

@@ -9,6 +9,7 @@ from ..models import (
     LoanApplication,
     Reason,
 )
+from .delays import WAITING_FOR_BUREAU, automatic_cause, delay_cause_set
 from .lifecycle import (
     StaleApplication,
     TransitionRefused,
@@ -25,7 +26,7 @@ def precheck_run(*, application_id: int, now: dt.datetime | None = None) -> Loan
     Safe to run twice or in two workers: each step is a transition from a definite stage, so the
     second runner finds the stage moved on and stops. The bureau is called outside any lock.
     """
-    from ..bureau import credit_bureau
+    from ..bureau import BureauUnavailable, credit_bureau
     from ..models import BlacklistEntry
     from ..precheck import PrecheckInput, evaluate
 
@@ -36,7 +37,12 @@ def precheck_run(*, application_id: int, now: dt.datetime | None = None) -> Loan
         if application.stage != Stage.CREDIT_CHECK:
             return application
         applicant = application.applicant
-        report = credit_bureau().report(id_number=applicant.id_number, full_name=applicant.full_name)
+        try:
+            report = credit_bureau().report(id_number=applicant.id_number, full_name=applicant.full_name)
+        except BureauUnavailable:
+            # The task retries; meanwhile the file waits on a third party, and says so (once).
+            _waiting_for_bureau(application, now=now)
+            raise
         today = timezone.localdate(now or timezone.now())
         result = evaluate(
             PrecheckInput(
@@ -67,6 +73,12 @@ def precheck_run(*, application_id: int, now: dt.datetime | None = None) -> Loan
     except (StaleApplication, TransitionRefused):
         # Another runner got there first; what it did stands.
         return LoanApplication.objects.get(pk=application_id)
+
+
+def _waiting_for_bureau(application: LoanApplication, *, now: dt.datetime | None) -> None:
+    reason = automatic_cause(WAITING_FOR_BUREAU)
+    if reason is not None:
+        delay_cause_set(application=application, reason=reason, actor=None, now=now)
 
 
 def precheck_stuck_ids(

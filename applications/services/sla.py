@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from ..models import LoanApplication, Reason
 from ..sla import AT_RISK_AT, ESCALATE_AGAIN_AT, STAFF_CLOCK_STAGES, SlaState
+from .delays import automatic_cause, delay_causes_record, overdue_cause_code
 
 # Any constant shared by every process: pg_try_advisory_xact_lock's key for the clock's passes.
 _LOCK_KEY = 5_215_001
@@ -74,6 +75,7 @@ def sla_advance(*, now: dt.datetime, batch: int) -> SlaChanges:
             sla_state=SlaState.ON_TIME
         ).update(sla_state=SlaState.ON_TIME, sla_escalated_at=None)
         again = _escalate_again_update(now=now, limit=batch)
+        changed = _explain_overdue(changed, now=now)
     codes = _reason_codes({row[6] for row in changed + again if row[6] is not None})
     return SlaChanges(
         changed=tuple(_change(row, codes) for row in changed),
@@ -160,6 +162,22 @@ def _escalate_again_update(*, now: dt.datetime, limit: int) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [at, SlaState.BREACHED, at])
         return cursor.fetchall()
+
+
+def _explain_overdue(rows: list[tuple], *, now: dt.datetime) -> list[tuple]:
+    """Record a cause for each stage this pass found overdue that has none: outside working hours
+    (or a holiday) when it is so now, else the reviewers' backlog (``delays.overdue_cause_code``).
+    Quietly: the sweep's delay notice carries the cause to the customer. Returns the rows with
+    the cause's id in place, so the changes name it."""
+    unexplained = [row for row in rows if row[3] == SlaState.BREACHED and row[6] is None]
+    if not unexplained:
+        return rows
+    reason = automatic_cause(overdue_cause_code(now))
+    if reason is None:
+        return rows
+    delay_causes_record(application_ids=[row[0] for row in unexplained], reason=reason, now=now)
+    explained = {row[0] for row in unexplained}
+    return [(*row[:6], reason.pk) if row[0] in explained else row for row in rows]
 
 
 def _reason_codes(ids: set[int]) -> dict[int, str]:

@@ -9,7 +9,7 @@ import pytest
 
 from applications import services
 from applications.bureau import CreditReport, SandboxBureau
-from applications.choices import Powertrain, Stage
+from applications.choices import EventKind, Powertrain, Stage
 from applications.models import BlacklistEntry
 from applications.precheck import PrecheckInput, add_months, age_on, evaluate
 from common.pii import keyed_hash
@@ -107,7 +107,7 @@ def test_submission_runs_the_precheck_after_commit_and_asks_for_missing_document
 ):
     application = _submit(draft, customer, django_capture_on_commit_callbacks)
     assert application.stage == Stage.AWAITING_DOCUMENTS
-    event = application.events.latest("sequence")
+    event = application.events.filter(kind=EventKind.TRANSITION).latest("sequence")
     assert event.transition == "precheck_needs_documents"
     assert event.data["missing_documents"] == [
         "driving_licence",
@@ -115,11 +115,14 @@ def test_submission_runs_the_precheck_after_commit_and_asks_for_missing_document
         "id_card_front",
         "income_proof",
     ]
-    assert [e.transition for e in application.events.order_by("sequence")][-3:] == [
+    # The file now waits for the customer's documents, and says so (``delays``).
+    assert [e.transition for e in application.events.order_by("sequence")][-4:] == [
         "submit",
         "start_credit_check",
         "precheck_needs_documents",
+        "delay_cause",
     ]
+    assert application.delay_reason.code == "awaiting_documents"
 
 
 def test_complete_sound_application_goes_to_review(draft, customer, django_capture_on_commit_callbacks):

@@ -31,4 +31,11 @@ def test_a_real_worker_runs_the_precheck_after_submission(celery_worker_process,
         .events.order_by("sequence")
         .values_list("transition", flat=True)
     )
-    assert transitions == ["create", "submit", "start_credit_check", "precheck_needs_documents"]
+    # The last: the file waits for the customer's documents, and says so (``services.delays``).
+    assert transitions == [
+        "create",
+        "submit",
+        "start_credit_check",
+        "precheck_needs_documents",
+        "delay_cause",
+    ]

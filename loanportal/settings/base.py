@@ -289,6 +289,7 @@ PRIVACY_NOTICE_VERSION = env("PRIVACY_NOTICE_VERSION", default="2026-11")
 # ``transaction.on_commit``.
 LOANPORTAL_STAGE_HOOKS = [
     "applications.hooks.queue_precheck",
+    "applications.services.delays.cause_on_stage_entry",
     "notifications.hooks.notify_customer",
     "notifications.hooks.notify_assignee",
     "reviews.hooks.assign_on_stage_change",
