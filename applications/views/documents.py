@@ -22,6 +22,7 @@ from ..choices import Stage
 from ..forms import DocumentUploadForm, add_service_errors
 from ..models import Document, LoanApplication
 from ..services.documents import EXTENSIONS, UPLOAD_STAGES, document_checklist, document_types_for
+from .access import customers_only
 from .apply import own_application
 
 
@@ -37,6 +38,7 @@ def _after_upload(application: LoanApplication) -> str:
 
 
 @login_required
+@customers_only
 @require_http_methods(["GET", "POST"])
 def document_upload(request: HttpRequest, reference: str, type_code: str) -> HttpResponse:
     application = own_application(request, reference)

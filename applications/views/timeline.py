@@ -44,6 +44,7 @@ from ..selectors import (
 )
 from ..templatetags.timeline import expected_text, rate, reply_by_text
 from ..transitions import HISTORY_ACTIONS
+from .access import customers_only
 from .apply import next_step
 
 # What each transition means to the customer, in their words (the transitions registry's).
@@ -181,6 +182,7 @@ def _own_application(request: HttpRequest, reference: str) -> LoanApplication:
 
 
 @login_required
+@customers_only
 def application_list(request: HttpRequest) -> HttpResponse:
     """My applications: one card each, newest first."""
     cards = customer_application_cards(user=request.user)
@@ -259,6 +261,7 @@ def timeline_etag(request: HttpRequest, reference: str) -> str | None:
 
 
 @login_required
+@customers_only
 @cache_control(private=True, no_cache=True)
 @vary_on_headers("Cookie", "Accept-Language")
 @condition(etag_func=timeline_etag)
@@ -296,6 +299,7 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
+@customers_only
 @require_http_methods(["GET", "POST"])
 def application_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
     """GET asks for confirmation; POST withdraws. Nothing changes without the second step."""

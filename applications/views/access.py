@@ -1,0 +1,24 @@
+"""Who a customer page is for: customers. Staff who reach one are told where their work is."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+
+STAFF_ON_CUSTOMER_PAGE = _("This page is for customers: staff work in the back office.")
+
+
+def customers_only(view):
+    """Staff get the 403 page (templates/403.html), which sends them to the back office, instead of
+    an empty "My applications" or a 404 that looks like a broken link. Put it under
+    ``login_required``, so an anonymous visitor is still asked to sign in first."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.is_staff:
+            raise PermissionDenied(STAFF_ON_CUSTOMER_PAGE)
+        return view(request, *args, **kwargs)
+
+    return wrapped
