@@ -12,9 +12,12 @@ The method
    (``MAX_STAYS_PER_STAGE``): that bounds the work whatever the size of the book, and 5,000 stays
    still place a quantile to within about one per cent of them. Stays still running are left out
    (a backlog shows up once it clears, which is why the SLA states and the sweep watch the open
-   files). Durations are wall-clock time, as the customer and the due time experience them.
-   Figures are kept for the stages someone waits on staff or the system in
-   (``PREDICTED_STAGES``), not for drafts, the customer's own stages or the final ones.
+   files). Durations are measured on the stage's own clock, as its due time is: **working time**
+   on the working calendar for staff stages (``sla.STAFF_CLOCK_STAGES``: a review from Friday
+   17:00 to Monday 10:00 took two hours), wall-clock time for the automatic steps and the offer
+   waiting on the customer. Figures are kept for the stages someone waits on staff or the system
+   in (``PREDICTED_STAGES``) and for the offer (on the usual path to disbursement), not for
+   drafts, the documents the customer owes or the final ones.
 2. **Per stage and loan product** (the application's ``product``), and per stage across all
    products: the number of stays, the median (p50) and the 80th percentile (p80). Quantiles are
    continuous, interpolated linearly between the two nearest stays, as PostgreSQL's
@@ -26,20 +29,23 @@ The method
    limit (SLA) stands in. Fewer than 20 stays say more about luck than about the stage, and the
    p80 of a handful of stays is simply the slowest of them.
 4. **The customer** is told the median: "expected by Tue 14:00, about 6 hours" is entry time plus
-   the median stay (``applications.eta``, which also decides what to say once that has passed).
+   the median stay, added on the stage's clock (``applications.eta``, which also adds up the
+   remaining stages to the expected disbursement and decides what to say once that has passed).
 5. **Staff** see "likely to breach" on an open file in a stage on the staff clock
-   (``sla.STAFF_CLOCK_STAGES``) when its predicted finish, entry time plus the p80 stay, is later
-   than its due time (``stage_due_at``) while the due time has not passed yet (past it, the file is
-   simply breached). Put another way: more than one in five recent stays like this one lasted
+   (``sla.STAFF_CLOCK_STAGES``) when its predicted finish, entry time plus the p80 stay in working
+   time, is later than its due time (``stage_due_at``, entry plus the limit in working time: so
+   when the p80 is longer than the stage's limit) while the due time has not passed yet (past it,
+   the file is simply breached). Put another way: more than one in five recent stays like this one lasted
    longer than the time this file was given. Why p80 and not p90: with the minimum of 20 stays the
    p90 rests on the two slowest, one lost file away from flagging the whole stage; and a warning
    that names a one-in-five risk still leaves time to act. With the SLA standing in there is no
    evidence either way and no marker. The rule runs in SQL (``likely_to_breach_condition``), so the
    queue's column and its filter agree and cost no query per row.
 
-The table for every (stage, product) pair is **one query** (``duration_table``):
-``percentile_cont`` over ``GROUPING SETS``. Its rows are kept in Django's cache (Redis when configured) for ``CACHE_SECONDS``, so a page costs
-at most one query for the prediction and none while the cache is warm. Each stage's latest stays
+The table for every (stage, product) pair is **three queries** (``duration_table``): the stays,
+and the working calendar's hours and days; the quantiles are computed in Python (``_query_rows``
+says why). The rows and the calendar are kept in Django's cache (Redis when configured) for
+``CACHE_SECONDS``, refreshed by beat, so a page costs none while the cache is warm. Each stage's latest stays
 are read newest first from ``event_stay_idx`` (from_stage, created_at, stay_started_at, …) alone,
 each stay one index entry, and only those ``MAX_STAYS_PER_STAGE`` rows per stage have their
 product looked up, however long the history. Figures are kept to the second.
@@ -50,26 +56,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import (
-    BooleanField,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Q,
-    QuerySet,
-    Value,
-)
-from django.db.models.lookups import LessThan
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Q, QuerySet, Value
 from django.utils import timezone
 
 from .choices import CUSTOMER_STAGES, FINAL_STAGES, EventKind, Stage
-from .models import LoanApplication, StageEvent
-from .sla import STAFF_CLOCK_STAGES
+from .models import LoanApplication, StageDefinition, StageEvent
+from .sla import STAFF_CLOCK_STAGES, Calendar, load_calendar, working_time_between
 
 # How far back a stage's history counts: recent enough to follow staffing and season.
 WINDOW = dt.timedelta(days=90)
@@ -80,12 +78,19 @@ MIN_SAMPLES = 20
 MAX_STAYS_PER_STAGE = 5000
 # The stages a prediction is made for: those the customer waits on staff or the system in.
 PREDICTED_STAGES = frozenset(set(Stage) - FINAL_STAGES - CUSTOMER_STAGES)
+# The stages the table measures: those, and the offer on the usual path to disbursement, whose
+# stays (how long customers take to accept) are part of the expected disbursement date.
+MEASURED_STAGES = PREDICTED_STAGES | {Stage.OFFER_PENDING}
 # What the customer is told, and what staff are warned with (see the module's docstring).
 MEDIAN = 0.5
 BREACH_QUANTILE = 0.8
 # The figures move slowly and every timeline and queue page reads them.
 CACHE_SECONDS = 300
-_CACHE_KEY = "prediction:stays:v1"
+_CACHE_KEY = "prediction:stays:v2"
+
+
+# Which stays a prediction rests on: the stage's for the product, the stage's, or none (the SLA).
+Source = Literal["product", "stage", "sla"]
 
 
 @dataclass(frozen=True)
@@ -103,8 +108,10 @@ class DurationTable:
 
     by_stage: dict[str, StayStats] = field(default_factory=dict)
     by_product: dict[tuple[str, int], StayStats] = field(default_factory=dict)
+    # The working calendar the staff stages' stays were measured on, and expected dates are placed on.
+    calendar: Calendar = field(default_factory=Calendar)
 
-    def stats_for(self, stage: str, product_id: int | None) -> tuple[StayStats | None, str]:
+    def stats_for(self, stage: str, product_id: int | None) -> tuple[StayStats | None, Source]:
         """The stays a prediction for ``stage`` and ``product_id`` rests on, with their level
         ("product" or "stage"); (None, "sla") with too few at both levels."""
         own = self.by_product.get((stage, product_id)) if product_id is not None else None
@@ -126,7 +133,7 @@ class Prediction:
 
     median: dt.timedelta  # what the customer is told
     p80: dt.timedelta  # what the "likely to breach" marker compares with the time limit
-    source: Literal["product", "stage", "sla"]
+    source: Source
     samples: int  # the stays behind it; with the SLA, the stage's stays (too few)
 
     @property
@@ -152,8 +159,9 @@ def _stays_sql(*, now: dt.datetime) -> tuple[str, list]:
     adapt = connection.ops.adapt_datetimefield_value
     transition = EventKind.TRANSITION.value
     assert transition.isidentifier()  # a code constant, never input
-    parts, params = [], []
-    for stage in sorted(PREDICTED_STAGES):
+    parts: list[str] = []
+    params: list = []
+    for stage in sorted(MEASURED_STAGES):
         # Table names and this module's constants written in; every value is a parameter.
         parts.append(
             f"SELECT * FROM (SELECT e.from_stage AS stage, e.application_id,"  # noqa: S608
@@ -172,59 +180,90 @@ def _stays_sql(*, now: dt.datetime) -> tuple[str, list]:
     return sql, params
 
 
-# percentile_cont per (stage, product) and per stage, in one pass over the stays.
-_QUANTILES = """
-WITH stays AS ({stays})
-SELECT stage, product, GROUPING(product) AS all_products, COUNT(*),
-       percentile_cont(%s) WITHIN GROUP (ORDER BY seconds),
-       percentile_cont(%s) WITHIN GROUP (ORDER BY seconds)
-FROM (
-    SELECT stage, product, EXTRACT(EPOCH FROM (left_at - entered_at)) AS seconds FROM stays
-) AS durations
-GROUP BY GROUPING SETS ((stage, product), (stage))
-"""
+def _quantile(durations: list[float], q: float) -> float:
+    """The q-quantile of sorted ``durations``, continuous, as PostgreSQL's ``percentile_cont``."""
+    position = (len(durations) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(durations) - 1)
+    return durations[low] + (position - low) * (durations[high] - durations[low])
 
 
-def _query_rows(*, now: dt.datetime) -> list[tuple]:
-    """(stage, product id or None, all products?, samples, median seconds, p80 seconds) rows."""
+def _stay_seconds(stage: str, entered_at: dt.datetime, left_at: dt.datetime, calendar: Calendar) -> float:
+    """How long a stay took on its stage's clock: working time on the staff clock, else wall-clock."""
+    if stage in STAFF_CLOCK_STAGES:
+        return working_time_between(entered_at, left_at, calendar).total_seconds()
+    return (left_at - entered_at).total_seconds()
+
+
+def _query_rows(*, now: dt.datetime, calendar: Calendar) -> list[tuple]:
+    """(stage, product id or None, all products?, samples, median seconds, p80 seconds) rows.
+
+    Why the quantiles are computed here and not in SQL: a staff stage's stay is measured in
+    working time (a review from Friday 17:00 to Monday 10:00 took two hours, as its due time
+    counts them), and working time needs the calendar (working hours, holidays, 调休 make-up days).
+    Of the ways to have it, this is the simplest that is right for every stay, old or new: the
+    stays are already bounded (``MAX_STAYS_PER_STAGE`` per stage), so one query fetches them and
+    Python measures each on the calendar. A PostgreSQL function over the calendar table would be a
+    second copy of ``sla.add_working_time``'s rules in another language; a working duration stored
+    on each event at transition time would need a migration of the whole history and a fallback
+    for old events. Beat computes this every few minutes, off the request path."""
     stays_sql, stays_params = _stays_sql(now=now)
-    sql = _QUANTILES.replace("{stays}", stays_sql)
-    params = (*stays_params, MEDIAN, BREACH_QUANTILE)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [
-            (stage, product, bool(all_products), int(samples), round(median), round(p80))
-            for stage, product, all_products, samples, median, p80 in cursor.fetchall()
-        ]
+        cursor.execute(stays_sql, stays_params)
+        fetched = cursor.fetchall()
+    groups: dict[tuple[str, int | None, bool], list[float]] = defaultdict(list)
+    for stage, product, entered_at, left_at in fetched:
+        seconds = _stay_seconds(stage, entered_at, left_at, calendar)
+        groups[(stage, product, False)].append(seconds)
+        groups[(stage, None, True)].append(seconds)
+    rows = []
+    for (stage, product, all_products), durations in sorted(groups.items(), key=lambda item: str(item[0])):
+        durations.sort()
+        median, p80 = _quantile(durations, MEDIAN), _quantile(durations, BREACH_QUANTILE)
+        rows.append((stage, product, all_products, len(durations), round(median), round(p80)))
+    return rows
+
+
+def _table_calendar(now: dt.datetime) -> Calendar:
+    """The working calendar from a year before ``now`` (the stays measured) to a year after it
+    (the expected dates placed): two queries, cached with the table."""
+    return load_calendar(around=(now - dt.timedelta(days=366)).date(), days=2 * 366)
 
 
 def duration_table_refresh(*, now: dt.datetime | None = None) -> list[tuple]:
-    """Compute the table (one query) and put it in the cache for ``CACHE_SECONDS``.
+    """Compute the table (three queries: the stays, the calendar's hours and its holidays) and put
+    it in the cache, with the calendar, for ``CACHE_SECONDS``.
 
     Beat runs this every ``PREDICTION_REFRESH_INTERVAL`` seconds (``applications.tasks``), well
     inside the cache's lifetime, so with a shared cache (Redis) no page request ever waits for the
     computation; without beat, or with a per-process cache, the first request after expiry does.
+    An edit of the calendar in the admin shows in the expected dates at the next refresh.
     """
-    rows = _query_rows(now=now or timezone.now())
-    cache.set(_CACHE_KEY, rows, timeout=CACHE_SECONDS)
-    return rows
+    return _refresh(now=now or timezone.now())["rows"]
+
+
+def _refresh(*, now: dt.datetime) -> dict:
+    calendar = _table_calendar(now)
+    kept = {"rows": _query_rows(now=now, calendar=calendar), "calendar": calendar}
+    cache.set(_CACHE_KEY, kept, timeout=CACHE_SECONDS)
+    return kept
 
 
 def duration_table(*, now: dt.datetime | None = None) -> DurationTable:
-    """The stays' quantiles for every stage and product: from the cache, else one query (cached
-    for ``CACHE_SECONDS``; ``now`` places the 90 days of a fresh computation)."""
-    rows = cache.get(_CACHE_KEY)
-    if rows is None:
-        rows = duration_table_refresh(now=now)
+    """The stays' quantiles for every stage and product, with the working calendar: from the
+    cache, else computed (``duration_table_refresh``; ``now`` places the 90 days)."""
+    kept = cache.get(_CACHE_KEY)
+    if kept is None:
+        kept = _refresh(now=now or timezone.now())
     by_stage: dict[str, StayStats] = {}
     by_product: dict[tuple[str, int], StayStats] = {}
-    for stage, product, all_products, samples, median, p80 in rows:
+    for stage, product, all_products, samples, median, p80 in kept["rows"]:
         stats = StayStats(samples, dt.timedelta(seconds=median), dt.timedelta(seconds=p80))
         if all_products:
             by_stage[stage] = stats
         elif product is not None:  # stays of drafts without a product count only for the stage
             by_product[(stage, product)] = stats
-    return DurationTable(by_stage=by_stage, by_product=by_product)
+    return DurationTable(by_stage=by_stage, by_product=by_product, calendar=kept["calendar"])
 
 
 # --- One application's stage --------------------------------------------------------------------
@@ -254,25 +293,31 @@ def stage_prediction(
 
 
 def likely_to_breach_condition(*, now: dt.datetime, table: DurationTable) -> Q | None:
-    """Open files whose entry time plus the p80 stay of their stage and product (with the same
-    fallback as ``stage_prediction``) is later than their due time, which has not passed yet;
-    None while no stage has the history to say so.
+    """Open files whose stage's p80 stay (for their product, with the same fallback as
+    ``stage_prediction``) is longer than the stage's time limit, and whose due time has not passed
+    yet; None while no stage has the history to say so.
 
-    entry + p80 > due is written as due - entry < p80: one duration compared with a constant.
+    Both are working time: a staff stage's due time is its entry plus the limit on the working
+    calendar, and its stays are measured on the same calendar, so "entry + p80 > due" is
+    "p80 > limit" whatever the weekday of entry. The limit is the stage definition's current one,
+    read inside the page's own query (an ``EXISTS``), so the rule costs no query of its own.
     """
-    window = ExpressionWrapper(F("stage_due_at") - F("stage_entered_at"), output_field=DurationField())
     parts: list[Q] = []
     stages: set[str] = set()
+
+    def limit_shorter_than(stage: str, p80: dt.timedelta) -> Q:
+        return Q(Exists(StageDefinition.objects.filter(stage=stage, sla__lt=p80)))
+
     for stage in sorted(STAFF_CLOCK_STAGES):
         with_own_figures = []
         for (row_stage, product_id), stats in sorted(table.by_product.items()):
             if row_stage == stage and stats.samples >= MIN_SAMPLES:
                 with_own_figures.append(product_id)
                 stages.add(stage)
-                parts.append(Q(stage=stage, product_id=product_id) & Q(LessThan(window, stats.p80)))
+                parts.append(Q(stage=stage, product_id=product_id) & limit_shorter_than(stage, stats.p80))
         overall = table.by_stage.get(stage)
         if overall is not None and overall.samples >= MIN_SAMPLES:
-            others = Q(stage=stage) & Q(LessThan(window, overall.p80))
+            others = Q(stage=stage) & limit_shorter_than(stage, overall.p80)
             if with_own_figures:  # products with their own figures were judged by those
                 others &= ~Q(product_id__in=with_own_figures)
             stages.add(stage)

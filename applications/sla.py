@@ -80,6 +80,27 @@ def add_working_time(start: dt.datetime, duration: dt.timedelta, calendar: Calen
     raise ValueError("the working calendar has no working time in the next three years")
 
 
+def working_time_between(start: dt.datetime, end: dt.datetime, calendar: Calendar) -> dt.timedelta:
+    """The working time from ``start`` to ``end`` (aware datetimes): the inverse of
+    ``add_working_time``, so ``add_working_time(start, working_time_between(start, end, c), c)`` is
+    the first working moment at or after ``end``. Zero when ``end`` is not after ``start``. A stay
+    from Friday 17:00 to Monday 10:00 took two working hours."""
+    if end <= start:
+        return dt.timedelta(0)
+    tz = calendar.time_zone
+    first, last = start.astimezone(tz), end.astimezone(tz)
+    total = dt.timedelta(0)
+    day = first.date()
+    while day <= last.date():
+        if calendar.is_working_day(day):
+            opens = max(first, dt.datetime.combine(day, calendar.day_start, tzinfo=tz))
+            closes = min(last, dt.datetime.combine(day, calendar.day_end, tzinfo=tz))
+            if closes > opens:
+                total += closes - opens
+        day += dt.timedelta(days=1)
+    return total
+
+
 def load_calendar(*, around: dt.date, days: int = 400) -> Calendar:
     """The calendar from the database: working hours and the overrides from ``around`` on
     (two queries). ``days`` bounds the look-ahead; SLAs are hours or days, never a year."""

@@ -55,12 +55,13 @@ def test_queue_queries_do_not_grow_with_rows(client, pipeline, reviewer, count, 
     cache.clear()
     # 1 session (from the database: the cache was emptied), 2 user, 3 the user's roles (groups),
     # 4-5 the user's own and group permissions, 6 dealer filter choices, 7 product filter choices,
-    # 8 assignee filter choices, 9 the delay prediction's figures for every stage and product (not
-    # cached yet), 10 COUNT(*), 11 the page: applications joined to dealer, product and applicant,
-    # with "likely to breach" computed in it, 12 the page's open assignments with their assignees
-    # — the same twelve whatever the number of rows, and ten once the session and the figures are
-    # cached.
-    with django_assert_num_queries(12):
+    # 8 assignee filter choices, 9-11 the delay prediction's figures for every stage and product
+    # (not cached yet: the stays, and the working calendar's hours and days they are measured
+    # on), 12 COUNT(*), 13 the page: applications joined to dealer, product and applicant, with
+    # "likely to breach" computed in it, 14 the page's open assignments with their assignees —
+    # the same fourteen whatever the number of rows, and ten once the session and the figures
+    # are cached.
+    with django_assert_num_queries(14):
         response = client.get(QUEUE)
     assert response.status_code == 200
     assert len(rows(response)) == count
@@ -78,9 +79,9 @@ def test_the_likely_to_breach_filter_reads_the_figures_once(
     )
     client.force_login(reviewer)
     cache.clear()
-    # The same twelve as the unfiltered page: the filter and the column share the one query for
-    # the figures (the second asks the cache).
-    with django_assert_num_queries(12):
+    # The same fourteen as the unfiltered page: the filter and the column share the figures'
+    # three queries (the second asks the cache).
+    with django_assert_num_queries(14):
         response = client.get(QUEUE, {"sla": "likely"})
     assert rows(response) == [late.display_reference]
 
@@ -159,29 +160,30 @@ def test_sla_filters_and_column_follow_each_rows_own_window(client, pipeline, re
 def test_files_predicted_to_finish_after_their_due_time_are_likely_to_breach(
     client, pipeline, reviewer, customer, dealer
 ):
-    # Windows (entry to due) run on the working calendar: a review entered on Monday morning has
-    # less wall-clock time than one entered on Friday morning, whose window spans a weekend.
+    # Review is given 24 working hours, and recent reviews are measured on the same working
+    # calendar: "entry + p80 > due" is "the p80 is longer than 24 working hours".
     monday = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
     with time_machine.travel(monday, tick=False):
-        tight = pipeline.new(Stage.UNDER_REVIEW)
-    with time_machine.travel(monday - dt.timedelta(days=3), tick=False):
-        roomy = pipeline.new(Stage.UNDER_REVIEW)
+        tight = pipeline.new(Stage.UNDER_REVIEW)  # the standard product: its reviews run long
+        roomy = pipeline.new(Stage.UNDER_REVIEW, product_code="green_nev")  # its reviews are quick
     with time_machine.travel(monday - dt.timedelta(days=28), tick=False):
-        overdue = pipeline.new(Stage.UNDER_REVIEW)  # as tight a window, but long past it
+        overdue = pipeline.new(Stage.UNDER_REVIEW)  # as slow a product, but long past its due time
     in_approval = pipeline.new(Stage.APPROVAL)  # no history for approval: the SLA, no marker
-    tight_window = tight.stage_due_at - tight.stage_entered_at
-    roomy_window = roomy.stage_due_at - roomy.stage_entered_at
-    assert tight_window < roomy_window
-    # Twenty recent reviews of this product, each lasting half way between the two windows:
-    # their p80 is that duration, longer than tight's window and shorter than roomy's.
-    typical = (tight_window + roomy_window) / 2
-    record_stays(
-        customer=customer,
-        dealer=dealer,
-        stage=Stage.UNDER_REVIEW,
-        durations=[typical] * 20,
-        left_at=monday - dt.timedelta(days=1),
-    )
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    entered = dt.datetime(2026, 1, 19, 9, tzinfo=shanghai)  # a Monday of an ordinary week
+    # Standard: to Thursday 12:00, 9 + 9 + 9 + 3 = 30 working hours. Green: to Tuesday 11:00, 11.
+    for product_code, left in (
+        ("standard", dt.datetime(2026, 1, 22, 12, tzinfo=shanghai)),
+        ("green_nev", dt.datetime(2026, 1, 20, 11, tzinfo=shanghai)),
+    ):
+        record_stays(
+            customer=customer,
+            dealer=dealer,
+            stage=Stage.UNDER_REVIEW,
+            durations=[left - entered] * 20,
+            left_at=left,
+            product_code=product_code,
+        )
     client.force_login(reviewer)
 
     with time_machine.travel(monday + dt.timedelta(hours=1), tick=False):
