@@ -145,9 +145,10 @@ def customer_application_cards(*, user: User | AnonymousUser) -> list[Applicatio
 DOCUMENT_STAGES = frozenset(
     {Stage.DRAFT, Stage.SUBMITTED, Stage.CREDIT_CHECK, Stage.UNDER_REVIEW, Stage.AWAITING_DOCUMENTS}
 )
-# The customer-visible history: stage changes and document events. Assignments name staff and
-# notes are internal; neither is ever read for a customer page (the query does not load them).
-CUSTOMER_EVENT_KINDS = (EventKind.TRANSITION, EventKind.DOCUMENT)
+# The customer-visible history: stage changes, document events and causes of delay (their staff
+# note is never shown). Assignments name staff and notes are internal; neither is ever read for a
+# customer page (the query does not load them).
+CUSTOMER_EVENT_KINDS = (EventKind.TRANSITION, EventKind.DOCUMENT, EventKind.DELAY)
 _CUSTOMER_EVENT_FIELDS = (
     "application_id",  # the related manager sets each event's application from it
     "sequence",
@@ -228,10 +229,13 @@ class Timeline:
 
     @property
     def delay_notice(self) -> bool:
-        """Staff stages past their time limit, or with a recorded cause of delay."""
-        if self.is_final or self.application.stage in CUSTOMER_STAGES:
+        """A recorded cause of delay (any open stage: waiting for the customer's documents is one),
+        or a staff stage past its time limit."""
+        if self.is_final:
             return False
-        return self.overdue or self.application.delay_reason_id is not None
+        if self.application.delay_reason_id is not None:
+            return True
+        return self.overdue and self.application.stage not in CUSTOMER_STAGES
 
 
 def _customer_events(application: LoanApplication, *, latest: int | None) -> tuple[list[StageEvent], int]:

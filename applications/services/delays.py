@@ -13,6 +13,7 @@ report can break breaches down by cause.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Collection, Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -53,7 +54,7 @@ MANAGE_PERMISSION = "applications.manage_applications"
 
 
 @cache
-def _owner_selector(path: str):
+def _owner_selector(path: str) -> Callable[[Collection[int]], Mapping[int, int]] | None:
     return import_string(path) if path else None
 
 

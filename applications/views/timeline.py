@@ -128,6 +128,14 @@ def _document_entry(timeline: Timeline, event) -> HistoryEntry:
     return HistoryEntry(event.created_at, str(title), detail, tone)
 
 
+def _delay_entry(timeline: Timeline, event) -> HistoryEntry:
+    """A cause of delay set: the registry's words, the cause and its remedy (never the staff note)."""
+    title = TRANSITION_WORDS.get(event.transition) or TRANSITION_WORDS["delay_cause"]
+    return HistoryEntry(
+        event.created_at, str(title), _reason_detail(timeline, event.reason_code, with_remedy=True)
+    )
+
+
 def history_entries(timeline: Timeline) -> list[HistoryEntry]:
     """The history in the customer's words, newest first (no staff names, no internal notes)."""
     entries = []
@@ -136,6 +144,8 @@ def history_entries(timeline: Timeline) -> list[HistoryEntry]:
             entries.append(_transition_entry(timeline, event))
         elif event.kind == EventKind.DOCUMENT:
             entries.append(_document_entry(timeline, event))
+        elif event.kind == EventKind.DELAY:
+            entries.append(_delay_entry(timeline, event))
     entries.reverse()
     return entries
 

@@ -128,6 +128,32 @@ def test_the_sms_says_no_amount_and_no_full_number(with_phone, sms_log, draft):
     assert "¥" not in line and str(int(draft.requested_amount)) not in line
 
 
+@pytest.mark.parametrize(
+    ("language", "cause", "remedy"),
+    [
+        ("en", "Some details need further checking", "please keep your phone at hand."),
+        ("zh-hans", "需要进一步核实信息", "请保持电话畅通。"),
+    ],
+)
+def test_a_delay_notice_by_email_and_sms_carries_the_cause_and_its_remedy(
+    with_phone, sms_log, draft, language, cause, remedy
+):
+    with_phone.language = language
+    with_phone.save()
+    notification = notification_create(
+        recipient_id=with_phone.pk,
+        kind=Kind.DELAY_NOTICE,
+        dedupe_key="delay",
+        application=draft,
+        context={"stage": "under_review", "reason": "additional_verification"},
+        now=NOON,
+    )
+    for channel in (Channel.EMAIL, Channel.SMS):
+        delivery_send(delivery_id=notification.deliveries.get(channel=channel).pk, now=NOON)
+    for text in (mail.outbox[0].body, sms_log.read_text()):
+        assert draft.display_reference in text and cause in text and remedy in text
+
+
 def test_email_is_written_in_the_recipients_language(customer):
     customer.language = "zh-hans"
     customer.save()

@@ -221,8 +221,9 @@ def test_each_kind_reads_as_a_sentence(customer, dealer, kind, context, title, b
         (
             "delay_notice",
             {"stage": Stage.UNDER_REVIEW, "reason": "high_volume"},
+            # The cause and its remedy, from the catalogue.
             "Application ABCDE-FGHJK is taking longer than planned at “Under review”: We are handling more "
-            "applications than usual. We will let you know as soon as it moves on.",
+            "applications than usual. We have added staff and will get to it soon; you need do nothing.",
         ),
         (
             "delay_notice",
