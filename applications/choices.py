@@ -136,3 +136,10 @@ def income_band_of(monthly_income) -> str:
         if monthly_income >= floor:
             return band
     return IncomeBand.UNDER_8K
+
+
+class RepaymentMethod(models.TextChoices):
+    """How the customer repays, chosen when accepting the offer (``applications.money`` builds each)."""
+
+    EQUAL_INSTALMENT = "equal_instalment", _("Equal instalments (等额本息)")
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal (等额本金)")

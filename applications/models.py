@@ -28,6 +28,7 @@ from .choices import (
     IncomeBand,
     Powertrain,
     ReasonKind,
+    RepaymentMethod,
     Stage,
 )
 from .sla import SlaState
@@ -289,6 +290,11 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         _("approved annual rate"), max_digits=6, decimal_places=4, null=True, blank=True
     )
     approved_term_months = models.PositiveSmallIntegerField(_("approved term"), null=True, blank=True)
+    # What the customer agreed to when accepting the offer; blank until then (and on files accepted
+    # before the choice was asked).
+    repayment_method = models.CharField(
+        _("repayment method"), max_length=20, choices=RepaymentMethod.choices, blank=True
+    )
     # Who decided: read with the file, never searched by. No index (each would be one more to write
     # on every change of every file); deleting a staff account, which PROTECT refuses anyway, scans.
     reviewed_by = models.ForeignKey(
@@ -557,8 +563,8 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         # A walk-in buyer answers the offer at the showroom, through the dealer's staff.
         permission=_applicant_or_dealer,
     )
-    def accept_offer(self) -> None:
-        pass
+    def accept_offer(self, *, repayment_method: str) -> None:
+        self.repayment_method = repayment_method
 
     @transition(stage, source=Stage.OFFER_PENDING, target=Stage.WITHDRAWN, permission=_applicant_or_dealer)
     def decline_offer(self) -> None:

@@ -24,6 +24,7 @@ urlpatterns = [
     path("applications/", timeline.application_list, name="list"),
     path("applications/<str:reference>/", timeline.application_detail, name="detail"),
     path("applications/<str:reference>/offer/", offer.offer, name="offer"),
+    path("applications/<str:reference>/offer/print/", offer.offer_print, name="offer_print"),
     path("applications/<str:reference>/withdraw/", timeline.application_withdraw, name="withdraw"),
     path("track/", track.track, name="track"),
 ]

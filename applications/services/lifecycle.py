@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
 from .. import hooks, sla
-from ..choices import FINAL_STAGES, EventKind
+from ..choices import FINAL_STAGES, EventKind, RepaymentMethod
 from ..models import (
     GENESIS_HASH,
     DocumentRequest,
@@ -428,9 +428,26 @@ def approval_decline(
 
 
 def offer_accept(
-    *, application: LoanApplication, actor: User, now: dt.datetime | None = None
+    *,
+    application: LoanApplication,
+    actor: User,
+    repayment_method: str = RepaymentMethod.EQUAL_INSTALMENT,
+    now: dt.datetime | None = None,
 ) -> LoanApplication:
-    return _transition(application=application, name="accept_offer", actor=actor, now=now).application
+    """Accept the offer, repaying by ``repayment_method`` (a ``RepaymentMethod``), recorded on the
+    application and in the event's data, so the history says which schedule was agreed. The
+    customer's page always asks; without a choice (a dealer's walk-in buyer, the demo) it is
+    equal instalments, the schedule the offer's monthly payment is quoted on."""
+    if repayment_method not in RepaymentMethod.values:
+        raise ValidationError({"repayment_method": _("Choose how you want to repay the loan.")})
+    return _transition(
+        application=application,
+        name="accept_offer",
+        actor=actor,
+        now=now,
+        data={"repayment_method": str(repayment_method)},
+        repayment_method=str(repayment_method),
+    ).application
 
 
 def offer_decline(

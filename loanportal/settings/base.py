@@ -280,6 +280,16 @@ PII_HASH_KEY = env("PII_HASH_KEY", default="")
 # The version of the privacy notice and credit-check consent text the customer agrees to.
 PRIVACY_NOTICE_VERSION = env("PRIVACY_NOTICE_VERSION", default="2026-11")
 
+# The day of the month instalments fall due (1–31, the month's last day when it is shorter); 0: the
+# day of the month the money is paid out. The first falls on that day at least one month after
+# the payout (``applications.money.due_dates``).
+REPAYMENT_DAY_OF_MONTH = env.int("REPAYMENT_DAY_OF_MONTH", default=0)
+if not 0 <= REPAYMENT_DAY_OF_MONTH <= 31:
+    raise ImproperlyConfigured(
+        f"REPAYMENT_DAY_OF_MONTH must be a day of the month, 1 to 31, or 0 for the payout's own day, "
+        f"not {REPAYMENT_DAY_OF_MONTH}."
+    )
+
 # --- The lifecycle's hook list ------------------------------------------------------------------
 # Everything that happens when an application changes stage, in one place. Each entry is a dotted
 # path to a callable ``hook(*, change)`` marked ``@applications.hooks.stage_hook(<event kinds>)``:
