@@ -17,7 +17,9 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 from applications import services
 from applications.choices import EventKind, Powertrain, Stage
 from applications.models import Applicant, Consent, LoanApplication, LoanProduct, StageEvent
+from applications.money import annuity_payment
 from applications.services import TransitionRefused
+from common.money import yuan
 
 from .factories import DealerFactory, make_draft, valid_id_number
 
@@ -784,3 +786,62 @@ def test_the_review_page_needs_a_fixed_number_of_queries(signed_in, dealer, djan
     # count in the navbar's inbox link. (The session comes from the cache.)
     with django_assert_num_queries(13):
         signed_in.get(review_url(application))
+
+
+# --- Before submitting: the mobile number from sign-up, the monthly payment ----------------------
+
+
+def test_the_mobile_number_from_sign_up_is_filled_in(signed_in, customer):
+    customer.set_phone("13900001234")
+    customer.save(update_fields=["phone", "phone_hash"])
+
+    response = signed_in.get(START)
+
+    assert response.context["form"]["phone"].value() == "13900001234"
+    assertContains(response, 'value="13900001234"')
+
+
+def test_a_customer_without_a_mobile_number_gets_an_empty_field(signed_in):
+    response = signed_in.get(START)
+
+    assert not response.context["form"]["phone"].value()
+
+
+def test_the_review_shows_the_monthly_payment_for_the_chosen_amount_term_and_product(
+    signed_in, customer, dealer
+):
+    application = make_draft(
+        customer=customer, dealer=dealer, requested_amount=Decimal("140000"), term_months=36
+    )
+    low, high = application.product.rate_range_for(application.powertrain)
+    assert low < high  # the standard product's rate is a range until approval
+
+    response = signed_in.get(review_url(application))
+
+    estimate = response.context["monthly"]
+    assert estimate.low == annuity_payment(Decimal("140000"), low, 36)
+    assert estimate.high == annuity_payment(Decimal("140000"), high, 36)
+    assert estimate.low < estimate.high
+    assertContains(response, f"{yuan(estimate.low)} to {yuan(estimate.high)}")
+    assertContains(response, "The rate is set when your application is approved.")
+
+
+def test_the_monthly_payment_follows_a_changed_term(signed_in, customer, dealer):
+    application = make_draft(customer=customer, dealer=dealer, term_months=36)
+    three_years = signed_in.get(review_url(application)).context["monthly"]
+
+    application.term_months = 24
+    application.save(update_fields=["term_months"])
+    two_years = signed_in.get(review_url(application)).context["monthly"]
+
+    assert two_years.low > three_years.low  # a shorter loan costs more a month
+
+
+def test_the_monthly_payment_is_in_chinese_for_a_chinese_visitor(signed_in, customer, dealer):
+    application = make_draft(customer=customer, dealer=dealer)
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+
+    response = signed_in.get(review_url(application))
+
+    assertContains(response, "预计月供")
+    assertContains(response, "最终利率在您的申请获批时确定。")

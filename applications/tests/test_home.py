@@ -17,6 +17,9 @@ from pytest_django.asserts import assertContains, assertNotContains, assertTempl
 
 from applications.choices import MILESTONES, Stage
 from applications.models import StageDefinition
+from applications.prediction import duration_table_refresh
+
+from .factories import at_offer, awaiting_documents, detail_url, in_review
 
 HOME = "/"
 
@@ -162,3 +165,92 @@ def test_messages_take_bootstrap_alert_colours(level, css_class):
     template = Template("{% load loanportal %}{{ message|alert_class }}")
 
     assert template.render(Context({"message": Message(level, "text")})) == css_class
+
+
+# --- Where to go from here: apply or track; signed in, the customer's own applications ------------
+
+
+def hero_links(response) -> list[str]:
+    hero = response.content.decode().split('class="lp-hero"', 1)[1].split("</section>", 1)[0]
+    return re.findall(r'<a class="btn[^"]*"\s+href="([^"]+)"', hero)
+
+
+@pytest.mark.django_db
+def test_a_visitor_is_offered_to_apply_or_to_track_an_application(client):
+    response = client.get(HOME)
+
+    assert hero_links(response) == [reverse("applications:apply_start"), reverse("applications:track")]
+    assertContains(response, "申请车贷")
+    assertContains(response, "查询申请进度")
+    assertContains(response, 'id="steps"')  # the five steps stay below
+    assertContains(response, "lp-preview")  # the example timeline, for visitors only
+
+
+@pytest.mark.django_db
+def test_a_signed_in_customer_sees_their_own_applications_and_what_each_needs(
+    client, customer, other_customer, dealer, reviewer, approver
+):
+    reviewing = in_review(customer, dealer)
+    waiting = awaiting_documents(customer, dealer, reviewer)
+    offered = at_offer(customer, dealer, reviewer, approver)
+    theirs = in_review(other_customer, dealer)
+    client.force_login(customer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.get(HOME)
+
+    cards = {card.card.application: card for card in response.context["home_cards"]}
+    assert set(cards) == {reviewing, waiting, offered}
+    assert theirs.display_reference not in response.content.decode()
+    assertNotContains(response, "lp-preview")  # no example timeline: the real ones instead
+    assert hero_links(response) == [reverse("applications:apply_start"), "#lp-mine"]
+    assertContains(response, "Start a new application")
+    # What each one needs, with the way to do it.
+    assertContains(response, "We need documents from you to continue.")
+    assertContains(response, f'href="{detail_url(waiting)}#needs"')
+    assertContains(response, "Your offer is waiting for your answer.")
+    assertContains(response, f'href="{reverse("applications:offer", args=[offered.reference])}"')
+    # When: the customer's own deadline on their stages, our expected time on ours.
+    assert cards[waiting].when.startswith("Please reply by")
+    assert cards[offered].when.startswith("Please reply by")
+    assert cards[reviewing].when.startswith("Expected by")
+    assertContains(response, cards[reviewing].when)
+
+
+@pytest.mark.django_db
+def test_a_customer_without_applications_is_offered_to_apply(client, customer):
+    client.force_login(customer)
+
+    response = client.get(HOME)
+
+    assert response.context["home_cards"] == []
+    assert hero_links(response)[0] == reverse("applications:apply_start")
+    assertNotContains(response, 'id="lp-mine"')
+
+
+@pytest.mark.django_db
+def test_staff_are_sent_to_the_back_office_from_the_home_page(client, reviewer):
+    client.force_login(reviewer)
+
+    response = client.get(HOME)
+
+    assert response.context["home_cards"] is None
+    assert hero_links(response) == [reverse("admin:index")]
+    assertContains(response, "前往管理后台")
+
+
+@pytest.mark.django_db
+def test_the_signed_in_home_reads_the_applications_in_one_query(
+    client, customer, dealer, reviewer, approver, django_assert_num_queries
+):
+    in_review(customer, dealer)
+    awaiting_documents(customer, dealer, reviewer)
+    at_offer(customer, dealer, reviewer, approver)
+    duration_table_refresh()  # as beat keeps it: the expected times read the cached figures
+    client.force_login(customer)
+    client.get(HOME)  # the session and the configuration are cached from here on
+    # The user; the customer's applications with applicant, product and cause of delay
+    # (customer_application_cards); the navbar's unread count. As many applications as they like.
+    with django_assert_num_queries(3):
+        response = client.get(HOME)
+    assert len(response.context["home_cards"]) == 3

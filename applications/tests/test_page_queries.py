@@ -30,12 +30,13 @@ def test_the_home_page_signed_in_reads_the_frame_and_the_configuration_once(
 ):
     client.force_login(customer)
     cache.clear()
-    # Every cache empty: the session (then cached), the user, the unread count (navbar); the
-    # configuration for the milestones (stage definitions, document types, reasons: then cached).
-    with django_assert_num_queries(6):
+    # Every cache empty: the session (then cached), the user, the customer's applications (none
+    # here), the unread count (navbar); the configuration for the milestones (stage definitions,
+    # document types, reasons: then cached).
+    with django_assert_num_queries(7):
         assert client.get(reverse("applications:home")).status_code == 200
-    # Again: the user and the unread count, as on every signed-in page.
-    with django_assert_num_queries(2):
+    # Again: the user, the customer's applications and the unread count.
+    with django_assert_num_queries(3):
         assert client.get(reverse("applications:home")).status_code == 200
 
 

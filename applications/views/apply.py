@@ -8,6 +8,7 @@ it: anyone else gets a 404, so a guessed reference reveals nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,6 +27,7 @@ from .. import services
 from ..choices import Stage
 from ..forms import ConsentForm, LoanForm, PersonalForm, VehicleForm, add_service_errors
 from ..models import Consent, LoanApplication
+from ..money import annuity_payment
 from ..selectors import customer_drafts
 from ..services.documents import document_checklist
 
@@ -108,8 +110,11 @@ def _step_context(
 
 @customer_view
 def apply_start(request: HttpRequest) -> HttpResponse:
-    """Step 1 of a new application; valid details create the draft and lead on to step 2."""
-    form = PersonalForm(_posted(request))
+    """Step 1 of a new application; valid details create the draft and lead on to step 2. The
+    mobile number given at sign-up is filled in (the customer may change it)."""
+    form = PersonalForm(
+        _posted(request), initial={"phone": request.user.phone} if request.user.phone else None
+    )
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():  # the draft and its applicant, or neither
@@ -224,6 +229,28 @@ def _consent(request: HttpRequest, application: LoanApplication) -> HttpResponse
 _STEP_VIEWS = {"personal": _personal, "vehicle": _vehicle, "loan": _loan, "consent": _consent}
 
 
+@dataclass(frozen=True)
+class MonthlyEstimate:
+    """What the chosen loan would cost a month, before approval sets the rate: equal instalments
+    (the offer's default method) at the product's lowest and highest rate for this car."""
+
+    low: Decimal
+    high: Decimal
+    low_rate: Decimal
+    high_rate: Decimal
+
+
+def monthly_estimate(application: LoanApplication) -> MonthlyEstimate:
+    low_rate, high_rate = application.product.rate_range_for(application.powertrain)
+    amount, months = application.requested_amount, application.term_months
+    return MonthlyEstimate(
+        low=annuity_payment(amount, low_rate, months),
+        high=annuity_payment(amount, high_rate, months),
+        low_rate=low_rate,
+        high_rate=high_rate,
+    )
+
+
 @customer_view
 def apply_review(request: HttpRequest, reference: str) -> HttpResponse:
     """Everything entered, with a link to edit each step, and the button that submits."""
@@ -244,6 +271,7 @@ def apply_review(request: HttpRequest, reference: str) -> HttpResponse:
             return redirect("applications:detail", reference=application.reference)
     consents = {c.kind: c for c in application.consents.all()}
     consent_count = len(consents)
+    monthly = monthly_estimate(application) if application.has_loan() else None
     return render(
         request,
         "applications/apply/review.html",
@@ -254,6 +282,7 @@ def apply_review(request: HttpRequest, reference: str) -> HttpResponse:
             "complete": application.is_complete(),
             "continue_url": next_step(application, consent_count),
             "checklist": document_checklist(application),
+            "monthly": monthly,
             **_step_context("review", application, consent_count),
         },
     )
