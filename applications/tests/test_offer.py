@@ -17,7 +17,7 @@ from applications import services
 from applications.choices import Stage
 from applications.money import repayment_plan, total_interest
 
-from .factories import at_offer, in_review, text_of
+from .factories import at_offer, detail_url, in_review, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +183,8 @@ def test_accepting_records_the_repayment_method_chosen_on_the_application_and_in
     page = client.get(offer_url(offered), HTTP_ACCEPT_LANGUAGE="en")
     assert f"Repayment: {words}." in text_of(page)
     assert [plan.method for plan in page.context["schedules"]] == [method]  # only the agreed schedule
+    history = text_of(client.get(detail_url(offered), HTTP_ACCEPT_LANGUAGE="en"))
+    assert re.search(rf"You accepted the offer [^.]*?Repayment: {re.escape(words)}\.", history), history
 
 
 def test_the_confirmation_repeats_the_chosen_schedule_first_payment_date_and_rate(

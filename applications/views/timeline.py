@@ -30,7 +30,7 @@ from django.views.decorators.vary import vary_on_headers
 from common.money import yuan
 
 from .. import services
-from ..choices import EventKind, Stage
+from ..choices import EventKind, RepaymentMethod, Stage
 from ..frame import frame_version
 from ..models import LoanApplication
 from ..money import annuity_payment
@@ -107,6 +107,8 @@ def _transition_entry(timeline: Timeline, event) -> HistoryEntry:
             "term": data.get("term_months", ""),
         }
         tone = "good"
+    elif event.transition == "accept_offer" and data.get("repayment_method") in RepaymentMethod.values:
+        detail = _("Repayment: %(method)s.") % {"method": RepaymentMethod(data["repayment_method"]).label}
     elif event.reason_code:
         detail = _reason_detail(timeline, event.reason_code, with_remedy=False)
     if event.to_stage in (Stage.REJECTED, Stage.EXPIRED, Stage.WITHDRAWN):

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from applications.choices import EventKind, ReasonKind
+from applications.choices import EventKind, ReasonKind, RepaymentMethod
 from applications.models import Applicant, Document, DocumentType, Reason, StageEvent
 from common.money import yuan
 
@@ -213,6 +213,8 @@ class StageEventInline(BackOfficeInline, admin.TabularInline):
             return gettext("%(action)s: %(name)s") % {"action": action, "name": name}
         if data.get("documents"):
             return ", ".join(self._document_type_name(code) for code in data["documents"])
+        if data.get("repayment_method") in RepaymentMethod.values:  # the offer accepted
+            return str(RepaymentMethod(data["repayment_method"]).label)
         if data.get("amount") and data.get("rate") and data.get("term_months"):  # the offer
             months = data["term_months"]
             return " · ".join(
