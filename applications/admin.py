@@ -43,8 +43,44 @@ class StageEventAdmin(admin.ModelAdmin):
 
 @admin.register(StageDefinition)
 class StageDefinitionAdmin(admin.ModelAdmin):
-    list_display = ("stage", "sla", "owner_role", "title_zh_hans", "title_en")
+    list_display = (
+        "stage",
+        "sla",
+        "owner_role",
+        "expires_at_deadline",
+        "expires_when_untouched",
+        "last_reminder_before",
+        "title_zh_hans",
+        "title_en",
+    )
     filter_horizontal = ("required_document_types",)
+    fieldsets = (
+        (None, {"fields": ("stage", "sla", "owner_role", "required_document_types")}),
+        (
+            _("What the customer reads"),
+            {
+                "fields": (
+                    "title_zh_hans",
+                    "title_en",
+                    "explanation_zh_hans",
+                    "explanation_en",
+                    "customer_action_zh_hans",
+                    "customer_action_en",
+                )
+            },
+        ),
+        (
+            _("Expiry"),
+            {
+                "fields": ("expires_at_deadline", "expires_when_untouched", "last_reminder_before"),
+                "description": _(
+                    "Durations read as days, then hours: “30 00:00:00” is 30 days. A change applies "
+                    "to every waiting file from the next expiry pass, a few minutes later; a new time "
+                    "limit applies to stays that begin after it."
+                ),
+            },
+        ),
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # one per stage, created by migration

@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -98,6 +99,28 @@ class StageDefinition(Bilingual):
     required_document_types = models.ManyToManyField(
         DocumentType, blank=True, verbose_name=_("documents required to leave this stage")
     )
+    # Expiry (``applications.expiry``): when a file left waiting on the customer closes by itself.
+    expires_at_deadline = models.BooleanField(
+        _("expires at the customer's deadline"),
+        default=False,
+        help_text=_(
+            "A file still in this stage when its time limit has run out closes as expired: the "
+            "deadline the customer was shown, counted from when the stage began. Only for waiting "
+            "for documents and the offer."
+        ),
+    )
+    expires_when_untouched = models.DurationField(
+        _("expires when untouched for"),
+        null=True,
+        blank=True,
+        help_text=_("Drafts only: a draft nobody has changed for this long closes as expired. Empty: never."),
+    )
+    last_reminder_before = models.DurationField(
+        _("last reminder before expiry"),
+        null=True,
+        blank=True,
+        help_text=_("The customer gets one last reminder this long before the file expires. Empty: none."),
+    )
 
     class Meta:
         ordering = ["id"]
@@ -106,6 +129,30 @@ class StageDefinition(Bilingual):
 
     def __str__(self) -> str:
         return self.get_stage_display()
+
+    def clean(self) -> None:
+        """Expiry only where the state machine can expire a file and the rule has a clock."""
+        from .expiry import DEADLINE_STAGES, UNTOUCHED_STAGES
+
+        errors = {}
+        if self.expires_at_deadline and self.stage not in DEADLINE_STAGES:
+            errors["expires_at_deadline"] = _(
+                "Only waiting for documents and the offer expire at a deadline."
+            )
+        elif self.expires_at_deadline and self.sla is None:
+            errors["expires_at_deadline"] = _("Set the time limit: it is the deadline.")
+        if self.expires_when_untouched is not None and self.stage not in UNTOUCHED_STAGES:
+            errors["expires_when_untouched"] = _("Only drafts expire when untouched.")
+        if self.last_reminder_before is not None:
+            expires = self.expires_at_deadline or self.expires_when_untouched is not None
+            if not expires:
+                errors["last_reminder_before"] = _(
+                    "This stage does not expire: there is nothing to remind of."
+                )
+            elif self.last_reminder_before <= dt.timedelta(0):
+                errors["last_reminder_before"] = _("The reminder must come before the file expires.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Dealer(models.Model):
@@ -611,7 +658,8 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         stage,
-        source=[Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING],
+        # The expiry pass (``services.applications_expire_due``) decides when, by ``expiry``'s rules.
+        source=[Stage.DRAFT, Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING],
         target=Stage.EXPIRED,
         permission=_system_only,
         custom=SYSTEM,

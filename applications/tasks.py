@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from . import services
 from .bureau import BureauUnavailable
@@ -39,6 +41,19 @@ def prediction_refresh() -> int:
     from .prediction import duration_table_refresh
 
     return len(duration_table_refresh())
+
+
+@shared_task(acks_late=True)
+def applications_expire() -> dict:
+    """Beat, every few minutes: close the files whose time is up (safe to run twice at once: the
+    second pass finds the lock taken, or nothing left)."""
+    result = services.applications_expire_due(now=timezone.now(), batch=settings.EXPIRY_BATCH)
+    if result.skipped:
+        logger.info("Expiry pass skipped: another pass holds the lock")
+    elif result.more:
+        # A backlog (after an outage of beat, or a limit shortened in the admin): the next pass now.
+        applications_expire.apply_async(countdown=1)
+    return {"expired": len(result.expired), "more": result.more, "skipped": result.skipped}
 
 
 def enqueue_precheck(application_id: int) -> None:

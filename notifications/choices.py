@@ -16,6 +16,8 @@ class Kind(models.TextChoices):
     SLA_ESCALATION = "sla_escalation", _("An overdue stage is escalated to you")
     DELAY_NOTICE = "delay_notice", _("Your application is taking longer than planned")
     DOCUMENTS_REMINDER = "documents_reminder", _("Reminder: documents needed")
+    # The last reminder before a file expires (notifications.services.expiry_reminders_send).
+    EXPIRY_WARNING = "expiry_warning", _("Last reminder before your application closes")
     NEW_ASSIGNMENT = "new_assignment", _("A file is assigned to you")
     DAILY_DIGEST = "daily_digest", _("Daily summary of delays and backlog")
 

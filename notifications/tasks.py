@@ -47,6 +47,12 @@ def relay() -> int:
     return len(ids)
 
 
+@shared_task(acks_late=True)
+def expiry_remind() -> int:
+    """Beat, every few minutes: the last reminder before a file expires, once per wait."""
+    return services.expiry_reminders_send()
+
+
 @shared_task
 def daily_digest() -> int:
     """08:30 Shanghai: each manager's summary of overdue, at-risk and open files."""

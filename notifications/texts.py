@@ -7,6 +7,7 @@ sent (``translation.override(user.language)`` for a message sent by a task).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from applications.choices import Stage
 from applications.models import DocumentType, Reason
+from applications.templatetags.timeline import when
 
 from .choices import Kind
 from .models import Notification
@@ -160,6 +162,9 @@ def render(
             )
             % counts,
         )
+    if notification.kind == "expiry_warning":  # the last reminder before the file closes
+        moment = when(dt.datetime.fromisoformat(context["expires"])) if context.get("expires") else ""
+        return Rendered(_kind_label(notification.kind), _expiry_warning(stage) % {**values, "when": moment})
     # A kind added later and not worded here yet: still say which application it is about.
     return Rendered(
         _kind_label(notification.kind),
@@ -205,3 +210,21 @@ def _decision_body(stage: str, has_reason: bool) -> str:
             return _("Application %(reference)s expired: %(reason)s.")
         return _("Application %(reference)s expired.")
     return _("Application %(reference)s is now at: %(stage)s.")
+
+
+def _expiry_warning(stage: str) -> str:
+    """The last reminder's words for the stage that will expire (``%(when)s``: when it closes)."""
+    if stage == Stage.OFFER_PENDING:
+        return _(
+            "Last reminder: the offer for application %(reference)s expires on %(when)s. "
+            "Open it to accept or decline it before then."
+        )
+    if stage == Stage.DRAFT:
+        return _(
+            "Last reminder: your unfinished application %(reference)s will be closed on %(when)s "
+            "unless you continue it before then."
+        )
+    return _(
+        "Last reminder: application %(reference)s will be closed on %(when)s unless the documents "
+        "we asked for arrive by then. Open it to see the list and upload them."
+    )

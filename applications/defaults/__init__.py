@@ -1,5 +1,5 @@
-"""The core's default data: configuration (``configuration``), the role groups and their
-permissions (``roles``) and the working calendar (``calendar``).
+"""The core's default data: configuration (``configuration``), the expiry limits (``expiry``),
+the role groups and their permissions (``roles``) and the working calendar (``calendar``).
 
 Each loader is idempotent and takes an app registry: the data migrations (0002, 0003, 0008) call
 them with their historical registry, and the test suite calls ``load`` with the live one to put
@@ -14,11 +14,13 @@ from django.apps.registry import Apps
 
 from .calendar import working_calendar_load
 from .configuration import configuration_load
+from .expiry import expiry_limits_load
 from .roles import roles_assign
 
 
 def load(apps: Apps) -> None:
     """Everything the core's data migrations load, again (the permissions must exist already)."""
     configuration_load(apps)
+    expiry_limits_load(apps)
     roles_assign(apps)
     working_calendar_load(apps)

@@ -384,6 +384,14 @@ REASONS = [
         "您可以随时重新申请。",
         "You are welcome to apply again.",
     ),
+    (
+        "draft_not_submitted",
+        "expiry",
+        "草稿长期未提交",
+        "The application was not submitted in time",
+        "您可以随时重新申请。",
+        "You are welcome to apply again.",
+    ),
 ]
 
 PRODUCTS = [

@@ -7,7 +7,8 @@ Split by subdomain; import from here (``from applications import services``):
 - ``documents``: the customer's uploads and the staff's verdict on each;
 - ``precheck``: the automatic pre-check;
 - ``delays``: the cause of a delay, set by staff or by the portal (``delay_cause_set``);
-- ``sla``: the SLA clock's passes (``sla_advance``: the new states, returned for others to act on).
+- ``sla``: the SLA clock's passes (``sla_advance``: the new states, returned for others to act on);
+- ``expiry``: the expiry pass (``applications_expire_due``: files whose time is up, closed as expired).
 """
 
 from .delays import delay_cause_set, may_set_delay_cause
@@ -19,6 +20,7 @@ from .drafts import (
     draft_set_loan,
     draft_set_vehicle,
 )
+from .expiry import ExpiryPass, applications_expire_due
 from .lifecycle import (
     ReasonRequired,
     StaleApplication,
@@ -53,6 +55,7 @@ from .precheck import precheck_run, precheck_stuck_ids
 from .sla import SlaChange, SlaChanges, sla_advance
 
 __all__ = [
+    "ExpiryPass",
     "ReasonRequired",
     "SlaChange",
     "SlaChanges",
@@ -66,13 +69,14 @@ __all__ = [
     "application_expire",
     "application_submit",
     "application_withdraw",
+    "applications_expire_due",
     "approval_approve",
     "approval_decline",
     "approval_return",
     "available_transitions",
     "consent_record",
-    "delay_cause_set",
     "contract_mark_signed",
+    "delay_cause_set",
     "disbursement_release",
     "document_accept",
     "document_reject",

@@ -169,6 +169,7 @@ def applicant_set(
             "monthly_debt": monthly_debt,
         },
     )
+    application.save(update_fields=["updated_at"])  # a change: the draft's expiry counts from it
     return applicant
 
 
@@ -347,7 +348,7 @@ def draft_set_loan(
 def consent_record(
     *, application: LoanApplication, kind: str, user: User, now: dt.datetime | None = None
 ) -> Consent:
-    _locked_draft(application)
+    _locked_draft(application).save(update_fields=["updated_at"])  # the draft's expiry counts from it
     consent, _created = Consent.objects.get_or_create(
         application=application,
         kind=kind,

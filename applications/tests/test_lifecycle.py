@@ -155,7 +155,7 @@ TRANSITIONS = {
             if actor is None
             else services._transition(application=app, name="expire", actor=actor)
         ),
-        {Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING},
+        {Stage.DRAFT, Stage.AWAITING_DOCUMENTS, Stage.OFFER_PENDING},
         {SYSTEM},
     ),
 }

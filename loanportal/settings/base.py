@@ -251,10 +251,16 @@ SLA_SWEEP_INTERVAL = env.float("SLA_SWEEP_INTERVAL", default=60.0)
 # The most stages one sweep pass changes (and second escalations it marks); a backlog is worked
 # through in passes of this size, each its own short transaction.
 SLA_SWEEP_BATCH = env.int("SLA_SWEEP_BATCH", default=5000)
+# The most files one expiry pass closes (each a transition with its hooks), and the seconds between
+# passes; the limits themselves are configuration data on the stage definitions (admin).
+EXPIRY_BATCH = env.int("EXPIRY_BATCH", default=200)
+EXPIRY_INTERVAL = env.float("EXPIRY_INTERVAL", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "precheck-sweep": {"task": "applications.tasks.precheck_sweep", "schedule": 60.0},
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": SLA_SWEEP_INTERVAL},
     "delivery-relay": {"task": "notifications.tasks.relay", "schedule": 60.0},
+    "applications-expire": {"task": "applications.tasks.applications_expire", "schedule": EXPIRY_INTERVAL},
+    "expiry-reminders": {"task": "notifications.tasks.expiry_remind", "schedule": EXPIRY_INTERVAL},
     # Inside the delay prediction's five-minute cache lifetime: pages read it, never compute it.
     "prediction-refresh": {"task": "applications.tasks.prediction_refresh", "schedule": 240.0},
     # CELERY_TIMEZONE is Asia/Shanghai, so this is 08:30 in Shanghai.

@@ -6,12 +6,14 @@
 - ``delivery``: a delivery claimed, sent and marked, the relay's work, the SMS quiet hours;
 - ``sla``: the SLA sweep — the core's clock moves on, this tells the owners, managers and
   customers, and nudges for missing documents;
+- ``expiry``: the customer's last reminder before a file expires;
 - ``digest``: the managers' daily summary;
 - ``preferences``: which channels a user wants besides the inbox.
 """
 
 from .delivery import MAX_ATTEMPTS, STUCK_AFTER, deliveries_due, delivery_send, quiet_hours_end
 from .digest import digest_send
+from .expiry import expiry_reminders_send
 from .outbox import (
     NewNotification,
     deliveries_create,
@@ -33,6 +35,7 @@ __all__ = [
     "deliveries_due",
     "delivery_send",
     "digest_send",
+    "expiry_reminders_send",
     "notification_create",
     "notifications_create_many",
     "notifications_mark_read",
