@@ -22,7 +22,7 @@ from .choices import (
     Stage,
     milestone_of,
 )
-from .eta import Expectation, expected_completion, is_overdue
+from .eta import Disbursement, Expectation, expected_completion, expected_disbursement, is_overdue
 from .models import (
     Document,
     DocumentRequest,
@@ -33,7 +33,8 @@ from .models import (
     StageEvent,
     normalise_reference,
 )
-from .reference import reference_data
+from .prediction import duration_table
+from .reference import ReferenceData, reference_data
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -193,6 +194,7 @@ class Timeline:
     progress: int  # percent, for the progress bar
     definition: StageDefinition | None  # the current stage's words and time limit
     expectation: Expectation | None  # staff stages: when the stage should be done
+    disbursement: Disbursement | None  # open files: when the money should be paid out
     reply_by: dt.datetime | None  # customer stages: the customer's deadline
     overdue: bool  # an open stage past its time limit
     closing_reason: Reason | None  # final stages: why it ended
@@ -263,6 +265,36 @@ def _customer_events(application: LoanApplication, *, latest: int | None) -> tup
     return events, (events[0].total if events else 0)  # type: ignore[attr-defined]
 
 
+def _expected_dates(
+    application: LoanApplication,
+    definition: StageDefinition | None,
+    reference: ReferenceData,
+    *,
+    now: dt.datetime,
+) -> tuple[Expectation | None, Disbursement | None]:
+    """The current stage's expected completion and the file's expected disbursement (``eta``)."""
+    stage = application.stage
+    table = duration_table(now=now)
+    expectation = expected_completion(
+        stage=stage,
+        product_id=application.product_id,
+        entered_at=application.stage_entered_at,
+        due_at=application.stage_due_at,
+        sla=definition.sla if definition else None,
+        now=now,
+        table=table,
+    )
+    disbursement = expected_disbursement(
+        stage=stage,
+        product_id=application.product_id,
+        current=expectation,
+        slas={code: d.sla for code, d in reference.definitions.items()},
+        now=now,
+        table=table,
+    )
+    return expectation, disbursement
+
+
 def application_timeline(
     *, application: LoanApplication, now: dt.datetime | None = None, latest_events: int | None = None
 ) -> Timeline:
@@ -272,8 +304,9 @@ def application_timeline(
     or ``application_for_tracking``). Then: (1) the customer-visible events (with ``latest_events``,
     the stage changes and only that many of the newest events; ``events_total`` counts them all),
     (2) the documents with type and rejection reason, (3) the document requests with type and
-    reason, and (4) the stays' quantiles per stage and product when they are not cached
-    (``prediction``, through ``eta``). The stage definitions, document types and reasons come from
+    reason, and (4) for an open file, the stays' quantiles per stage and product with the working
+    calendar they and the expected dates are counted on, when they are not cached (``prediction``:
+    three queries, which beat keeps cached). The stage definitions, document types and reasons come from
     the cached configuration (``reference``: 3 more queries when it changed).
     """
     now = now or timezone.now()
@@ -301,21 +334,17 @@ def application_timeline(
         # ``required_for_review``: annotated by the cached configuration (reference.py).
         required = [t for t in document_types.values() if t.required_for_review]  # type: ignore[attr-defined]
         needs = documents_needed(required=required, documents=documents, requests=requests)
-    sla = definition.sla if definition else None
+    expectation, disbursement = None, None
+    if stage not in FINAL_STAGES:  # a closed file has no expected dates, nor reads their figures
+        expectation, disbursement = _expected_dates(application, definition, reference, now=now)
     return Timeline(
         application=application,
         now=now,
         milestones=milestones,
         progress=progress_percent(stage=stage, milestones=milestones),
         definition=definition,
-        expectation=expected_completion(
-            stage=stage,
-            product_id=application.product_id,
-            entered_at=application.stage_entered_at,
-            due_at=application.stage_due_at,
-            sla=sla,
-            now=now,
-        ),
+        expectation=expectation,
+        disbursement=disbursement,
         reply_by=application.stage_due_at if stage in CUSTOMER_STAGES else None,
         overdue=is_overdue(stage=stage, due_at=application.stage_due_at, now=now),
         closing_reason=reasons.get(application.closing_reason) if stage in FINAL_STAGES else None,

@@ -17,6 +17,8 @@ from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from common.money import fen, yuan
 
+from ..choices import Stage
+
 register = template.Library()
 
 # Our own short weekday names: Django's Chinese catalogue says 星期二 where a timeline says 周二.
@@ -83,6 +85,20 @@ def expected_text(
         "when": short_when(expected_at, now=now),
         "duration": about(remaining),
     }
+
+
+def disbursement_text(
+    expected_at: dt.datetime, *, stage: str, if_customer_acts_today: bool, now: dt.datetime | None = None
+) -> str:
+    """The whole file's expected disbursement: "Expected disbursement by Mon 14 Dec 11:00."; when
+    the file waits on the customer, counted from their acting today: "If you upload the documents
+    today, expected disbursement by …" (zh: 如您今天上传材料，预计 … 前放款。)."""
+    when = short_when(expected_at, now=now)
+    if not if_customer_acts_today:
+        return _("Expected disbursement by %(when)s.") % {"when": when}
+    if stage == Stage.OFFER_PENDING:
+        return _("If you accept the offer today, expected disbursement by %(when)s.") % {"when": when}
+    return _("If you upload the documents today, expected disbursement by %(when)s.") % {"when": when}
 
 
 def reply_by_text(deadline: dt.datetime, *, now: dt.datetime | None = None) -> str:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from applications import services
 from applications.choices import Stage
-from applications.models import LoanApplication, Reason
+from applications.models import CalendarDay, LoanApplication, Reason
 from applications.selectors import application_timeline, documents_needed
 
 from .factories import (
@@ -113,7 +113,10 @@ def test_review_stage_shows_milestone_two_current_with_an_expected_time(client, 
     assert re.search(
         rf"Expected by \w{{3}} (\d+ \w{{3}} )?{due:%H:%M}, about \d+ (minutes?|hours?|days)", page
     )
-    assert "Based on the time limit for this step." in page  # no history yet: the SLA stands in
+    # No history yet: the SLA stands in, and the page says so instead of inventing precision.
+    assert "Based on the time limit for this step: there are too few recent applications" in page
+    assert re.search(r"Expected disbursement by \w{3} (\d+ \w{3} )?\d\d:\d\d\.", page)
+    assert "For some steps there are too few recent applications to estimate" in page
     assert 'aria-valuenow="30"' in response.content.decode()  # one done, inside the second
     assert "What we need from you" not in page  # nothing is needed
 
@@ -128,7 +131,8 @@ def test_the_expected_time_is_the_median_stay_of_recent_applications_with_the_sa
         dealer=dealer,
         stage=Stage.UNDER_REVIEW,
         durations=[h * dt.timedelta(hours=1) for h in hours],
-        left_at=tuesday_9am - dt.timedelta(days=3),
+        # Thursday 26 November 15:00 in Shanghai: every stay within working hours.
+        left_at=tuesday_9am - dt.timedelta(days=5) + dt.timedelta(hours=6),
     )
     application = in_review(customer, dealer, now=tuesday_9am)
     client.force_login(customer)
@@ -138,6 +142,108 @@ def test_the_expected_time_is_the_median_stay_of_recent_applications_with_the_sa
 
     assert "Expected by Tue 14:00, about 5 hours" in page
     assert "Based on how long this step took for recent applications with your loan product." in page
+
+
+# --- Expected dates on the working calendar, with the clock moved ----------------------------------
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def cst(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    """A moment of December 2026 in Shanghai."""
+    return dt.datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def reviews_of_two_working_hours(customer, dealer):
+    """Twenty recent credit reviews of the standard product, Monday 30 November 09:00 to 11:00."""
+    record_stays(
+        customer=customer,
+        dealer=dealer,
+        stage=Stage.UNDER_REVIEW,
+        durations=[dt.timedelta(hours=2)] * 20,
+        left_at=dt.datetime(2026, 11, 30, 11, tzinfo=SHANGHAI),
+    )
+
+
+def expected_on_friday_evening(client, customer, dealer, *, language="en") -> str:
+    """The timeline of a review entered on Friday 4 December at 17:00, seen at 17:30."""
+    reviews_of_two_working_hours(customer, dealer)
+    application = in_review(customer, dealer, now=cst(4, 17))
+    client.force_login(customer)
+    with time_machine.travel(cst(4, 17, 30), tick=False):
+        return text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE=language))
+
+
+def test_a_review_entered_on_friday_evening_is_expected_on_monday_in_working_hours(client, customer, dealer):
+    page = expected_on_friday_evening(client, customer, dealer)
+
+    # Two working hours: one on Friday, one on Monday. Not "Sat 14:48, about 9 hours".
+    assert "Expected by Mon 10:00, about 3 days" in page
+    assert "Based on how long this step took for recent applications with your loan product." in page
+
+
+def test_a_holiday_week_is_skipped_by_the_expected_time(client, customer, dealer):
+    for day in range(7, 12):
+        CalendarDay.objects.create(date=dt.date(2026, 12, day), is_working=False, note="synthetic holiday")
+
+    page = expected_on_friday_evening(client, customer, dealer)
+
+    assert "Expected by Mon 14 Dec 10:00" in page
+
+
+def test_a_make_up_saturday_counts_for_the_expected_time(client, customer, dealer):
+    CalendarDay.objects.create(date=dt.date(2026, 12, 5), is_working=True, note="调休 synthetic")
+
+    page = expected_on_friday_evening(client, customer, dealer)
+
+    assert "Expected by Sat 10:00, about 17 hours" in page
+
+
+def test_the_expected_times_read_in_chinese_with_chinese_punctuation(client, customer, dealer):
+    page = expected_on_friday_evening(client, customer, dealer, language="zh-hans")
+
+    assert "预计 周一 10:00 前完成，约 3 天" in page
+    assert re.search(r"预计 (\d+月\d+日 )?周. \d\d:\d\d 前放款。", page)
+    assert "由我们办理的步骤只计工作时间（不含周末和法定节假日，含调休上班日）" in page
+
+
+def test_waiting_for_documents_the_page_says_when_if_uploaded_today(client, customer, dealer, reviewer):
+    with time_machine.travel(cst(7, 16), tick=False):
+        application = awaiting_documents(customer, dealer, reviewer)
+        client.force_login(customer)
+        page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+        chinese = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="zh-hans"))
+
+    assert re.search(
+        r"If you upload the documents today, expected disbursement by \w{3} .*?\d\d:\d\d\.", page
+    )
+    assert "Please reply by" in page  # the customer's own deadline is still there
+    # No history: every step counts its time limit, and the page says so.
+    assert "For some steps there are too few recent applications to estimate" in page
+    assert "如您今天上传材料，预计" in chinese
+
+
+def test_the_offer_page_says_when_if_accepted_today(client, customer, dealer, reviewer, approver):
+    with time_machine.travel(cst(7, 16), tick=False):
+        application = at_offer(customer, dealer, reviewer, approver)
+        client.force_login(customer)
+        page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "If you accept the offer today, expected disbursement by" in page
+
+
+def test_a_disbursed_file_has_no_expected_dates(client, customer, dealer, reviewer, approver, cast):
+    application = services.offer_accept(
+        application=at_offer(customer, dealer, reviewer, approver), actor=customer
+    )
+    application = services.contract_mark_signed(application=application, actor=cast["operations"])
+    application = services.lien_mark_registered(application=application, actor=cast["operations"])
+    application = services.disbursement_release(application=application, actor=cast["finance"])
+    client.force_login(customer)
+
+    page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert "Expected" not in page and "expected disbursement" not in page
 
 
 def test_history_is_in_customer_words_without_staff_names_or_notes(
@@ -317,8 +423,9 @@ def test_the_timeline_costs_the_same_queries_for_a_short_and_a_long_history(
         # With the cache empty, also: the session (then cached); the configuration (stage
         # definitions, document types flagged when review needs them, reasons: three queries,
         # then cached); the quantiles of recent stays for every stage and product (prediction:
-        # one query for the whole table, then cached).
-        with django_assert_num_queries(11):
+        # the stays, then the working calendar's hours and days, which the stays are measured on
+        # and the expected dates placed on: three queries, which beat keeps cached).
+        with django_assert_num_queries(13):
             response = client.get(detail_url(application))
         assert response.status_code == 200
         with django_assert_num_queries(6):  # the same page again: the rest comes from the cache

@@ -42,7 +42,7 @@ from ..selectors import (
     customer_application_get,
     customer_timeline_application,
 )
-from ..templatetags.timeline import expected_text, rate, reply_by_text
+from ..templatetags.timeline import disbursement_text, expected_text, rate, reply_by_text
 from ..transitions import HISTORY_ACTIONS
 from .access import customers_only
 from .apply import next_step
@@ -165,6 +165,7 @@ def timeline_context(timeline: Timeline, *, read_only: bool, full_history: bool 
     history = history_entries(timeline)
     shown = history if full_history else history[:HISTORY_SHOWN]
     expectation = timeline.expectation
+    disbursement = timeline.disbursement
     monthly = None
     if timeline.offer_waiting and application.approved_amount is not None:
         monthly = annuity_payment(
@@ -182,6 +183,16 @@ def timeline_context(timeline: Timeline, *, read_only: bool, full_history: bool 
             else ""
         ),
         "reply_by_text": reply_by_text(timeline.reply_by, now=timeline.now) if timeline.reply_by else "",
+        "disbursement_text": (
+            disbursement_text(
+                disbursement.expected_at,
+                stage=application.stage,
+                if_customer_acts_today=disbursement.if_customer_acts_today,
+                now=timeline.now,
+            )
+            if disbursement
+            else ""
+        ),
         "offer_monthly": monthly,
     }
 
