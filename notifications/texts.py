@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from applications.choices import Stage
 from applications.models import DocumentType, Reason
+from applications.reference import reference_data
 from applications.templatetags.timeline import when
 
 from .choices import Kind
@@ -37,6 +38,12 @@ def document_type_codes(notifications: Iterable[Notification]) -> set[str]:
 
 
 def _stage_label(code: str) -> str:
+    """The stage as the customer's timeline and home page name it: the stage definition's title (from
+    the cached configuration), so the inbox and the timeline use one term per stage; the choice's
+    label for a stage without a definition."""
+    definition = reference_data().definitions.get(code)
+    if definition is not None:
+        return definition.localized("title")
     try:
         return str(Stage(code).label)
     except ValueError:

@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from applications.models import DocumentType, Reason
+from applications.reference import reference_data
 
 from . import texts
 from .forms import ChannelPreferenceForm
@@ -27,15 +27,15 @@ PAGE_SIZE = 20
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    """One page of notifications. Queries: the count and the page (with each application joined),
-    then the catalogue reasons and document types the page names (each skipped when none)."""
+    """One page of notifications. Queries: the count and the page (with each application joined);
+    the stages, reasons and document types they name come from the cached configuration, the same
+    words the timeline uses."""
     page = Paginator(inbox_of(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    reason_codes = texts.reason_codes(rows)
-    type_codes = texts.document_type_codes(rows)
-    reasons = {r.code: r for r in Reason.objects.filter(code__in=reason_codes)} if reason_codes else {}
-    types = {t.code: t for t in DocumentType.objects.filter(code__in=type_codes)} if type_codes else {}
-    items = [(n, texts.render(n, reasons=reasons, document_types=types)) for n in rows]
+    reference = reference_data()
+    items = [
+        (n, texts.render(n, reasons=reference.reasons, document_types=reference.document_types))
+        for n in page.object_list
+    ]
     return render(request, "notifications/inbox.html", {"page": page, "items": items})
 
 

@@ -217,7 +217,7 @@ def test_the_customer_delay_notice_names_the_stage_in_the_inbox(in_review, custo
     notice = Notification.objects.select_related("application").get(kind=Kind.DELAY_NOTICE)
     rendered = render(notice)
     assert rendered.title == "Your application is taking longer than planned"
-    assert in_review.display_reference in rendered.body and "Under review" in rendered.body
+    assert in_review.display_reference in rendered.body and "Credit review" in rendered.body
 
 
 # --- A backlog is worked off in bounded passes -----------------------------------------------------
