@@ -8,9 +8,9 @@ round, and every ratio compares pages measured in the same server and run):
 - the **warm** server, the bench settings as in production (cache and sessions in Redis): the
   minimal view, the one-query view, the signed-in empty page, the timeline's repeat view (its
   body from the cache) and the 304 a browser's reload gets, then the staff queue for one user;
-- the **cold** server (``BENCH_COLD=1``: ``bench.cold_cache.ColdCache``), where nothing a page
-  stores in the cache is found again: the empty page again (its session now read from the
-  database), and every customer page, each against that empty page.
+- the **cold** server (``BENCH_COLD=1``: ``bench.cold_cache.ColdCache``), where every request
+  starts with every cache empty: the empty page again (its session now read from the database),
+  and every customer page, each against that empty page.
 """
 
 from __future__ import annotations

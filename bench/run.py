@@ -229,7 +229,7 @@ def main() -> int:
         f"{data['documents']:,} documents; {seeded}",
         f"- **Server**: gunicorn, {WORKERS} sync workers, settings `loanportal.settings.bench` (DEBUG off, "
         f"cached templates, persistent connections), {'cache and sessions in Redis' if REDIS_URL else 'cache in local memory per worker, sessions in the database (no Redis answered)'}; "
-        "the cold server the same with `BENCH_COLD=1` (nothing a page stores in the cache is found again)",
+        "the cold server the same with `BENCH_COLD=1` (every request starts with every cache empty)",
         f"- **Load**: wrk on the same machine, {THREADS} threads, {CONNECTIONS} connections, {DURATION} s a run after "
         f"a 2 s warm-up, {ROUNDS} interleaved rounds per server (each figure its median round); the staff "
         "queue: one connection, requests back to back; latency as wrk measures it",

@@ -5,7 +5,7 @@ log), persistent database connections, no request ever leaving the machine.
 Everything else the portal does is unchanged; only ``bench.urls`` adds the baselines (the minimal
 view ``/bench/ping/`` and the signed-in empty page ``/bench/empty/``), routed in this mode alone.
 
-``BENCH_COLD=1``: the cold server, where every page is served as with every cache empty
+``BENCH_COLD=1``: the cold server, where every request starts with every cache empty
 (``bench.cold_cache.ColdCache``; the delay prediction's table, which beat keeps filled, excepted).
 """
 
@@ -20,7 +20,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 ROOT_URLCONF = "bench.urls"
 
 if env.bool("BENCH_COLD", default=False):
-    # Nothing a page stores in the cache is found again: sessions are read from the database
+    # Nothing an earlier request stored in the cache is found: sessions are read from the database
     # (``cached_db`` finds no copy), the configuration and the timeline's body are built each time.
     CACHES = {"default": {"BACKEND": "bench.cold_cache.ColdCache", "LOCATION": REDIS_URL}}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
