@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from pytest_django.asserts import assertContains, assertFormError, assertRedirects
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
+from pytest_django.asserts import assertContains, assertFormError, assertNotContains, assertRedirects
 
 from .builders import PASSWORD, PHONE, sign_up, signed_in_user
 
@@ -141,3 +144,22 @@ def test_a_registered_email_is_refused_whatever_its_case(client, email_customer)
 def test_a_signed_in_customer_is_sent_on_from_the_sign_up_page(client, customer):
     client.force_login(customer)
     assertRedirects(client.get(SIGN_UP), HOME)
+
+
+def test_the_password_rules_say_nin_not_ni_in_chinese(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+
+    response = client.get(SIGN_UP)
+
+    # Django's own catalogue says 你 in its validators' help texts; ours overrides them.
+    assertContains(response, "您的密码不能全是数字。")
+    assertContains(response, "您的密码不能是常见密码。")
+    assertContains(response, "您的密码不能与您的其他个人信息过于相似。")
+    assertNotContains(response, "你")
+    with translation.override("zh-hans"):
+        assert "您" in ngettext(
+            "Your password must contain at least %(min_length)d character.",
+            "Your password must contain at least %(min_length)d characters.",
+            8,
+        )
+        assert gettext("Your old password was entered incorrectly. Please enter it again.").startswith("您")
