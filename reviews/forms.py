@@ -174,6 +174,23 @@ class ReassignForm(forms.Form):
         self.fields["assignee"].queryset = assignees
 
 
+class DelayCauseForm(forms.Form):
+    """The cause of a delay, from the catalogue's active delay reasons, with a note for staff."""
+
+    reason = forms.ModelChoiceField(label=_("Cause of delay"), queryset=Reason.objects.none())
+    note = forms.CharField(
+        label=_("Note for staff (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The customer is shown the cause and its remedy, never this note."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = Reason.objects.filter(kind=ReasonKind.DELAY, is_active=True)
+
+
 class AssignmentRuleForm(forms.ModelForm):
     """The stages as checkboxes instead of raw JSON."""
 

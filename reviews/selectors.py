@@ -84,7 +84,7 @@ def work_queue(*, user: User | AnonymousUser) -> QuerySet[LoanApplication]:
     if not sees_every_stage(user):
         queryset = queryset.filter(stage__in=sorted(stages))
     return (
-        queryset.select_related("dealer", "product", "applicant")
+        queryset.select_related("dealer", "product", "applicant", "delay_reason")
         .defer(
             "applicant__id_number",
             "applicant__monthly_income",

@@ -27,7 +27,7 @@ from common.money import yuan
 
 from .. import selectors, services
 from ..choices import PiiField
-from ..forms import DocumentVerdictForm, ReassignForm, TransitionForm
+from ..forms import DelayCauseForm, DocumentVerdictForm, ReassignForm, TransitionForm
 from ..transitions import STAFF_TRANSITIONS, staff_transitions_for
 from .inlines import DOCUMENTS_FORM_ID, PII_FORM_ID, ApplicantInline, DocumentInline, StageEventInline
 
@@ -173,6 +173,9 @@ class ApplicationPageMixin:
             assignment is None
             and services.eligible_assignees(application=application).filter(pk=user.pk).exists()
         )
+        delay_form = None
+        if core.may_set_delay_cause(application=application, user=user):
+            delay_form = DelayCauseForm(initial={"reason": application.delay_reason_id}, prefix="delay")
         reassign_form = None
         if user.has_perm(services.MANAGE_PERMISSION):
             reassign_form = ReassignForm(assignees=services.eligible_assignees(application=application))
@@ -184,6 +187,7 @@ class ApplicationPageMixin:
             "transitions": transitions,
             "can_claim": can_claim,
             "reassign_form": reassign_form,
+            "delay_form": delay_form,
             "documents_form_id": DOCUMENTS_FORM_ID,
             "pii_form_id": PII_FORM_ID,
             "requested_amount_display": yuan(application.requested_amount, empty="—"),
@@ -213,6 +217,11 @@ class ApplicationPageMixin:
                 "<path:object_id>/claim/",
                 view(require_POST(self.claim_view)),
                 name="applications_loanapplication_claim",
+            ),
+            path(
+                "<path:object_id>/delay/",
+                view(require_POST(self.delay_view)),
+                name="applications_loanapplication_delay",
             ),
             path(
                 "<path:object_id>/reassign/",
@@ -367,6 +376,30 @@ class ApplicationPageMixin:
             messages.error(request, str(error))
         else:
             messages.success(request, gettext("Assigned to you."))
+        return redirect(_back_url(request, application))
+
+    def delay_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Set or change the cause of the current stage's delay (the service checks who may)."""
+        application = self._get_visible(request, object_id)
+        form = DelayCauseForm(request.POST, prefix="delay")
+        if not form.is_valid():
+            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+            return redirect(_back_url(request, application))
+        reason = form.cleaned_data["reason"]
+        try:
+            core.delay_cause_set(
+                application=application, reason=reason, actor=request.user, note=form.cleaned_data["note"]
+            )
+        except PermissionDenied as error:
+            return self._refused(request, application, str(error))
+        except core.TransitionError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                gettext("Cause of delay: %(reason)s. The customer is told it and its remedy.")
+                % {"reason": reason.localized("text")},
+            )
         return redirect(_back_url(request, application))
 
     def reassign_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,13 +20,15 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import STAFF_ROLES
-from applications.choices import Stage
+from applications import services as core
+from applications.choices import ReasonKind, Stage
 from applications.models import LoanApplication
+from applications.reference import reference_data
 from common.pii import mask_name
 
 from .. import selectors, services
 from ..choices import Queue, SlaState
-from ..forms import ReassignForm
+from ..forms import DelayCauseForm, ReassignForm
 
 LIKELY_TO_BREACH_LABEL = _("Likely to breach")
 
@@ -92,6 +95,28 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DelayCauseFilter(admin.SimpleListFilter):
+    """By the current cause of delay: one of the catalogue's delay reasons, or none recorded."""
+
+    title = _("cause of delay")
+    parameter_name = "delay"
+    NONE = "none"
+
+    def lookups(self, request, model_admin):
+        # The catalogue from the shared cache (``applications.reference``): no query once cached.
+        catalogue = reference_data().reasons.values()
+        reasons = sorted((r for r in catalogue if r.kind == ReasonKind.DELAY), key=lambda r: r.code)
+        return [(self.NONE, _("None recorded")), *((r.code, r.localized("text")) for r in reasons)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.NONE:
+            return queryset.filter(delay_reason__isnull=True)
+        if value:
+            return queryset.filter(delay_reason__code=value)
+        return queryset
+
+
 # --- The list ---------------------------------------------------------------------------------------
 
 
@@ -146,15 +171,16 @@ class WorkQueueMixin:
         "stage_label",
         "assignee",
         "sla_badge",
+        "delay_cause",
     )
     list_display_links = ("display_reference",)
-    list_filter = (QueueFilter, SlaFilter, StageFilter, "dealer", "product", AssigneeFilter)
+    list_filter = (QueueFilter, SlaFilter, StageFilter, DelayCauseFilter, "dealer", "product", AssigneeFilter)
     search_fields = ("reference",)  # shows the box; get_search_results does the matching
     search_help_text = _("A reference (ABCDE-23456) or the applicant's full mobile number.")
     list_per_page = 100
     paginator = CappedCountPaginator
     show_full_result_count = False  # one COUNT(*) per page is enough on a large book
-    actions = ("claim_selected", "reassign_selected")
+    actions = ("claim_selected", "reassign_selected", "set_delay_cause_selected")
 
     def get_changelist(self, request: HttpRequest, **kwargs):
         return WorkQueueChangeList
@@ -220,6 +246,13 @@ class WorkQueueMixin:
             likely,
             sla.text,
         )
+
+    @admin.display(description=_("cause of delay"))
+    def delay_cause(self, obj: LoanApplication):
+        # Joined by the queue's query (``selectors.work_queue``): no query per row.
+        if obj.delay_reason is None:
+            return format_html('<span class="lp-muted">{}</span>', "—")
+        return obj.delay_reason.localized("text")
 
     # --- the queue page ---
 
@@ -298,3 +331,38 @@ class WorkQueueMixin:
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/reviews/loanapplication/reassign.html", context)
+
+    @admin.action(description=_("Set the cause of delay…"), permissions=["claim"])
+    def set_delay_cause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """One cause for the selected files (each checked by the service: a file of a stage the
+        user does not work, or closed, is refused and named)."""
+        form = DelayCauseForm(request.POST if "apply" in request.POST else None, prefix="delay")
+        if form.is_valid():
+            reason, note = form.cleaned_data["reason"], form.cleaned_data["note"]
+            done, refused = 0, []
+            for application in queryset:
+                try:
+                    core.delay_cause_set(
+                        application=application, reason=reason, actor=request.user, note=note
+                    )
+                    done += 1
+                except (PermissionDenied, core.TransitionError) as error:
+                    refused.append(f"{application.display_reference}: {error}")
+            if done:
+                messages.success(
+                    request,
+                    gettext("Cause of delay set to “%(reason)s”: %(count)s.")
+                    % {"reason": reason.localized("text"), "count": done},
+                )
+            for text in refused:
+                messages.error(request, text)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Set the cause of delay"),
+            "form": form,
+            "applications": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/reviews/loanapplication/delay_cause.html", context)

@@ -231,14 +231,15 @@ def test_the_page_costs_the_same_queries_however_many_documents_and_events(
     # with actors, 10-12 whether every required document is on file (documents, required types,
     # requests: "recommend approval"'s condition), 13 document problems and 14 rejection reasons
     # for the buttons' forms, 15 document types to request, 16 document problems for the documents
-    # inline's reject buttons, 17 document-type names for the history's document events. (The
-    # session comes from the cache; the file is assigned, so nobody is asked who may claim it.)
-    with django_assert_num_queries(17):
+    # inline's reject buttons, 17 document-type names for the history's document events, 18 the
+    # catalogue's delay reasons for the cause-of-delay form. (The session comes from the cache;
+    # the file is assigned, so nobody is asked who may claim it.)
+    with django_assert_num_queries(18):
         client.get(page_url(application))
     for code in ("id_card_back", "driving_licence", "income_proof"):
         upload(application, code, customer)
 
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(18):
         client.get(page_url(application))
 
 

@@ -58,10 +58,11 @@ def test_queue_queries_do_not_grow_with_rows(client, pipeline, reviewer, count, 
     # 8 assignee filter choices, 9-11 the delay prediction's figures for every stage and product
     # (not cached yet: the stays, and the working calendar's hours and days they are measured
     # on), 12 COUNT(*), 13 the page: applications joined to dealer, product and applicant, with
-    # "likely to breach" computed in it, 14 the page's open assignments with their assignees —
-    # the same fourteen whatever the number of rows, and ten once the session and the figures
-    # are cached.
-    with django_assert_num_queries(14):
+    # "likely to breach" computed in it, 14 the page's open assignments with their assignees,
+    # 15-17 the configuration the cause-of-delay filter lists its reasons from (stages, document
+    # types, reasons: ``applications.reference``) — the same seventeen whatever the number of
+    # rows, and ten once the session, the figures and the configuration are cached.
+    with django_assert_num_queries(17):
         response = client.get(QUEUE)
     assert response.status_code == 200
     assert len(rows(response)) == count
@@ -79,9 +80,9 @@ def test_the_likely_to_breach_filter_reads_the_figures_once(
     )
     client.force_login(reviewer)
     cache.clear()
-    # The same fourteen as the unfiltered page: the filter and the column share the figures'
+    # The same seventeen as the unfiltered page: the filter and the column share the figures'
     # three queries (the second asks the cache).
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(17):
         response = client.get(QUEUE, {"sla": "likely"})
     assert rows(response) == [late.display_reference]
 
