@@ -260,7 +260,7 @@ def test_the_schedule_is_dated_from_today_until_the_money_is_paid_out(client, cu
         dt.date(2027, 4, 30),
     ]
     assert rows[-1].due_on == dt.date(2030, 1, 31)
-    assert "2027-02-28 4,251.46" in page
+    assert "1 4,251.46 2027-02-28" in page
     assert "Annual interest rate 5.88% APR (IRR) 5.88%" in page
     assert "IRR method" in page
 

@@ -52,8 +52,8 @@ def test_the_printable_offer_records_reference_date_terms_schedules_rate_and_his
         "Repayment schedule: Equal instalments",
         "Repayment schedule: Equal principal",
         "The dates assume the money is paid out today, 31 Jan 2027",
-        "1 2027-02-28 4,251.46",  # the first instalment, a month after the payout (month-end)
-        "36 2030-01-31",
+        "1 4,251.46 2027-02-28",  # the first instalment, a month after the payout (month-end)
+        "2030-01-31",
         f"history held {offered.event_count} entries",
         offered.history_head,
     ):
