@@ -254,3 +254,26 @@ def test_the_signed_in_home_reads_the_applications_in_one_query(
     with django_assert_num_queries(3):
         response = client.get(HOME)
     assert len(response.context["home_cards"]) == 3
+
+
+# --- Screen-reader text: Chinese punctuation on Chinese pages -------------------------------------
+
+HIDDEN = re.compile(r'<(?:span|caption) class="visually-hidden">(.*?)</(?:span|caption)>', re.S)
+
+
+@pytest.mark.django_db
+def test_screen_reader_text_on_chinese_pages_uses_chinese_punctuation(
+    client, customer, dealer, reviewer, approver
+):
+    offered = at_offer(customer, dealer, reviewer, approver)
+    client.force_login(customer)
+    pages = [HOME, reverse("applications:list"), detail_url(offered), reverse("notifications:inbox")]
+
+    hidden = []
+    for url in pages:
+        content = client.get(url).content.decode()
+        hidden += [re.sub(r"\s+", " ", text).strip() for text in HIDDEN.findall(content)]
+
+    assert any(text.endswith("：") for text in hidden)  # "第 1 步：", "当前步骤："
+    ascii_punctuation = [text for text in hidden if re.search(r"[():.,;]", re.sub(r"<[^>]+>", "", text))]
+    assert ascii_punctuation == []
