@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from common.identifiers import canonical_reference, canonical_text
+
 from .choices import EventKind
 from .models import GENESIS_HASH, LoanApplication, StageEvent
 
@@ -99,3 +101,24 @@ def verify_chains(*, batch_size: int = 500) -> Iterator[tuple[str, BrokenLink | 
         for pk, reference, count, head in batch:
             yield reference, _check_chain(reference, count, head, by_application[pk])
         last_id = batch[-1][0]
+
+
+def verify_record(*, reference: str, entry: int, fingerprint: str) -> str | None:
+    """Check a record a customer kept (the printable offer): the application's whole chain holds,
+    and its history entry number ``entry`` carries ``fingerprint``. None when it does; else what
+    is wrong, in a sentence for staff. The reference and fingerprint are canonicalised first (the
+    dash shown in a reference, case, spaces and full-width characters copied from paper)."""
+    code = canonical_reference(reference)
+    written = canonical_text(fingerprint).replace(" ", "").lower()
+    application = LoanApplication.objects.filter(reference=code).only("event_count", "history_head").first()
+    if application is None:
+        return f"no application has the reference {reference!r}"
+    events = list(application.events.order_by("sequence", "pk"))
+    link = _check_chain(code, application.event_count, application.history_head, events)
+    if link is not None:
+        return f"the history is broken: {link}"
+    if not 1 <= entry <= len(events):
+        return f"{code} has {len(events)} history entries, not {entry}"
+    if events[entry - 1].hash != written:
+        return f"entry {entry} of {code} has the fingerprint {events[entry - 1].hash}, not {written}"
+    return None

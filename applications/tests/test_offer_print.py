@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from applications import services
 from applications.choices import Stage
-from applications.history import verify_chains
+from applications.history import verify_chains, verify_record
+from applications.models import StageEvent
 
 from .factories import at_offer, in_review, text_of
 
@@ -144,3 +146,33 @@ def test_the_offer_page_links_to_its_printable_record(client, customer, offered)
     html = client.get(reverse("applications:offer", args=[offered.reference])).content.decode()
     assert f'href="{print_url(offered)}"' in html
     assert Decimal("0.0588") == offered.approved_rate
+
+
+def test_staff_check_a_printed_record_against_the_history(client, customer, offered, capsys):
+    client.force_login(customer)
+    html = client.get(print_url(offered)).content.decode()
+    printed = re.search(r'data-testid="history-head">(\w+)<', html).group(1)
+    count = offered.event_count
+    # Later entries do not matter: the record names its own entry.
+    services.offer_accept(application=offered, actor=customer, repayment_method="equal_principal")
+    # Copied from paper: the reference with its dash, the fingerprint in capitals with a space.
+    call_command(
+        "verify_history",
+        reference=offered.display_reference.lower(),
+        entry=count,
+        fingerprint=f"{printed[:32].upper()} {printed[32:]}",
+    )
+    assert "The record verifies" in capsys.readouterr().out
+    assert verify_record(reference=offered.reference, entry=count + 1, fingerprint=printed).startswith(
+        f"entry {count + 1} of {offered.reference} has the fingerprint"
+    )
+    with pytest.raises(CommandError, match=r"does not verify: .* has \d+ history entries, not 99"):
+        call_command("verify_history", reference=offered.reference, entry=99, fingerprint=printed)
+
+
+def test_a_record_does_not_verify_once_its_history_was_edited(customer, offered):
+    entry = offered.event_count
+    printed = offered.events.get(sequence=entry).hash
+    StageEvent.objects.filter(application=offered, sequence=2).update(note="edited afterwards")
+    problem = verify_record(reference=offered.reference, entry=entry, fingerprint=printed)
+    assert problem.startswith("the history is broken:") and "event #2" in problem
