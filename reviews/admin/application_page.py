@@ -75,6 +75,7 @@ class ApplicationPageMixin:
                     "approved_amount_display",
                     "approved_rate_display",
                     "approved_term_months",
+                    "repayment_method",
                     "disbursed_by_name",
                     "closing_reason",
                     "submitted_at",
