@@ -24,6 +24,7 @@ from .selectors import (
     StayRow,
     approval_factors,
     backlog,
+    breaches_by_cause,
     funnel,
     report_memory,
     stay_groups,
@@ -55,6 +56,10 @@ class FreshFigures:
     @cached_property
     def factors(self):
         return approval_factors(self.range)
+
+    @cached_property
+    def causes(self):
+        return breaches_by_cause(self.range)
 
 
 def hours(seconds: float | None) -> str:
@@ -183,6 +188,12 @@ def _factors_table(figures) -> Table:
     return headers, rows
 
 
+def _causes_table(figures) -> Table:
+    headers = [_("Stage"), _("Cause of delay"), _("Breached"), _("Share of the stage's breaches (%)")]
+    rows = [[r.stage_label, r.label, r.breached, percent(r.share)] for r in figures.causes]
+    return headers, rows
+
+
 # name in the URL (?table=…) → builder: from a kept report, no query; from ``FreshFigures``, one.
 TABLES: dict[str, Callable[[Any], Table]] = {
     "stages": _stays_table("stages"),
@@ -194,6 +205,7 @@ TABLES: dict[str, Callable[[Any], Table]] = {
     "backlog": _backlog_table,
     "funnel": _funnel_table,
     "factors": _factors_table,
+    "causes": _causes_table,
 }
 
 # Excel runs a cell that starts with one of these as a formula: such text gets a leading quote.

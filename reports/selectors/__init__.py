@@ -27,13 +27,17 @@ Definitions (the report's page and its CSV files say the same):
   ``offer_pending`` (approved) or ``rejected`` (by the pre-check, a reviewer or an approver); the
   state machine allows at most one of them per application. The approval rate is approved ÷
   decided, the time to decision runs from submission.
+- **The cause of a breach** is the cause of delay the application had when the stay ended (the
+  leaving transition's ``data.delay_reason``); breached stays without one are "no cause recorded".
 
-Queries: ``stay_groups`` 1, ``backlog`` 1, ``funnel`` 1, ``approval_factors`` 1 — ``sla_report``
-makes these four whatever the size of the book. Values never go into the SQL text: every value is
+Queries: ``stay_groups`` 1, ``backlog`` 1, ``funnel`` 1, ``approval_factors`` 1,
+``breaches_by_cause`` 1 — ``sla_report`` makes these five whatever the size of the book. Values
+never go into the SQL text: every value is
 a query parameter; only table names, column names and the package's own constants are written in.
 
 Each table has its module: ``stays`` (durations and breaches), ``open_applications`` (the
-backlog), ``milestones`` (the funnel), ``factors`` (approval factors); ``report`` assembles them
+backlog), ``milestones`` (the funnel), ``factors`` (approval factors), ``causes`` (breaches by
+cause); ``report`` assembles them
 and keeps the result in the cache; ``base`` is what they share (the range, the SQL building
 blocks). The backlog's and the funnel's modules are not named ``backlog`` and ``funnel``: here
 those names are the functions.
@@ -42,6 +46,7 @@ those names are the functions.
 from __future__ import annotations
 
 from .base import EARLIEST_DATE, MAX_RANGE_DAYS, REPORT_STAGES, DateRange, default_range
+from .causes import CauseRow, breaches_by_cause
 from .factors import FACTOR_DIMENSIONS, FactorRow, approval_factors
 from .milestones import Funnel, funnel
 from .open_applications import AGE_BUCKETS, BacklogRow, backlog
@@ -69,6 +74,7 @@ __all__ = [
     "MAX_RANGE_DAYS",
     "REPORT_STAGES",
     "BacklogRow",
+    "CauseRow",
     "DateRange",
     "FactorRow",
     "Funnel",
@@ -79,6 +85,7 @@ __all__ = [
     "_beside",
     "approval_factors",
     "backlog",
+    "breaches_by_cause",
     "cached_report",
     "default_range",
     "funnel",
