@@ -290,3 +290,19 @@ def test_the_totals_add_up_to_the_fen(client, customer, offered):
             == Decimal("140000.00") + plan.total_interest
         )
         assert plan.total_interest == total_interest(plan.rows)
+
+
+def test_the_answered_offer_page_costs_one_query_more(client, customer, offered, django_assert_num_queries):
+    services.offer_accept(application=offered, actor=customer, repayment_method="equal_principal")
+    client.force_login(customer)
+    # user, the application, the acceptance event (when it was answered), unread count (navbar);
+    # the agreed schedule is computed from the application's own fields
+    with django_assert_num_queries(4):
+        assert client.get(offer_url(offered)).status_code == 200
+
+
+def test_the_offer_page_speaks_chinese_about_the_method_and_the_rate(client, customer, offered):
+    client.force_login(customer)
+    page = text_of(client.get(offer_url(offered), HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    for words in ("您希望如何还款？", "等额本息", "等额本金", "年化利率（IRR）5.88%", "内部收益率（IRR）法"):
+        assert words in page, words
