@@ -222,3 +222,22 @@ def test_waiting_for_documents_shows_its_cause_on_the_timeline(client, customer,
     page = text_of(client.get(detail_url(application)))
     assert "办理延迟：我们正在等待您补充资料" in page
     assert "请上传本页列出的资料，资料齐全后我们会立即继续审核。" in page
+
+
+def test_the_sweeps_delay_notice_tells_the_customer_the_cause_it_recorded_and_the_chain_holds(
+    customer, dealer
+):
+    from applications.history import verify_chains
+    from notifications import texts
+    from notifications.services import sla_sweep
+
+    application = entered_review(customer, dealer)
+    sla_sweep(now=at(2026, 3, 4, 19))  # overdue, first seen in the evening
+    (notice,) = delay_notices(application)
+    assert notice.context["reason"] == "outside_working_hours"
+    body = texts.render(notice).body
+    assert "It is outside our working hours or a public holiday" in body
+    assert "We continue on the next working day; you need do nothing." in body
+    sla_sweep(now=at(2026, 3, 4, 19, 5))  # a second pass: nothing new for the customer
+    assert len(delay_notices(application)) == 1
+    assert dict(verify_chains()) == {application.reference: None}
