@@ -16,6 +16,7 @@ from tests.browser.pages import (
     MD_BREAKPOINT,
     SCREENSHOTS,
     BrowserProblems,
+    assert_accessible,
     expect_navbar_on_one_row,
     expect_no_sideways_scrolling,
     expect_styled,
@@ -59,6 +60,7 @@ def test_a_customer_signs_up_with_a_phone_signs_out_and_signs_in_again(
     expect_no_sideways_scrolling(page)
     expect(page.locator("#id_identifier")).to_be_focused()
     screenshot(page, "signup-375-zh")
+    assert_accessible(page, "signup-375-zh")
 
     # One digit short: the page says why, next to the field, and keeps what was typed.
     page.locator("#id_identifier").fill("138 1234 567")
@@ -72,6 +74,7 @@ def test_a_customer_signs_up_with_a_phone_signs_out_and_signs_in_again(
     expect(page.locator("#error_1_id_identifier")).to_contain_text("11")
     expect_no_sideways_scrolling(page)
     screenshot(page, "signup-375-zh-error")
+    assert_accessible(page, "signup-375-zh-error")
     assert not get_user_model().objects.exists()
 
     identifier.fill("138 1234 5678")
@@ -96,6 +99,7 @@ def test_a_customer_signs_up_with_a_phone_signs_out_and_signs_in_again(
     expect(page.locator("#id_username")).to_be_visible()
     expect_no_sideways_scrolling(page)
     screenshot(page, "signin-375-zh")
+    assert_accessible(page, "signin-375-zh")
     page.locator("#id_username").fill("13812345678")
     page.locator("#id_password").fill(PASSWORD)
     page.locator("form[action='/accounts/login/'] button[type=submit]").click()
@@ -117,6 +121,7 @@ def test_the_sign_up_page_in_english_on_a_desktop(page: Page, live_server, brows
     expect(page.locator(".lp-navbar a[href='/accounts/login/']")).to_be_visible()  # no menu button here
     expect_navbar_on_one_row(page)
     screenshot(page, "signup-1280-en")
+    assert_accessible(page, "signup-1280-en")
 
     page.get_by_label("Mobile number or email").fill("li.na@example.cn")
     page.locator("#id_password1").fill(PASSWORD)
@@ -152,3 +157,35 @@ def test_the_locked_out_page_on_a_phone(page: Page, live_server, browser_problem
     expect(page.locator("main a[href='/accounts/password-reset/']")).to_be_visible()
     expect_no_sideways_scrolling(page)
     screenshot(page, "locked-out-375-zh")
+    assert_accessible(page, "locked-out-375-zh")
+
+
+def test_a_customer_resets_the_password_by_email_on_a_phone(
+    page: Page, live_server, browser_problems, mailoutbox
+):
+    from accounts.services import user_sign_up
+
+    user_sign_up(phone_or_email="wang.fang@example.cn", password=PASSWORD)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live_server.url}/accounts/password-reset/")
+    expect(page.locator("#id_email")).to_be_visible()
+    screenshot(page, "password-reset-375-zh")
+    assert_accessible(page, "password-reset-375-zh")
+
+    page.locator("#id_email").fill("wang.fang@example.cn")
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/accounts/password-reset/sent/")
+    assert_accessible(page, "password-reset-sent-375-zh")
+
+    (message,) = mailoutbox
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", message.body)
+    assert link, message.body
+    page.goto(f"{live_server.url}{link.group(1)}")
+    expect(page.locator("#id_new_password1")).to_be_visible()
+    screenshot(page, "password-reset-new-375-zh")
+    assert_accessible(page, "password-reset-new-375-zh")
+    page.locator("#id_new_password1").fill("Winter-Orchard-2027")
+    page.locator("#id_new_password2").fill("Winter-Orchard-2027")
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/accounts/reset/done/")
+    assert_accessible(page, "password-reset-done-375-zh")

@@ -19,6 +19,7 @@ from applications import services
 from applications.choices import Powertrain, Stage
 from applications.models import LoanApplication, LoanProduct
 from applications.tests.factories import DealerFactory, valid_id_number
+from tests.browser.pages import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -85,6 +86,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
     page.fill("#id_monthly_income", "25000")
     page.fill("#id_monthly_debt", "2000")
     screenshot(page, "apply-1-personal-375-zh")
+    assert_accessible(page, "apply-1-personal-375-zh")
     continue_button(page).click()
 
     error = page.locator("#error_1_id_id_number")
@@ -92,6 +94,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
     expect(page.locator("#id_id_number")).to_have_class(re.compile(r"\bis-invalid\b"))
     assert LoanApplication.objects.count() == 0  # nothing saved from an invalid step
     screenshot(page, "apply-1-personal-error-375-zh")
+    assert_accessible(page, "apply-1-personal-error-375-zh")
     page.fill("#id_id_number", good_id)
     continue_button(page).click()
 
@@ -106,6 +109,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
     page.fill("#id_vehicle_price", "200000")
     page.check(f"input[name=powertrain][value={Powertrain.BATTERY_ELECTRIC}]")
     screenshot(page, "apply-2-vehicle-375-zh")
+    assert_accessible(page, "apply-2-vehicle-375-zh")
     continue_button(page).click()
 
     # Step 3: the green product is offered for a new-energy car, with its minimum down payment.
@@ -121,6 +125,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
     page.fill("#id_requested_amount", "160000")
     page.select_option("#id_term_months", "36")
     screenshot(page, "apply-3-loan-375-zh")
+    assert_accessible(page, "apply-3-loan-375-zh")
     continue_button(page).click()
 
     # Step 4: both consents.
@@ -130,6 +135,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
     page.check("#id_credit_check")
     page.check("#id_privacy_notice")
     screenshot(page, "apply-4-consent-375-zh")
+    assert_accessible(page, "apply-4-consent-375-zh")
     continue_button(page).click()
 
     # Review: masked personal data, then submit.
@@ -138,6 +144,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
     )
     expect(page.get_by_text("110101********", exact=False)).to_be_visible()
     screenshot(page, "apply-5-review-375-zh")
+    assert_accessible(page, "apply-5-review-375-zh")
     page.locator("main form button.btn-lg[type=submit]").click()
 
     timeline = (
@@ -162,6 +169,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
         page.set_input_files("input[type=file]", files=[payload])
         if number == 0:
             screenshot(page, "apply-6-document-375-zh")
+            assert_accessible(page, "apply-6-document-375-zh")
         page.locator("main form button[type=submit]").click()
         if number < len(missing) - 1:
             expect(page).to_have_url(
@@ -171,6 +179,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
 
     expect(page).to_have_url(timeline)
     screenshot(page, "apply-7-timeline-375-zh")
+    assert_accessible(page, "apply-7-timeline-375-zh")
     application.refresh_from_db()
     assert application.stage == Stage.UNDER_REVIEW
     assert application.documents.count() == len(missing)
@@ -221,5 +230,6 @@ def test_the_loan_step_on_a_desktop_in_english_shows_the_rules_next_to_the_field
         "You can borrow at most the price minus the down payment: ¥210,000.00."
     )
     screenshot(page, "apply-loan-1280-en")
+    assert_accessible(page, "apply-loan-1280-en")
     application.refresh_from_db()
     assert application.product_id is None

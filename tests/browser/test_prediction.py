@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from playwright.sync_api import Browser, expect
 
 from tests.browser.builders import in_review
-from tests.browser.pages import BrowserProblems, screenshot, signed_in_context
+from tests.browser.pages import BrowserProblems, assert_accessible, screenshot, signed_in_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,6 +67,7 @@ def test_the_customer_reads_the_median_and_the_reviewer_sees_likely_to_breach(
         "Based on how long this step took for recent applications with your loan product."
     )
     screenshot(page, "prediction-timeline-1280-en")
+    assert_accessible(page, "prediction-timeline-1280-en")
     assert problems.unexpected() == []
 
     staff_context = signed_in_context(browser, live_server, reviewer, locale="en")

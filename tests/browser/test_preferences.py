@@ -13,6 +13,7 @@ from notifications.models import ChannelPreference
 
 from .pages import (
     BrowserProblems,
+    assert_accessible,
     expect_navbar_on_one_row,
     expect_no_sideways_scrolling,
     expect_styled,
@@ -72,6 +73,7 @@ def test_a_customer_turns_email_off_from_the_inbox_on_a_phone(
     expect_no_sideways_scrolling(page)
     expect_navbar_on_one_row(page)
     screenshot(page, "preferences-375-zh")
+    assert_accessible(page, "preferences-375-zh")
     preference = ChannelPreference.objects.get(user=with_phone)
     assert (preference.email, preference.sms) == (False, True)
 
@@ -81,6 +83,7 @@ def test_a_customer_turns_email_off_from_the_inbox_on_a_phone(
         page.locator(".lp-navbar").get_by_role("link", name=words("zh-hans", "Notification settings"))
     ).to_be_visible()
     screenshot(page, "preferences-menu-375-zh")
+    assert_accessible(page, "preferences-menu-375-zh")
 
 
 def test_the_settings_in_english_on_a_desktop_keep_the_menu_on_one_row(
@@ -100,3 +103,4 @@ def test_the_settings_in_english_on_a_desktop_keep_the_menu_on_one_row(
     expect(page.locator(".lp-navbar").get_by_role("link", name="Notification settings")).to_be_visible()
     expect_no_sideways_scrolling(page)
     screenshot(page, "preferences-1280-en")
+    assert_accessible(page, "preferences-1280-en")

@@ -14,6 +14,8 @@ from tests.browser.pages import (
     MD_BREAKPOINT,
     VIEWPORTS,
     BrowserProblems,
+    accessibility_problems,
+    assert_accessible,
     expect_five_milestones,
     expect_navbar_on_one_row,
     expect_no_sideways_scrolling,
@@ -51,6 +53,7 @@ def test_home_page_explains_the_five_steps_in_chinese_and_english(
     expect(page.locator("#steps").get_by_text("人工审核", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="中文")).to_have_attribute("aria-current", "true")
     screenshot(page, f"home-{width}-zh")
+    assert_accessible(page, f"home-{width}-zh")
 
     page.get_by_role("button", name="English").click()
 
@@ -63,6 +66,7 @@ def test_home_page_explains_the_five_steps_in_chinese_and_english(
     expect(page.locator("#steps").get_by_text("人工审核")).to_have_count(0)
     expect(page.get_by_role("button", name="English")).to_have_attribute("aria-current", "true")
     screenshot(page, f"home-{width}-en")
+    assert_accessible(page, f"home-{width}-en")
 
     page.get_by_role("button", name="中文").click()
 
@@ -90,3 +94,35 @@ def test_staff_sign_in_leads_to_the_back_office_login(
     expect(page.locator("#id_username")).to_be_visible()
     expect(page.locator("#id_password")).to_be_visible()
     screenshot(page, f"admin-login-{width}")
+
+
+def test_a_missing_page_is_in_the_sites_frame_and_leads_back_home(page: Page, live_server, browser_problems):
+    browser_problems.tolerate("/no-such-page/")  # the 404 itself is the point
+    page.set_viewport_size({"width": 375, "height": 812})
+
+    response = page.goto(f"{live_server.url}/no-such-page/")
+
+    assert response is not None and response.status == 404
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect_styled(page)
+    expect(page.locator("h1")).to_have_text("找不到这个页面")
+    screenshot(page, "404-375-zh")
+    assert_accessible(page, "404-375-zh")
+    page.get_by_role("link", name="返回首页").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+    assert_accessible(page, "home-375-zh-from-404")
+
+
+def test_the_accessibility_check_finds_what_it_is_there_to_find(page: Page):
+    """The check itself: a faint text and a table that scrolls but cannot be reached by keyboard."""
+    page.set_content(
+        '<html lang="en"><head><title>t</title></head><body><main>'
+        '<p style="color:#bbb;background:#fff">Faint words</p>'
+        '<div style="overflow:auto;width:80px"><table><tr><td style="white-space:nowrap">'
+        + "wide " * 40
+        + "</td></tr></table></div></main></body></html>"
+    )
+
+    rules = {problem.split(" ", 1)[0] for problem in accessibility_problems(page)}
+
+    assert rules == {"color-contrast", "scrollable-region-focusable"}

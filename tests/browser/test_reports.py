@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from accounts.roles import Role
 from applications.choices import Powertrain, Stage
 from reports.tests.builders import Step, file_with_history
-from tests.browser.pages import SCREENSHOTS, expect_no_sideways_scrolling, screenshot
+from tests.browser.pages import SCREENSHOTS, assert_accessible, expect_no_sideways_scrolling, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -166,6 +166,7 @@ def test_the_report_reads_on_a_phone_and_a_desktop_in_both_languages(
     )
     assert smallest >= 10, f"chart text {smallest:.1f} px high"
     screenshot(page, f"reports-sla-{width}-{'zh' if language == 'zh-CN' else 'en'}")
+    assert_accessible(page, f"reports-sla-{width}-{'zh' if language == 'zh-CN' else 'en'}")
     assert errors == []
     context.close()
 

@@ -22,7 +22,14 @@ from applications.choices import EventKind, Stage
 from applications.models import DocumentType, LoanApplication
 from applications.tests.factories import make_draft
 
-from .pages import BrowserProblems, expect_navbar_on_one_row, expect_styled, screenshot, sign_in
+from .pages import (
+    BrowserProblems,
+    assert_accessible,
+    expect_navbar_on_one_row,
+    expect_styled,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -92,6 +99,7 @@ def test_customer_follows_the_timeline_reads_the_offer_and_accepts_it(
     expect_navbar_on_one_row(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375, "the page scrolls sideways"
     screenshot(page, "timeline-375-zh")
+    assert_accessible(page, "timeline-375-zh")
 
     # On a desktop, in English.
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -99,6 +107,7 @@ def test_customer_follows_the_timeline_reads_the_offer_and_accepts_it(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_test_id("reply-by")).to_contain_text("Please reply by")
     screenshot(page, "timeline-1280-en")
+    assert_accessible(page, "timeline-1280-en")
 
     # The offer: figures, then the other schedule.
     page.get_by_role("link", name="Review the offer").click()
@@ -110,6 +119,7 @@ def test_customer_follows_the_timeline_reads_the_offer_and_accepts_it(
     expect(principal).to_be_hidden()
     expect(instalments.locator("tbody tr")).to_have_count(36)
     screenshot(page, "offer-1280-en")
+    assert_accessible(page, "offer-1280-en")
     page.get_by_role("tab", name="Equal principal").click()
     expect(principal).to_be_visible()
     expect(instalments).to_be_hidden()
@@ -119,6 +129,7 @@ def test_customer_follows_the_timeline_reads_the_offer_and_accepts_it(
     table = principal.locator(".table-responsive")
     assert table.evaluate("el => el.scrollWidth <= el.clientWidth"), "the schedule is cut off on a phone"
     screenshot(page, "offer-375-en")
+    assert_accessible(page, "offer-375-en")
 
     # Accept, confirm, and the timeline moves on to step 4 with an expected time.
     page.get_by_role("button", name="Accept the offer").click()
@@ -131,6 +142,7 @@ def test_customer_follows_the_timeline_reads_the_offer_and_accepts_it(
     expect(page.get_by_test_id("expected")).to_contain_text("Expected by")
     expect_navbar_on_one_row(page)
     screenshot(page, "timeline-accepted-375-en")
+    assert_accessible(page, "timeline-accepted-375-en")
     application.refresh_from_db()
     assert application.stage == Stage.CONTRACT_SIGNING
 
@@ -140,18 +152,32 @@ def test_customer_follows_the_timeline_reads_the_offer_and_accepts_it(
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect_milestone(page, 4, "current")
     screenshot(page, "timeline-accepted-1280-zh")
+    assert_accessible(page, "timeline-accepted-1280-zh")
     page.set_viewport_size({"width": 375, "height": 812})
     page.goto(f"{timeline_url}offer/")
     expect(page.get_by_test_id("answer")).to_have_count(0)
     screenshot(page, "offer-accepted-375-zh")
+    assert_accessible(page, "offer-accepted-375-zh")
+
+    # The home page, signed in: this application where it stands, with the way to it.
+    page.goto(f"{live_server.url}/")
+    card = page.locator(f'#lp-mine [data-reference="{application.reference}"]')
+    expect(card.get_by_test_id("stage")).to_contain_text("合同签署")
+    card.get_by_role("link").click()
+    expect(page).to_have_url(timeline_url)
+    page.go_back()
+    screenshot(page, "home-signed-in-375-zh")
+    assert_accessible(page, "home-signed-in-375-zh")
 
     # The list of applications and the inbox, where every stage change left a message.
     page.goto(f"{live_server.url}/applications/")
     expect(page.locator(f'[data-reference="{application.reference}"]')).to_be_visible()
     screenshot(page, "list-375-zh")
+    assert_accessible(page, "list-375-zh")
     page.goto(f"{live_server.url}/inbox/")
     expect(page.get_by_test_id("notifications").locator("li")).to_have_count(4)
     screenshot(page, "inbox-375-zh")
+    assert_accessible(page, "inbox-375-zh")
     page.locator("form[action$='/inbox/read/'] button").click()
     expect(page.locator(".lp-unread-badge")).to_have_count(0)
 
@@ -177,6 +203,7 @@ def test_anyone_tracks_with_reference_and_phone_but_learns_nothing_from_a_wrong_
     expect(page.locator("a[href*='/offer/']")).to_have_count(0)  # read-only
     assert page.url == f"{live_server.url}/track/"
     screenshot(page, "track-375-zh")
+    assert_accessible(page, "track-375-zh")
 
 
 def test_what_we_need_and_a_delay_read_well_on_a_phone_and_a_desktop(
@@ -229,12 +256,14 @@ def test_what_we_need_and_a_delay_read_well_on_a_phone_and_a_desktop(
     expect(needs.locator('[data-document-type="driving_licence"] a')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "timeline-documents-375-zh")
+    assert_accessible(page, "timeline-documents-375-zh")
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/applications/{late.reference}/")
     expect(page.get_by_test_id("delay")).to_be_visible()
     expect(page.get_by_test_id("expected")).to_have_count(0)
     screenshot(page, "timeline-delayed-1280-zh")
+    assert_accessible(page, "timeline-delayed-1280-zh")
 
 
 def test_a_long_history_shows_its_latest_events_and_opens_the_rest(
@@ -261,6 +290,7 @@ def test_a_long_history_shows_its_latest_events_and_opens_the_rest(
     expect(link).to_be_visible()
     link.scroll_into_view_if_needed()
     screenshot(page, "timeline-long-history-1280-en")
+    assert_accessible(page, "timeline-long-history-1280-en")
     hidden = int(re.search(r"\d+", link.inner_text()).group())
 
     link.click()
