@@ -39,6 +39,8 @@ class AssignmentAction(models.TextChoices):
 
     AUTOMATIC = "automatic", pgettext_lazy("assignment", "Assigned automatically")
     CLAIMED = "claimed", pgettext_lazy("assignment", "Claimed")
+    # Documents came back: the file goes to the reviewer who asked for them, while they still may.
+    RETURNED = "returned", pgettext_lazy("assignment", "Back to the reviewer who asked for documents")
     REASSIGNED = "reassigned", pgettext_lazy("assignment", "Reassigned")
     RELEASED = "released", pgettext_lazy("assignment", "Released")
 

@@ -28,7 +28,7 @@ from accounts.models import User
 from accounts.roles import STAFF_ROLES
 from applications import services as core
 from applications.choices import EventKind, Stage
-from applications.models import Applicant, LoanApplication, StageDefinition
+from applications.models import Applicant, LoanApplication, StageDefinition, StageEvent
 
 from .choices import ROLE_PERMISSION, STAGE_PERMISSION, AssignmentAction, PiiField
 from .models import Assignment, AssignmentRule, PiiAccessLog
@@ -229,6 +229,7 @@ def _assign(
             "assignee": assignee.pk,
             "assignee_name": assignee.get_username(),
             "previous": previous.assignee_id if previous else None,
+            "previous_name": previous.assignee.get_username() if previous else "",
             "rule": rule.pk if rule else None,
         },
     )
@@ -278,8 +279,36 @@ def assignment_auto(*, application: LoanApplication, now: dt.datetime | None = N
         return _assign_least_loaded(application=_lock(application.pk), now=now)
 
 
-def assignment_on_stage_change(*, application_id: int, now: dt.datetime) -> Assignment | None:
-    """A stage change ends the open assignment; a stage with a staff owner gets a new one.
+def documents_requester(*, application: LoanApplication) -> int | None:
+    """Who sent the file to the customer for documents the last time: the actor of the latest
+    transition into "awaiting documents", read from the history (None: the pre-check asked)."""
+    return (
+        StageEvent.objects.filter(
+            application=application, kind=EventKind.TRANSITION, to_stage=Stage.AWAITING_DOCUMENTS
+        )
+        .order_by("-sequence")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+
+
+def _assign_back_to_requester(*, application: LoanApplication, now: dt.datetime) -> Assignment | None:
+    """The reviewer who asked for the documents gets the file back, when they still may work it
+    (active, in a role a rule gives the file to, not barred by four-eyes). The caller holds the lock."""
+    requester_id = documents_requester(application=application)
+    if requester_id is None:
+        return None
+    requester = eligible_assignees(application=application).filter(pk=requester_id).first()
+    if requester is None:
+        return None
+    return _assign(application=application, assignee=requester, action=AssignmentAction.RETURNED, now=now)
+
+
+def assignment_on_stage_change(
+    *, application_id: int, now: dt.datetime, from_stage: str = ""
+) -> Assignment | None:
+    """A stage change ends the open assignment; a stage with a staff owner gets a new one: back from
+    the customer's documents, the reviewer who asked for them; otherwise the least loaded.
 
     Called by the stage hook inside the transition's transaction, which holds the row lock: the
     row is read (and locked, a no-op) here, with the stage and the fields the rules match on."""
@@ -289,6 +318,10 @@ def assignment_on_stage_change(*, application_id: int, now: dt.datetime) -> Assi
             StageDefinition.objects.filter(stage=locked.stage).values_list("owner_role", flat=True).first()
         )
         if owner in STAFF_ROLES:
+            if from_stage == Stage.AWAITING_DOCUMENTS and locked.stage == Stage.UNDER_REVIEW:
+                returned = _assign_back_to_requester(application=locked, now=now)
+                if returned is not None:
+                    return returned
             return _assign_least_loaded(application=locked, now=now)
         previous = open_assignment(application=locked)
         if previous is not None:
@@ -299,7 +332,10 @@ def assignment_on_stage_change(*, application_id: int, now: dt.datetime) -> Assi
 def assignment_claim(
     *, application: LoanApplication, actor: User, now: dt.datetime | None = None
 ) -> Assignment:
-    """ "Assign to me": for an unassigned application the actor is eligible for."""
+    """ "Assign to me": for an application the actor is eligible for, unassigned or held by a
+    colleague. Taking a colleague's file is allowed but never silent: the history's assignment
+    event names whom it was taken from (staff act only on files they hold, see
+    ``applications.services.lifecycle``), and the colleague sees it leave their queue."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(application.pk)
@@ -308,11 +344,6 @@ def assignment_claim(
             return current
         if not eligible_assignees(application=locked).filter(pk=actor.pk).exists():
             raise _refusal(application=locked, user=actor, yourself=True)
-        if current is not None:
-            raise AssignmentRefused(
-                _("This application is already assigned to %(name)s. A manager can reassign it.")
-                % {"name": current.assignee.get_username()}
-            )
         return _assign(
             application=locked, assignee=actor, actor=actor, action=AssignmentAction.CLAIMED, now=now
         )

@@ -22,6 +22,7 @@ from .drafts import (
 )
 from .expiry import ExpiryPass, applications_expire_due
 from .lifecycle import (
+    NotAssignedToYou,
     ReasonRequired,
     StaleApplication,
     TransitionError,
@@ -56,6 +57,7 @@ from .sla import SlaChange, SlaChanges, sla_advance
 
 __all__ = [
     "ExpiryPass",
+    "NotAssignedToYou",
     "ReasonRequired",
     "SlaChange",
     "SlaChanges",

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from .. import hooks, sla
+from .. import hooks, owners, sla
 from ..choices import FINAL_STAGES, EventKind, RepaymentMethod
 from ..models import (
     GENESIS_HASH,
@@ -51,6 +52,31 @@ class TransitionRefused(TransitionError):
 
 class ReasonRequired(TransitionError):
     pass
+
+
+class NotAssignedToYou(TransitionError):
+    """A member of staff acting on a file a colleague holds: they claim it first (visibly)."""
+
+
+# Managers may act on any file: their action is theirs in the history, and they reassign work.
+MANAGE_PERMISSION = "applications.manage_applications"
+
+
+def _refuse_if_held_by_another(*, application: LoanApplication, actor: User) -> None:
+    """Back-office staff act on files assigned to them, or to nobody (then the permission alone
+    decides). The holder is asked through ``settings.LOANPORTAL_OWNER_SELECTOR``: the core never
+    imports the back office. Customers and dealer staff (not ``is_staff``) answer for the customer
+    whoever holds the file, and are not asked."""
+    if not actor.is_staff or actor.has_perm(MANAGE_PERMISSION):
+        return
+    holder_id = owners.owner_id(application.pk)
+    if holder_id is None or holder_id == actor.pk:
+        return
+    holder = get_user_model().objects.filter(pk=holder_id).first()
+    raise NotAssignedToYou(
+        _("This application is assigned to %(name)s: claim it first (“Assign to me”), then act.")
+        % {"name": holder.get_username() if holder else "—"}
+    )
 
 
 # --- History ------------------------------------------------------------------------------------
@@ -171,6 +197,8 @@ def _transition(
                 raise PermissionDenied(_("Only a signed-in person may take this action."))
         elif not meta.has_transition_perm(locked, locked.stage, actor):
             raise PermissionDenied(_("You are not allowed to take this action on this application."))
+        else:
+            _refuse_if_held_by_another(application=locked, actor=actor)
         meaning = TRANSITIONS[name]
         if not can_proceed(method):
             raise TransitionRefused(_condition_message(locked, meaning))

@@ -40,7 +40,8 @@ def _race(*actions) -> list[object]:
 
 @pytest.mark.parametrize("attempt", range(5))
 def test_two_concurrent_transitions_exactly_one_succeeds(attempt, customer, dealer, reviewer, make_user):
-    second_reviewer = make_user("reviewer_two", "reviewer")
+    # A team lead (reviewer and manager): staff act only on files they hold, managers on any.
+    second_reviewer = make_user("reviewer_two", "reviewer", "manager")
     application = make_draft(customer=customer, dealer=dealer)
     put_required_documents(application, uploaded_by=customer)
     # The submission commits, so the (eager) pre-check runs at once and passes to review.

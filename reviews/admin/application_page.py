@@ -170,9 +170,10 @@ class ApplicationPageMixin:
             }
             for spec in staff_transitions_for(application=application, user=user)
         ]
-        can_claim = (
-            assignment is None
-            and services.eligible_assignees(application=application).filter(pk=user.pk).exists()
+        # Unassigned, or held by a colleague: staff act only on files they hold, so they claim first.
+        mine = assignment is not None and assignment.assignee_id == user.pk
+        can_claim = not mine and (
+            services.eligible_assignees(application=application).filter(pk=user.pk).exists()
         )
         delay_form = None
         if core.may_set_delay_cause(application=application, user=user):

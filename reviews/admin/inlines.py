@@ -204,6 +204,12 @@ class StageEventInline(BackOfficeInline, admin.TabularInline):
                 if data.get("action") in AssignmentAction.values
                 else ""
             )
+            if data.get("assignee_name") and data.get("previous_name"):  # taken from a colleague
+                return gettext("%(action)s: %(name)s (from %(previous)s)") % {
+                    "action": action,
+                    "name": data["assignee_name"],
+                    "previous": data["previous_name"],
+                }
             if data.get("assignee_name"):
                 return gettext("%(action)s: %(name)s") % {"action": action, "name": data["assignee_name"]}
             return str(action)

@@ -11,6 +11,7 @@ from applications import services
 from applications.choices import Stage
 from applications.models import DocumentType, LoanApplication, StageDefinition
 from applications.tests.factories import make_draft
+from reviews import services as reviews_services
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -31,6 +32,19 @@ class Pipeline:
         self.customer, self.dealer = customer, dealer
         self.reviewer, self.approver, self.operations = reviewer, approver, operations
 
+    @staticmethod
+    def hold(application: LoanApplication, actor) -> LoanApplication:
+        """``actor`` claims the file when a colleague holds it: staff act only on files they hold
+        (or nobody does)."""
+        assignment = reviews_services.open_assignment(application=application)
+        if assignment is not None and assignment.assignee_id != actor.pk:
+            reviews_services.assignment_claim(application=application, actor=actor)
+        return application
+
+    def held_by(self, actor, stage: str = Stage.UNDER_REVIEW, **draft) -> LoanApplication:
+        """A new file at ``stage`` that ``actor`` holds, ready for them to act on."""
+        return self.hold(self.new(stage, **draft), actor)
+
     def new(self, stage: str = Stage.UNDER_REVIEW, **draft) -> LoanApplication:
         application = make_draft(customer=self.customer, dealer=self.dealer, **draft)
         if stage == Stage.DRAFT:
@@ -47,11 +61,13 @@ class Pipeline:
         application = services.precheck_pass(application=application)
         if stage == Stage.UNDER_REVIEW:
             return application
-        application = services.review_recommend(application=application, actor=self.reviewer)
+        application = services.review_recommend(
+            application=self.hold(application, self.reviewer), actor=self.reviewer
+        )
         if stage == Stage.APPROVAL:
             return application
         application = services.approval_approve(
-            application=application,
+            application=self.hold(application, self.approver),
             actor=self.approver,
             amount=application.requested_amount,
             rate=Decimal("0.0500"),
@@ -62,10 +78,14 @@ class Pipeline:
         application = services.offer_accept(application=application, actor=self.customer)
         if stage == Stage.CONTRACT_SIGNING:
             return application
-        application = services.contract_mark_signed(application=application, actor=self.operations)
+        application = services.contract_mark_signed(
+            application=self.hold(application, self.operations), actor=self.operations
+        )
         if stage == Stage.LIEN_REGISTRATION:
             return application
-        application = services.lien_mark_registered(application=application, actor=self.operations)
+        application = services.lien_mark_registered(
+            application=self.hold(application, self.operations), actor=self.operations
+        )
         if stage == Stage.DISBURSEMENT:
             return application
         raise ValueError(f"no recipe for {stage}")

@@ -133,7 +133,7 @@ def test_the_page_offers_exactly_the_transitions_the_user_may_take(
 
 def test_the_reviewer_cannot_approve_their_own_file_even_with_the_approver_role(client, pipeline, make_user):
     both = make_user("reviewer_and_approver", Role.REVIEWER, Role.APPROVER)
-    application = core.review_recommend(application=pipeline.new(Stage.UNDER_REVIEW), actor=both)
+    application = core.review_recommend(application=pipeline.held_by(both), actor=both)
     before = state(application)
     client.force_login(both)
 
@@ -168,7 +168,9 @@ def test_a_transition_someone_else_made_meanwhile_gets_a_clear_message(client, p
     client.force_login(approver)
     page = client.get(page_url(application)).content.decode()
     seen = re.search(r'name="approve-seen_stage" value="(\w+)"', page).group(1)
-    core.approval_return(application=application, actor=colleague, note="needs another look")  # meanwhile
+    core.approval_return(  # meanwhile, having claimed it
+        application=pipeline.hold(application, colleague), actor=colleague, note="needs another look"
+    )
 
     response = client.post(
         transition_url(application, "approve"),

@@ -263,17 +263,18 @@ def test_assign_to_me_on_the_page(client, pipeline, reviewer):
     assert "Assigned to you." in messages_of(response)
 
 
-def test_a_refused_claim_says_why(client, pipeline, reviewer, make_user):
-    other = make_user("reviewer_two", Role.REVIEWER)
-    application = pipeline.new(Stage.UNDER_REVIEW)  # to `reviewer`
-    client.force_login(other)
+def test_a_refused_claim_says_why(client, pipeline, approver, make_user):
+    both = make_user("reviewer_and_approver", Role.REVIEWER, Role.APPROVER)
+    pipeline.reviewer = both
+    application = pipeline.new(Stage.APPROVAL)  # recommended by `both`, to `approver`
+    client.force_login(both)
 
     response = client.post(
         reverse("admin:applications_loanapplication_claim", args=[application.pk]), follow=True
     )
 
-    assert any("already assigned to reviewer" in m for m in messages_of(response))
-    assert services.open_assignment(application=application).assignee == reviewer
+    assert "You recommended this application, so someone else must approve it." in messages_of(response)
+    assert services.open_assignment(application=application).assignee == approver
 
 
 def test_a_manager_reassigns_on_the_page_and_others_cannot(client, pipeline, reviewer, manager, make_user):

@@ -201,7 +201,7 @@ def test_the_reviewer_is_never_assigned_the_approval_of_their_own_recommendation
     both = make_user("reviewer_and_approver", Role.REVIEWER, Role.APPROVER)
     for _ in range(2):
         pipeline.new(Stage.APPROVAL)  # `approver` is busier than `both`
-    application = pipeline.new(Stage.UNDER_REVIEW)
+    application = pipeline.held_by(both)
 
     application = core.review_recommend(application=application, actor=both)
 
@@ -215,7 +215,7 @@ def test_with_nobody_else_to_approve_the_file_waits_and_the_reviewer_cannot_take
     approver.is_active = False
     approver.save(update_fields=["is_active"])
 
-    application = core.review_recommend(application=pipeline.new(Stage.UNDER_REVIEW), actor=both)
+    application = core.review_recommend(application=pipeline.held_by(both), actor=both)
 
     assert assignee_of(application) is None
     with pytest.raises(services.AssignmentRefused, match="someone else must approve"):
@@ -248,13 +248,19 @@ def test_a_reviewer_claims_an_unassigned_file_in_their_stage(pipeline, reviewer)
     assert event.data["action"] == "claimed" and event.actor == reviewer
 
 
-def test_claiming_a_file_someone_else_holds_is_refused(pipeline, reviewer, make_user):
+def test_claiming_a_file_someone_else_holds_takes_it_and_the_history_names_them(
+    pipeline, reviewer, make_user
+):
     other = make_user("reviewer_two", Role.REVIEWER)
     application = pipeline.new(Stage.UNDER_REVIEW)  # to `reviewer`
 
-    with pytest.raises(services.AssignmentRefused, match="already assigned to reviewer"):
-        services.assignment_claim(application=application, actor=other)
-    assert assignee_of(application) == reviewer
+    services.assignment_claim(application=application, actor=other)
+
+    assert assignee_of(application) == other
+    event = assignment_events(application)[-1]
+    assert event.actor == other
+    assert event.data["action"] == "claimed"
+    assert (event.data["previous"], event.data["previous_name"]) == (reviewer.pk, "reviewer")
 
 
 def test_staff_of_another_stage_cannot_claim(pipeline, operations):
@@ -289,7 +295,7 @@ def test_only_managers_reassign(pipeline, reviewer, make_user):
 
 def test_a_manager_cannot_reassign_an_approval_to_its_reviewer(pipeline, reviewer, manager, make_user):
     both = make_user("reviewer_and_approver", Role.REVIEWER, Role.APPROVER)
-    application = core.review_recommend(application=pipeline.new(Stage.UNDER_REVIEW), actor=both)
+    application = core.review_recommend(application=pipeline.held_by(both), actor=both)
 
     with pytest.raises(services.AssignmentRefused, match="reviewer_and_approver recommended"):
         services.assignment_reassign(application=application, assignee=both, actor=manager)
