@@ -29,7 +29,14 @@ from .. import selectors, services
 from ..choices import PiiField
 from ..forms import DelayCauseForm, DocumentVerdictForm, ReassignForm, TransitionForm
 from ..transitions import STAFF_TRANSITIONS, staff_transitions_for
-from .inlines import DOCUMENTS_FORM_ID, PII_FORM_ID, ApplicantInline, DocumentInline, StageEventInline
+from .inlines import (
+    DOCUMENTS_FORM_ID,
+    PII_FORM_ID,
+    ApplicantInline,
+    DocumentInline,
+    StageEventInline,
+    person_label,
+)
 
 
 def _back_url(request: HttpRequest, application: LoanApplication) -> str:
@@ -89,7 +96,13 @@ class ApplicationPageMixin:
     def get_object(self, request: HttpRequest, object_id: str, from_field=None):
         """The page's application with every person it names, one query (the queue needs fewer)."""
         queryset = self.get_queryset(request).select_related(
-            "customer", "created_by", "reviewed_by", "approved_by", "disbursed_by", "delay_reason"
+            "customer",
+            "applicant",
+            "created_by",
+            "reviewed_by",
+            "approved_by",
+            "disbursed_by",
+            "delay_reason",
         )
         try:
             return queryset.get(pk=LoanApplication._meta.pk.to_python(object_id))
@@ -103,17 +116,18 @@ class ApplicationPageMixin:
         inlines = super().get_inline_instances(request, obj)
         for inline in inlines:
             inline.request = request
+            inline.application = obj
         return inlines
 
     # --- the page's fields, in words and money rather than raw values ---
 
     @admin.display(description=_("customer account"))
     def customer_name(self, obj: LoanApplication) -> str:
-        return obj.customer.get_username() if obj.customer_id else "—"
+        return person_label(obj, obj.customer)
 
     @admin.display(description=_("created by"))
     def created_by_name(self, obj: LoanApplication) -> str:
-        return obj.created_by.get_username()
+        return person_label(obj, obj.created_by)
 
     @admin.display(description=_("reviewed by"))
     def reviewed_by_name(self, obj: LoanApplication) -> str:

@@ -17,9 +17,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from applications.choices import EventKind, ReasonKind, RepaymentMethod
-from applications.models import Applicant, Document, DocumentType, Reason, StageEvent
+from applications.models import Applicant, Document, DocumentType, LoanApplication, Reason, StageEvent
 from common.money import yuan
+from common.pii import mask_name
 
 from .. import services
 from ..choices import AssignmentAction, PiiField
@@ -34,11 +36,24 @@ DOCUMENT_ACTIONS = {
 PII_FORM_ID = "lp-pii"
 
 
+def person_label(application: LoanApplication, user: User | None) -> str:
+    """How the back office names a person of a file. Staff by their user name; the customer by the
+    applicant's name, masked (王**), never their account's generated user name (cust_ab12cd), and
+    "the customer" before a name is given. ``application.applicant`` should be select_related."""
+    if user is None:
+        return "—"
+    if user.pk != application.customer_id:
+        return user.get_username()
+    applicant = getattr(application, "applicant", None)  # a draft may not have one yet
+    return (mask_name(applicant.full_name) if applicant is not None else "") or gettext("the customer")
+
+
 class BackOfficeInline:
-    """An inline that knows the request: the admin makes new inline instances for each request
-    and hands them the request here, so a row's buttons cost no query of their own."""
+    """An inline that knows the request and the page's application: the admin makes new inline
+    instances for each request and hands them both here, so a row costs no query of its own."""
 
     request: HttpRequest | None = None
+    application: LoanApplication | None = None
     extra = 0
     can_delete = False
     show_change_link = False
@@ -187,7 +202,9 @@ class StageEventInline(BackOfficeInline, admin.TabularInline):
 
     @admin.display(description=_("by"))
     def actor_name(self, obj: StageEvent) -> str:
-        return obj.actor.get_username() if obj.actor_id else gettext("system")
+        if not obj.actor_id:
+            return gettext("system")
+        return person_label(self.application or obj.application, obj.actor)
 
     @admin.display(description=_("stage"))
     def stage_change(self, obj: StageEvent) -> str:
