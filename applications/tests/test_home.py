@@ -226,6 +226,7 @@ def test_a_customer_without_applications_is_offered_to_apply(client, customer):
     assert response.context["home_cards"] == []
     assert hero_links(response)[0] == reverse("applications:apply_start")
     assertNotContains(response, 'id="lp-mine"')
+    assertNotContains(response, "lp-staff")  # the staff sign-in card is for visitors only
 
 
 @pytest.mark.django_db
