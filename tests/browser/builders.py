@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from applications import services
 from applications.choices import Stage
 from applications.models import LoanApplication, StageDefinition
@@ -21,3 +23,18 @@ def in_review(*, customer, dealer, **draft) -> LoanApplication:
     application.refresh_from_db()
     assert application.stage == Stage.UNDER_REVIEW, application.stage
     return application
+
+
+def at_offer(*, customer, dealer, reviewer, approver, **draft) -> LoanApplication:
+    """In review (``in_review``), recommended, and approved: ¥140,000.00 at 5.88 % over 36 months,
+    waiting for the customer's answer."""
+    application = services.review_recommend(
+        application=in_review(customer=customer, dealer=dealer, **draft), actor=reviewer
+    )
+    return services.approval_approve(
+        application=application,
+        actor=approver,
+        amount=Decimal("140000.00"),
+        rate=Decimal("0.0588"),
+        term_months=36,
+    )
