@@ -45,7 +45,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from accounts.roles import Role  # noqa: E402
-from applications import services  # noqa: E402
+from applications import owners, services  # noqa: E402
 from applications.choices import Employment, EventKind, Powertrain, Stage  # noqa: E402
 from applications.models import (  # noqa: E402
     Consent,
@@ -163,28 +163,36 @@ def application_in_review(customer, *, events: int) -> LoanApplication:
 
 
 def customer_files(customer) -> dict[str, LoanApplication]:
-    """One file at each milestone the customer follows, each moved on by the people whose step it
-    is (the first reviewer, approver, operations and finance user of the seeded data)."""
+    """One file at each milestone the customer follows, each moved on by the person whose step it
+    is: the member of staff the back office assigned the file to, else the first reviewer,
+    approver, operations or finance user of the seeded data."""
     reviewer = staff_user("demo_reviewer", Role.REVIEWER)
     approver = staff_user("demo_approver", Role.APPROVER)
     operations = staff_user("demo_ops", Role.OPERATIONS)
     finance = staff_user("demo_finance", Role.FINANCE)
-    files = {"review": application_in_review(customer, events=SHORT)}
-    files["long"] = application_in_review(customer, events=LONG)
+
+    def holder(application: LoanApplication, otherwise):
+        held_by = owners.owner_id(application.pk)
+        return get_user_model().objects.get(pk=held_by) if held_by is not None else otherwise
+
+    def reviewed() -> LoanApplication:
+        return application_in_review(customer, events=SHORT)
+
+    files = {"review": reviewed(), "long": application_in_review(customer, events=LONG)}
+    asked = reviewed()
     files["documents"] = services.review_request_documents(
-        application=application_in_review(customer, events=SHORT),
-        actor=reviewer,
+        application=asked,
+        actor=holder(asked, reviewer),
         document_types=[DocumentType.objects.get(code=REQUESTED_DOCUMENT)],
         reason=Reason.objects.get(code="more_income_proof"),
     )
 
     def approved() -> LoanApplication:
-        application = services.review_recommend(
-            application=application_in_review(customer, events=SHORT), actor=reviewer
-        )
+        application = reviewed()
+        application = services.review_recommend(application=application, actor=holder(application, reviewer))
         return services.approval_approve(
             application=application,
-            actor=approver,
+            actor=holder(application, approver),
             amount=Decimal("140000.00"),
             rate=Decimal("0.0588"),
             term_months=36,
@@ -193,9 +201,11 @@ def customer_files(customer) -> dict[str, LoanApplication]:
     files["offer"] = approved()
     files["contract"] = services.offer_accept(application=approved(), actor=customer)
     disbursed = services.offer_accept(application=approved(), actor=customer)
-    disbursed = services.contract_mark_signed(application=disbursed, actor=operations)
-    disbursed = services.lien_mark_registered(application=disbursed, actor=operations)
-    files["disbursed"] = services.disbursement_release(application=disbursed, actor=finance)
+    disbursed = services.contract_mark_signed(application=disbursed, actor=holder(disbursed, operations))
+    disbursed = services.lien_mark_registered(application=disbursed, actor=holder(disbursed, operations))
+    files["disbursed"] = services.disbursement_release(
+        application=disbursed, actor=holder(disbursed, finance)
+    )
     expected = {
         "review": Stage.UNDER_REVIEW,
         "long": Stage.UNDER_REVIEW,
