@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import include, path, reverse
@@ -19,8 +20,16 @@ def _broken_view(request):
     raise RuntimeError("a bug on our side")
 
 
-# This module is also the URLconf of the 500 tests: the site's own pages plus one that fails.
-urlpatterns = [path("broken/", _broken_view), path("", include("loanportal.urls"))]
+def _suspicious_view(request):
+    raise SuspiciousOperation("a tampered request")
+
+
+# This module is also the URLconf of the 400 and 500 tests: the site's own pages plus two that fail.
+urlpatterns = [
+    path("broken/", _broken_view),
+    path("suspicious/", _suspicious_view),
+    path("", include("loanportal.urls")),
+]
 
 HOME = reverse("applications:home")
 
@@ -68,12 +77,13 @@ def test_a_refused_page_is_403_in_the_frame_with_the_way_back(client, customer):
     assertNotContains(response, 'data-testid="staff-hint"', status_code=403)
 
 
-@pytest.mark.parametrize("page", ["list", "detail", "apply"])
+@pytest.mark.parametrize("page", ["list", "detail", "offer", "apply"])
 def test_staff_on_a_customer_page_are_sent_to_the_back_office(client, customer, reviewer, dealer, page):
     application = in_review(customer, dealer)
     url = {
         "list": reverse("applications:list"),
         "detail": detail_url(application),
+        "offer": reverse("applications:offer", args=[application.reference]),
         "apply": reverse("applications:apply_start"),
     }[page]
     client.force_login(reviewer)
@@ -114,3 +124,13 @@ def test_a_server_error_in_english(client):
 
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
+
+
+@pytest.mark.urls(__name__)
+def test_a_bad_request_is_400_in_the_frame_with_the_way_back(client):
+    response = client.get("/suspicious/")
+
+    assert response.status_code == 400
+    assertContains(response, "我们无法处理此请求", status_code=400)
+    assertContains(response, "返回首页", status_code=400)
+    assertNotContains(response, "a tampered request", status_code=400)

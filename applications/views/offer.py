@@ -24,6 +24,7 @@ from ..choices import EventKind, RepaymentMethod, Stage
 from ..models import LoanApplication
 from ..money import SCHEDULES, RepaymentPlan, annuity_payment, repayment_plan
 from ..templatetags.timeline import reply_by_text
+from .access import customers_only
 from .timeline import _own_application
 
 _ACCEPTED_STAGES = frozenset(
@@ -154,6 +155,7 @@ def _answer_post(request: HttpRequest, application: LoanApplication) -> HttpResp
 
 
 @login_required
+@customers_only
 @require_http_methods(["GET", "POST"])
 def offer(request: HttpRequest, reference: str) -> HttpResponse:
     """GET: the offer and a dated schedule per repayment method. POST ``action`` (and, to accept,
@@ -194,6 +196,7 @@ def offer(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
+@customers_only
 @require_GET
 def offer_print(request: HttpRequest, reference: str) -> HttpResponse:
     """The offer and its schedule as a record the customer keeps (print it or save it as PDF):
