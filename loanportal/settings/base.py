@@ -318,6 +318,7 @@ LOANPORTAL_FRAME_PARTS = ["notifications.selectors.frame_version"]
 # application ids and returning {application id: user id} (those with no owner left out). The SLA
 # reminders go to that person, else to every member of the stage's owner role; the notifications
 # ask through it instead of importing the back office. Empty: no back office, the role is told.
+# The core's transition path asks it too: staff act only on files they hold or nobody holds.
 LOANPORTAL_OWNER_SELECTOR = "reviews.selectors.current_assignees"
 
 LOGGING = {
