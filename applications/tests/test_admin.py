@@ -38,9 +38,11 @@ def test_changelist_queries_do_not_grow_with_rows(
     # 8 assignee filter choices, 9-11 the delay prediction's figures (not cached yet: the stays,
     # and the working calendar's hours and days they are measured on), 12 COUNT(*), 13 the page of
     # applications joined to dealer, product and applicant, with "likely to breach" computed in
-    # it, 14 the page's open assignments with their assignees — the same fourteen whatever the
-    # number of rows; ten once the session and the figures are cached.
-    with django_assert_num_queries(14):
+    # it, 14 the page's open assignments with their assignees, 15-17 the configuration the
+    # cause-of-delay filter lists its reasons from (``applications.reference``) — the same
+    # seventeen whatever the number of rows; ten once the session, the figures and the
+    # configuration are cached.
+    with django_assert_num_queries(17):
         response = client.get(url)
     assert response.status_code == 200
     with django_assert_num_queries(10):
