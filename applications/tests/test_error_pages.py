@@ -11,6 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path, reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
+from accounts.roles import Role
+
 from .factories import detail_url, in_review, text_of
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +136,14 @@ def test_a_bad_request_is_400_in_the_frame_with_the_way_back(client):
     assertContains(response, "我们无法处理此请求", status_code=400)
     assertContains(response, "返回首页", status_code=400)
     assertNotContains(response, "a tampered request", status_code=400)
+
+
+def test_staff_who_are_customers_too_keep_their_own_pages(client, make_user, dealer):
+    staff_buyer = make_user("staff_buyer", Role.CUSTOMER, Role.REVIEWER)
+    application = in_review(staff_buyer, dealer)
+    client.force_login(staff_buyer)
+
+    assert client.get(reverse("applications:list")).status_code == 200
+    assert client.get(detail_url(application)).status_code == 200
+    home = client.get(HOME)
+    assert [card.card.application for card in home.context["home_cards"]] == [application]

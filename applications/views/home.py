@@ -13,6 +13,7 @@ from ..choices import FINAL_STAGES, Stage
 from ..eta import expected_completion
 from ..selectors import ApplicationCard, customer_application_cards, milestone_overview
 from ..templatetags.timeline import expected_text, reply_by_text
+from .access import is_staff_only
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,11 @@ def _when(card: ApplicationCard, *, now) -> str:
 
 def home(request: HttpRequest) -> HttpResponse:
     """Anonymous visitors and staff: the five steps (from the cached configuration, no query).
-    A signed-in customer also gets their applications (1 query, ``customer_application_cards``;
+    A signed-in customer (staff who are customers too included) also gets their applications (1 query, ``customer_application_cards``;
     the expected times come from the cached figures)."""
     context: dict = {"milestones": milestone_overview(), "home_cards": None}
     user = request.user
-    if user.is_authenticated and not user.is_staff:
+    if user.is_authenticated and not is_staff_only(user):
         now = timezone.now()
         context["home_cards"] = [
             HomeCard(card, _when(card, now=now)) for card in customer_application_cards(user=user)
