@@ -13,18 +13,14 @@ report can break breaches down by cause.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping
-from functools import cache
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from .. import hooks, sla
+from .. import hooks, owners, sla
 from ..choices import FINAL_STAGES, EventKind, ReasonKind, Stage
 from ..models import GENESIS_HASH, LoanApplication, Reason, StageEvent
 from ..transitions import DELAY_CAUSE
@@ -53,17 +49,6 @@ STAGE_PERMISSIONS: dict[str, str] = {
 MANAGE_PERMISSION = "applications.manage_applications"
 
 
-@cache
-def _owner_selector(path: str) -> Callable[[Collection[int]], Mapping[int, int]] | None:
-    return import_string(path) if path else None
-
-
-def _owner_id(application_id: int) -> int | None:
-    """The file's current owner, as the back office says (``LOANPORTAL_OWNER_SELECTOR``)."""
-    selector = _owner_selector(settings.LOANPORTAL_OWNER_SELECTOR or "")
-    return selector([application_id]).get(application_id) if selector else None
-
-
 def may_set_delay_cause(*, application: LoanApplication, user: User) -> bool:
     """Staff who work the application's stage, its current owner, or a manager (any stage)."""
     if not (user.is_active and user.is_staff) or application.stage in FINAL_STAGES:
@@ -73,7 +58,7 @@ def may_set_delay_cause(*, application: LoanApplication, user: User) -> bool:
     permission = STAGE_PERMISSIONS.get(application.stage)
     if permission and user.has_perm(permission):
         return True
-    return _owner_id(application.pk) == user.pk
+    return owners.owner_id(application.pk) == user.pk
 
 
 def delay_cause_set(
@@ -144,7 +129,16 @@ def delay_causes_record(*, application_ids: list[int], reason: Reason, now: dt.d
     each event, as for any other."""
     applications = list(
         LoanApplication.objects.filter(pk__in=application_ids)
-        .only("reference", "stage", "customer_id", "stage_entered_at", "event_count", "history_head")
+        .select_related("delay_reason")
+        .only(
+            "reference",
+            "stage",
+            "customer_id",
+            "stage_entered_at",
+            "event_count",
+            "history_head",
+            "delay_reason__code",
+        )
         .order_by("pk")
     )
     events = []
@@ -161,7 +155,7 @@ def delay_causes_record(*, application_ids: list[int], reason: Reason, now: dt.d
             reason_code=reason.code,
             data={
                 "stage_entered_at": application.stage_entered_at.astimezone(dt.UTC).isoformat(),
-                "previous": "",
+                "previous": application.delay_reason.code if application.delay_reason else "",
                 "tell_customer": False,
             },
             prev_hash=application.history_head or GENESIS_HASH,

@@ -18,7 +18,14 @@ from django.db import connection, transaction
 
 from ..models import LoanApplication, Reason
 from ..sla import AT_RISK_AT, ESCALATE_AGAIN_AT, STAFF_CLOCK_STAGES, SlaState
-from .delays import automatic_cause, delay_causes_record, overdue_cause_code
+from .delays import (
+    OUTSIDE_WORKING_HOURS,
+    REVIEWER_BACKLOG,
+    automatic_cause,
+    delay_causes_record,
+    is_working_time,
+    overdue_cause_code,
+)
 
 # Any constant shared by every process: pg_try_advisory_xact_lock's key for the clock's passes.
 _LOCK_KEY = 5_215_001
@@ -76,6 +83,7 @@ def sla_advance(*, now: dt.datetime, batch: int) -> SlaChanges:
         ).update(sla_state=SlaState.ON_TIME, sla_escalated_at=None)
         again = _escalate_again_update(now=now, limit=batch)
         changed = _explain_overdue(changed, now=now)
+        _working_hours_resumed(now=now, limit=batch)
     codes = _reason_codes({row[6] for row in changed + again if row[6] is not None})
     return SlaChanges(
         changed=tuple(_change(row, codes) for row in changed),
@@ -178,6 +186,26 @@ def _explain_overdue(rows: list[tuple], *, now: dt.datetime) -> list[tuple]:
     delay_causes_record(application_ids=[row[0] for row in unexplained], reason=reason, now=now)
     explained = {row[0] for row in unexplained}
     return [(*row[:6], reason.pk) if row[0] in explained else row for row in rows]
+
+
+def _working_hours_resumed(*, now: dt.datetime, limit: int) -> None:
+    """Overdue files whose cause is "outside working hours" wait, once working hours are back, on
+    the reviewers' backlog: the cause moves on, quietly (the customer was told of the delay; the
+    timeline shows the cause as it now is). One query when there are none, as on most passes."""
+    late_at_night = list(
+        LoanApplication.objects.filter(
+            stage__in=sorted(STAFF_CLOCK_STAGES),
+            sla_state=SlaState.BREACHED,
+            delay_reason__code=OUTSIDE_WORKING_HOURS,
+        )
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not late_at_night or not is_working_time(now):
+        return
+    reason = automatic_cause(REVIEWER_BACKLOG)
+    if reason is not None:
+        delay_causes_record(application_ids=late_at_night, reason=reason, now=now)
 
 
 def _reason_codes(ids: set[int]) -> dict[int, str]:

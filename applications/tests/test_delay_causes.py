@@ -174,6 +174,23 @@ def test_overdue_outside_working_hours_the_cause_says_so(customer, dealer):
     assert application.delay_reason.code == "outside_working_hours"
 
 
+def test_next_morning_a_file_still_overdue_waits_on_the_backlog_instead(customer, dealer):
+    application = entered_review(customer, dealer)
+    services.sla_advance(now=at(2026, 3, 4, 19), batch=10)
+    assert services.sla_advance(now=at(2026, 3, 5, 8, 30), batch=10) == services.SlaChanges()
+    application.refresh_from_db()
+    assert application.delay_reason.code == "outside_working_hours"  # still before 09:00
+    services.sla_advance(now=at(2026, 3, 5, 9, 5), batch=10)
+    application.refresh_from_db()
+    assert application.delay_reason.code == "high_volume"
+    event = application.events.latest("sequence")
+    assert (event.kind, event.actor, event.data["previous"]) == (
+        EventKind.DELAY,
+        None,
+        "outside_working_hours",
+    )
+
+
 def test_overdue_on_a_public_holiday_the_cause_is_outside_working_hours(customer, dealer):
     # Due Wednesday 30 September 2026 (a working day); National Day, 1 October, is a holiday.
     with time_machine.travel(at(2026, 9, 28, 9), tick=False):
