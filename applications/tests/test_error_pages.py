@@ -147,3 +147,13 @@ def test_staff_who_are_customers_too_keep_their_own_pages(client, make_user, dea
     assert client.get(detail_url(application)).status_code == 200
     home = client.get(HOME)
     assert [card.card.application for card in home.context["home_cards"]] == [application]
+
+
+def test_staff_refused_a_staff_page_are_not_told_it_is_for_customers(client, reviewer):
+    client.force_login(reviewer)  # a reviewer is no manager
+
+    response = client.get(reverse("reports:sla"))
+
+    assertContains(response, "您无权访问此页面", status_code=403)
+    assertNotContains(response, 'data-testid="staff-hint"', status_code=403)
+    assertContains(response, f'href="{reverse("admin:index")}"', status_code=403)  # their way back

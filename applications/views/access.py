@@ -24,6 +24,7 @@ def customers_only(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if is_staff_only(request.user):
+            request.staff_on_customer_page = True  # read by templates/403.html
             raise PermissionDenied(STAFF_ON_CUSTOMER_PAGE)
         return view(request, *args, **kwargs)
 

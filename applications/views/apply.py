@@ -30,6 +30,7 @@ from ..models import Consent, LoanApplication
 from ..money import annuity_payment
 from ..selectors import customer_drafts
 from ..services.documents import document_checklist
+from .access import customers_only
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,11 @@ STEP_BY_SLUG = {step.slug: step for step in STEPS}
 
 
 def customer_view(view):
-    """Signed-in customers only: anonymous visitors are sent to sign in, staff get a 403."""
+    """Signed-in customers only: anonymous visitors are sent to sign in, staff get the 403 page that
+    points to the back office, anyone else without the customer role a plain 403."""
     view = require_http_methods(["GET", "POST"])(view)
     view = permission_required("applications.act_as_applicant", raise_exception=True)(view)
-    return login_required(view)
+    return login_required(customers_only(view))
 
 
 def _posted(request: HttpRequest):

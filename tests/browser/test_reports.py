@@ -183,3 +183,5 @@ def test_a_reviewer_is_refused_the_report(page: Page, live_server, people):
     SCREENSHOTS.mkdir(exist_ok=True)
     page.goto(f"{live_server.url}/reports/sla/")
     page.screenshot(path=SCREENSHOTS / "reports-sla-403.png")
+    expect(page.get_by_role("link", name="管理后台")).to_have_count(2)  # the navbar's and the page's
+    assert_accessible(page, "reports-sla-403")
