@@ -4,6 +4,7 @@ writes history rows by hand, for speed); and the few helpers that read what was 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from html import unescape
@@ -11,6 +12,7 @@ from html import unescape
 import factory
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from pytest_django.asserts import assertRedirects
 
 from applications import services
 from applications.choices import Employment, EventKind, Powertrain, Stage
@@ -236,3 +238,81 @@ def stays_as_the_chain_tells(events: list[StageEvent]) -> list[tuple]:
         if event.kind == EventKind.TRANSITION:
             entered = event
     return told
+
+
+# --- The apply pages: each step's form data, and drafts walked through the pages ----------------
+
+# A fixed "today" (Beijing time) so the age rules do not depend on when the suite runs.
+APPLY_TODAY = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+APPLY_START = "/applications/new/"
+CONSENTS = {"credit_check": "on", "privacy_notice": "on"}
+
+
+def personal_data(**changes) -> dict:
+    return {
+        "full_name": "张伟",
+        "id_number": valid_id_number(),  # born 7 March 1990
+        "phone": "138 1234 5678",
+        "employment": "employed",
+        "employer": "北京某科技有限公司",
+        "monthly_income": "25000",
+        "monthly_debt": "2000",
+        **changes,
+    }
+
+
+def vehicle_data(dealer: Dealer, **changes) -> dict:
+    return {
+        "dealer": dealer.pk,
+        "vehicle_make": "大众",
+        "vehicle_model": "帕萨特",
+        "vehicle_price": "200000",
+        "powertrain": Powertrain.FUEL,
+        **changes,
+    }
+
+
+def loan_data(product_code: str = "standard", **changes) -> dict:
+    return {
+        "product": LoanProduct.objects.get(code=product_code).pk,
+        "down_payment": "60000",
+        "requested_amount": "140000",
+        "term_months": "36",
+        **changes,
+    }
+
+
+def apply_step_url(application: LoanApplication, step: str) -> str:
+    return reverse("applications:apply_step", args=[application.reference, step])
+
+
+def apply_review_url(application: LoanApplication) -> str:
+    return reverse("applications:apply_review", args=[application.reference])
+
+
+def start_draft(client, **changes) -> LoanApplication:
+    """Step one through the page: the draft it creates."""
+    response = client.post(APPLY_START, personal_data(**changes))
+    application = LoanApplication.objects.latest("created_at")
+    assertRedirects(response, apply_step_url(application, "vehicle"))
+    return application
+
+
+def draft_with_vehicle(client, dealer: Dealer, **vehicle_changes) -> LoanApplication:
+    application = start_draft(client)
+    response = client.post(apply_step_url(application, "vehicle"), vehicle_data(dealer, **vehicle_changes))
+    assertRedirects(response, apply_step_url(application, "loan"))
+    application.refresh_from_db()
+    return application
+
+
+def complete_draft(client, dealer: Dealer) -> LoanApplication:
+    """All four steps through the pages: a draft ready for the review page."""
+    application = draft_with_vehicle(client, dealer)
+    client.post(apply_step_url(application, "loan"), loan_data())
+    client.post(apply_step_url(application, "consent"), CONSENTS)
+    return application
+
+
+def field_errors(response, field: str) -> list[str]:
+    return response.context["form"].errors.get(field, [])
