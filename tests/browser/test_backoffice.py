@@ -227,7 +227,7 @@ def test_queue_and_application_page_in_english(browser: Browser, live_server, pe
     )
     expect(page.locator("#lp-work-title")).to_have_text("Work on this application")
     expect(page.locator("details.lp-action summary")).to_have_text(
-        ["Recommend approval", "Request documents", "Reject"]
+        ["Recommend approval", "Request documents", "Reject", "Set the cause of delay"]
     )
     screenshot(page, "backoffice-application-1280-en")
     assert problems.unexpected() == []
