@@ -68,6 +68,20 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
+def encrypt_bytes(data: bytes) -> bytes:
+    """Fernet token of ``data`` under the newest key (the documents' data keys are wrapped so)."""
+    return _fernet().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet().decrypt(token)
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "A stored key cannot be decrypted with PII_ENCRYPTION_KEYS: a key is missing."
+        ) from exc
+
+
 def rotate(token: str) -> str:
     """Re-encrypt a token under the newest key."""
     return _fernet().rotate(token.encode()).decode()

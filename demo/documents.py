@@ -59,14 +59,17 @@ def _png(width: int, height: int, fill: tuple[int, int, int], frame: tuple[int, 
 
 
 def placeholder_files(codes: Sequence[str]) -> dict[str, tuple[str, int]]:
-    """One shared image per document type under ``documents/demo/``: code -> (file name, size)."""
+    """One shared image per document type under ``documents/demo/``: code -> (file name, size).
+
+    The size is the image's, not the stored object's (the storage seals it, which adds a header)."""
     files = {}
     for number, code in enumerate(sorted(codes)):
         name = f"documents/demo/{code}.png"
+        tint = 200 + (number * 9) % 50
+        image = _png(320, 200, (245, 245, tint), (120, 130, 150))
         if not default_storage.exists(name):
-            tint = 200 + (number * 9) % 50
-            default_storage.save(name, ContentFile(_png(320, 200, (245, 245, tint), (120, 130, 150))))
-        files[code] = (name, default_storage.size(name))
+            default_storage.save(name, ContentFile(image))
+        files[code] = (name, len(image))
     return files
 
 

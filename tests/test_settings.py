@@ -33,6 +33,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/loanportal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "ALLOWED_HOSTS": "loans.example.cn",
+    "DOCUMENTS_BUCKET": "loanportal-documents",
 }
 
 
@@ -66,3 +67,19 @@ def test_a_database_other_than_postgresql_is_refused_at_start():
     result = _manage("check", **{**PRODUCTION, "DATABASE_URL": "sqlite:///var/loanportal.sqlite3"})
     assert result.returncode != 0
     assert "DATABASE_URL must name a PostgreSQL database" in result.stderr
+
+
+def test_production_keeps_documents_in_a_bucket_and_refuses_to_start_without_one():
+    env = {k: v for k, v in PRODUCTION.items() if k != "DOCUMENTS_BUCKET"}
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert "DOCUMENTS_BUCKET must be set" in result.stderr
+
+    local = _manage("check", **{**env, "DOCUMENTS_STORAGE": "local"})
+    assert local.returncode == 0, local.stderr
+
+
+def test_an_unknown_server_side_encryption_fails_at_start():
+    result = _manage("check", **{**PRODUCTION, "DOCUMENTS_S3_SSE": "aes"})
+    assert result.returncode != 0
+    assert "DOCUMENTS_S3_SSE must be AES256, aws:kms or empty" in result.stderr

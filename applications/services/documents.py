@@ -2,7 +2,7 @@
 
 An upload is judged by its first bytes, never by its name or the content type the browser declares:
 a text file named ``payslip.pdf`` is refused. It is stored under a generated name below MEDIA_ROOT
-(``Document.file``'s ``upload_to``), written to the history as a ``document`` event, and when it was
+(``Document.file``'s ``upload_to``; sealed with its own key by the storage, ``common.storage``), written to the history as a ``document`` event, and when it was
 the last document the customer owed, review resumes in the same transaction.
 """
 
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -222,3 +225,42 @@ def document_reject(
     if reason is None or reason.kind != ReasonKind.DOCUMENT or not reason.is_active:
         raise ValidationError({"reason": _("Choose a document problem from the catalogue.")})
     return _review(document=document, actor=actor, status=DocumentStatus.REJECTED, reason=reason, now=now)
+
+
+# --- Key rotation -------------------------------------------------------------------------------
+
+
+def document_files_reseal(*, batch_size: int = 200) -> tuple[int, int]:
+    """Seal every stored document again under the newest PII key (and seal any stored before
+    encryption came): after it the old key opens no file. Returns (files sealed, files missing).
+
+    Objects are never rewritten in place: each is saved under a new random name in its folder,
+    the rows naming it (the demo's placeholders are shared) moved to that name, and only then the
+    old object deleted, so an interruption leaves a stray object, never a row without its file.
+    """
+    storage = Document._meta.get_field("file").storage
+    sealed = missing = 0
+    last = ""
+    while True:
+        names = list(
+            Document.objects.filter(file__gt=last)
+            .order_by("file")
+            .values_list("file", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not names:
+            return sealed, missing
+        for name in names:
+            try:
+                with storage.open(name) as stored:
+                    plaintext = stored.read()
+            except FileNotFoundError:
+                missing += 1
+                continue
+            new_name = storage.save(
+                f"{posixpath.dirname(name)}/{secrets.token_hex(16)}", ContentFile(plaintext)
+            )
+            Document.objects.filter(file=name).update(file=new_name)
+            storage.delete(name)
+            sealed += 1
+        last = names[-1]

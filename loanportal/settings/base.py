@@ -163,10 +163,58 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 # Uploaded documents live outside static/ and are served only through permission-checked views.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Every file stored (the documents) is sealed with its own key, wrapped with PII_ENCRYPTION_KEYS,
+# whatever the backend (common/storage.py): local files here, object storage in production.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "common.storage.EncryptedFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+S3_SERVER_SIDE_ENCRYPTION = ("", "AES256", "aws:kms")
+
+
+def s3_document_storage(
+    *,
+    bucket: str,
+    endpoint_url: str = "",
+    region: str = "",
+    access_key: str = "",
+    secret_key: str = "",
+    server_side_encryption: str = "AES256",
+    kms_key_id: str = "",
+) -> dict:
+    """The ``STORAGES["default"]`` entry for documents in an S3-compatible bucket (django-storages).
+
+    Empty credentials leave boto3 to find its own (an instance role). ``server_side_encryption``:
+    ``AES256`` (SSE-S3), ``aws:kms`` (SSE-KMS, with ``kms_key_id`` or the bucket's key) or empty
+    for a server that has none; the objects are sealed by ``common.storage`` either way.
+    """
+    if server_side_encryption not in S3_SERVER_SIDE_ENCRYPTION:
+        raise ImproperlyConfigured(
+            f"DOCUMENTS_S3_SSE must be AES256, aws:kms or empty, not {server_side_encryption!r}."
+        )
+    parameters = {"ServerSideEncryption": server_side_encryption} if server_side_encryption else {}
+    if server_side_encryption == "aws:kms" and kms_key_id:
+        parameters["SSEKMSKeyId"] = kms_key_id
+    return {
+        "BACKEND": "common.storage_s3.EncryptedS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "object_parameters": parameters,
+            # Private objects: the bucket's own policy, no ACL; the generated names never repeat,
+            # and an existing name is never overwritten.
+            "default_acl": None,
+            "file_overwrite": False,
+            # Never used (the download view streams the bytes), but a URL, if ever asked for,
+            # is signed and short-lived.
+            "querystring_auth": True,
+            "querystring_expire": 60,
+        },
+    }
+
 
 # Documents: at most 10 MB each (checked in the form with a clear message); requests a little larger.
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024

@@ -23,6 +23,6 @@ PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[_dev_key("pii")])
 PII_HASH_KEY = env("PII_HASH_KEY", default=_dev_key("hash"))
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "common.storage.EncryptedFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from .base import *  # noqa: F403
-from .base import PII_ENCRYPTION_KEYS, PII_HASH_KEY, REDIS_URL, SECRET_KEY, env, require
+from .base import (
+    PII_ENCRYPTION_KEYS,
+    PII_HASH_KEY,
+    REDIS_URL,
+    SECRET_KEY,
+    STORAGES,
+    env,
+    require,
+    s3_document_storage,
+)
 
 DEBUG = False
 require("SECRET_KEY", SECRET_KEY)
@@ -21,6 +30,28 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# Documents in object storage (S3 API): DOCUMENTS_STORAGE=local keeps them under MEDIA_ROOT instead
+# (one host, or a shared volume). Sealed with the PII keys either way (common/storage.py).
+DOCUMENTS_STORAGE = env("DOCUMENTS_STORAGE", default="s3")
+if DOCUMENTS_STORAGE == "s3":
+    require("DOCUMENTS_BUCKET", env("DOCUMENTS_BUCKET", default=""))
+    STORAGES = {
+        **STORAGES,
+        "default": s3_document_storage(
+            bucket=env("DOCUMENTS_BUCKET"),
+            endpoint_url=env("DOCUMENTS_S3_ENDPOINT_URL", default=""),
+            region=env("DOCUMENTS_S3_REGION", default=""),
+            access_key=env("DOCUMENTS_S3_ACCESS_KEY_ID", default=""),
+            secret_key=env("DOCUMENTS_S3_SECRET_ACCESS_KEY", default=""),
+            server_side_encryption=env("DOCUMENTS_S3_SSE", default="AES256"),
+            kms_key_id=env("DOCUMENTS_S3_KMS_KEY_ID", default=""),
+        ),
+    }
+elif DOCUMENTS_STORAGE != "local":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"DOCUMENTS_STORAGE must be s3 or local, not {DOCUMENTS_STORAGE!r}.")
 
 
 def _check_fernet_keys(keys: list[str]) -> None:

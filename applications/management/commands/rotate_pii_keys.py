@@ -5,13 +5,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from applications.models import Applicant
+from applications.services.documents import document_files_reseal
 from common.pii import keyed_hash, reset_key_cache
 
 
 class Command(BaseCommand):
     help = (
         "Re-encrypt personal data under the newest key in PII_ENCRYPTION_KEYS and recompute the "
-        "look-up hashes with PII_HASH_KEY. Run after prepending a new key; then the old key can go."
+        "look-up hashes with PII_HASH_KEY, and seal every stored document again under the new key. "
+        "Run after prepending a new key; then the old key can go."
     )
 
     def add_arguments(self, parser) -> None:
@@ -34,7 +36,14 @@ class Command(BaseCommand):
             lambda u: setattr(u, "phone_hash", keyed_hash(u.phone)),
             ["phone", "phone_hash"],
         )
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {applicants} applicants and {users} users."))
+        documents, missing = document_files_reseal()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Re-encrypted {applicants} applicants, {users} users and {documents} document files."
+            )
+        )
+        if missing:
+            self.stdout.write(self.style.WARNING(f"{missing} document files named by rows were not found."))
 
     def _rotate(self, queryset, batch_size, rehash, fields) -> int:
         done = 0
