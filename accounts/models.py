@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from common.pii import EncryptedField, keyed_hash, mask_phone
@@ -27,6 +28,9 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    # Raised by "sign out everywhere" (accounts.sessions): every session signed in before carries
+    # an auth hash made with the previous value, which Django's own check then refuses.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
@@ -40,6 +44,24 @@ class User(AbstractUser):
             # the reassign forms): without it every such list scans the whole user table.
             models.Index(fields=["username"], condition=Q(is_staff=True), name="user_staff_username_idx"),
         ]
+
+    def _with_generation(self, auth_hash: str) -> str:
+        # Generation 0 keeps Django's own hash, so sessions from before this field stay valid.
+        if not self.session_generation:
+            return auth_hash
+        return salted_hmac(
+            "accounts.User.session_generation", f"{auth_hash}:{self.session_generation}", algorithm="sha256"
+        ).hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        """Django's hash (password and secret key) bound to the session generation as well."""
+        return self._with_generation(super().get_session_auth_hash())
+
+    def get_session_auth_fallback_hash(self):
+        # The same for the hashes made with SECRET_KEY_FALLBACKS, else a rotated key would let a
+        # session signed out everywhere back in.
+        for auth_hash in super().get_session_auth_fallback_hash():
+            yield self._with_generation(auth_hash)
 
     def set_phone(self, phone: str) -> None:
         self.phone = phone
@@ -59,3 +81,35 @@ class User(AbstractUser):
 
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+
+class SecurityEvent(models.Model):
+    """What happened to an account's sign-in, and who did it: set up or reset a second factor, all
+    sessions ended. Written by the services in ``accounts.sessions`` and ``accounts.second_factor``;
+    never changed afterwards."""
+
+    class Kind(models.TextChoices):
+        SECOND_FACTOR_ENROLLED = "second_factor_enrolled", _("Second factor set up")
+        SECOND_FACTOR_RESET = "second_factor_reset", _("Second factor reset")
+        SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", _("Signed out everywhere")
+
+    at = models.DateTimeField(_("when"), db_index=True)
+    kind = models.CharField(_("what"), max_length=32, choices=Kind.choices)
+    # Who did it: the person themselves, or a manager for a colleague.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="security_events",
+        verbose_name=_("account"),
+    )
+
+    class Meta:
+        verbose_name = _("sign-in security event")
+        verbose_name_plural = _("sign-in security events")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.user_id} by {self.actor_id} at {self.at:%Y-%m-%d %H:%M}"

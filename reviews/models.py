@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from accounts.roles import STAFF_ROLES, Role
 from applications.choices import Stage
 from applications.models import LoanApplication
@@ -157,3 +158,13 @@ class PiiAccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.application} · {self.get_field_display()}"
+
+
+class StaffMember(User):
+    """The back office's colleagues as managers see them (admin → Staff sign-in): a proxy of the
+    account, for the managers' "reset second factor" and "sign out" actions. No table of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff sign-in")

@@ -33,7 +33,8 @@ SECRET_KEY = env("SECRET_KEY", default="")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, its site refusing staff who still owe their second factor.
+    "loanportal.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,6 +46,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "applications",
     "reviews",
@@ -61,7 +65,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which second factor, if any, this session has passed (user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends sessions past their idle or absolute limit (needs the session, the user and messages).
+    "accounts.sessions.SessionLimitsMiddleware",
+    # Staff owing their second factor reach only the pages that take it.
+    "accounts.second_factor.middleware.StaffSecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into a clear page.
     "axes.middleware.AxesMiddleware",
@@ -141,6 +151,20 @@ AXES_USERNAME_CALLABLE = "accounts.throttling.axes_username"
 # proxies to look past in X-Forwarded-For (0: use the connection's address).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+
+# --- Second factor and sessions (accounts.second_factor, accounts.sessions) ----------------------
+# Staff sign in with a code from an authenticator app (TOTP) or a recovery code. Always on in
+# production settings; development and tests default to off (STAFF_REQUIRE_2FA=true to try it).
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=True)
+OTP_TOTP_ISSUER = "Loan Portal"
+# Staff: signed out after 30 minutes without a request and 12 hours after signing in; customers
+# after 2 hours without a request (0: no absolute limit). An active session's expiry is moved on
+# at most once every SESSION_REFRESH_SECONDS (the idle limit is that much approximate).
+SESSION_IDLE_SECONDS_STAFF = env.int("SESSION_IDLE_SECONDS_STAFF", default=30 * 60)
+SESSION_ABSOLUTE_SECONDS_STAFF = env.int("SESSION_ABSOLUTE_SECONDS_STAFF", default=12 * 3600)
+SESSION_IDLE_SECONDS_CUSTOMER = env.int("SESSION_IDLE_SECONDS_CUSTOMER", default=2 * 3600)
+SESSION_ABSOLUTE_SECONDS_CUSTOMER = env.int("SESSION_ABSOLUTE_SECONDS_CUSTOMER", default=0)
+SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

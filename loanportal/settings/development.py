@@ -22,6 +22,8 @@ def _dev_key(label: str) -> str:
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[_dev_key("pii")])
 PII_HASH_KEY = env("PII_HASH_KEY", default=_dev_key("hash"))
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# The demo's staff sign in with their password alone unless asked (README: the second factor).
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)
 STORAGES = {
     "default": {"BACKEND": "common.storage.EncryptedFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -29,6 +29,8 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Every staff account signs in with a second factor; not a switch in production.
+STAFF_REQUIRE_2FA = True
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 
 # Documents in object storage (S3 API): DOCUMENTS_STORAGE=local keeps them under MEDIA_ROOT instead

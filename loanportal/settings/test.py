@@ -23,3 +23,6 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 TIMELINE_CACHE_SECONDS = 0
 # Off for the same reason; the report cache's own tests switch it on.
 REPORT_CACHE_SECONDS = 0
+# Off, so tests signing staff in with force_login reach the back office; the second factor's own
+# tests (accounts/tests/test_second_factor.py, the browser journey) switch it on.
+STAFF_REQUIRE_2FA = False

@@ -14,8 +14,8 @@ registers their admins.
 
 from __future__ import annotations
 
-from . import configuration, logs
+from . import configuration, logs, staff
 from .loan_application import LoanApplicationAdmin
 from .queue import CappedCountPaginator
 
-__all__ = ["CappedCountPaginator", "LoanApplicationAdmin", "configuration", "logs"]
+__all__ = ["CappedCountPaginator", "LoanApplicationAdmin", "configuration", "logs", "staff"]
