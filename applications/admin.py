@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from common.pii import keyed_hash, validate_id_number
 
@@ -22,6 +23,8 @@ from .models import (
 from .working_calendar import CalendarDay, WorkingCalendar
 
 # LoanApplication's admin (the work queue and the application page) lives in reviews/admin/.
+# Configuration admins are SimpleHistoryAdmin: each object's "History" page lists who changed what
+# and when (django-simple-history; the middleware names the signed-in user).
 
 
 @admin.register(StageEvent)
@@ -42,7 +45,7 @@ class StageEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageDefinition)
-class StageDefinitionAdmin(admin.ModelAdmin):
+class StageDefinitionAdmin(SimpleHistoryAdmin):
     list_display = (
         "stage",
         "sla",
@@ -90,19 +93,19 @@ class StageDefinitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reason)
-class ReasonAdmin(admin.ModelAdmin):
+class ReasonAdmin(SimpleHistoryAdmin):
     list_display = ("code", "kind", "text_zh_hans", "text_en", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "text_zh_hans", "text_en")
 
 
 @admin.register(DocumentType)
-class DocumentTypeAdmin(admin.ModelAdmin):
+class DocumentTypeAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name_zh_hans", "name_en")
 
 
 @admin.register(LoanProduct)
-class LoanProductAdmin(admin.ModelAdmin):
+class LoanProductAdmin(SimpleHistoryAdmin):
     list_display = (
         "code",
         "name_zh_hans",
@@ -115,7 +118,7 @@ class LoanProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dealer)
-class DealerAdmin(admin.ModelAdmin):
+class DealerAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name", "region")
     filter_horizontal = ("staff",)
 
@@ -138,7 +141,7 @@ class BlacklistEntryForm(forms.ModelForm):
 
 
 @admin.register(BlacklistEntry)
-class BlacklistEntryAdmin(admin.ModelAdmin):
+class BlacklistEntryAdmin(SimpleHistoryAdmin):
     list_display = ("__str__", "created_at")
     form = BlacklistEntryForm
 
@@ -147,12 +150,12 @@ class BlacklistEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkingCalendar)
-class WorkingCalendarAdmin(admin.ModelAdmin):
+class WorkingCalendarAdmin(SimpleHistoryAdmin):
     list_display = ("name", "time_zone", "day_start", "day_end")
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(SimpleHistoryAdmin):
     """Public holidays on weekdays (not working) and 调休 make-up weekend days (working)."""
 
     list_display = ("date", "is_working", "note")

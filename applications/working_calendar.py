@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class WorkingCalendar(models.Model):
@@ -17,6 +18,9 @@ class WorkingCalendar(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=40, default="Asia/Shanghai")
     day_start = models.TimeField(_("working day starts"), default=dt.time(9, 0))
     day_end = models.TimeField(_("working day ends"), default=dt.time(18, 0))
+
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("working calendar")
@@ -33,6 +37,9 @@ class CalendarDay(models.Model):
     date = models.DateField(_("date"), unique=True)
     is_working = models.BooleanField(_("working day"), default=False)
     note = models.CharField(_("note"), max_length=100, blank=True)
+
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["date"]

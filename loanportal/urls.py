@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from .health import health, health_web
+
 admin.site.site_header = _("Loan Portal back office")
 admin.site.site_title = _("Loan Portal")
 admin.site.index_title = _("Work queues and configuration")
@@ -13,4 +15,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # Status only (ok / unavailable, 200 / 500): loanportal/health.py.
+    path("health/", health, name="health"),
+    path("health/web/", health_web, name="health_web"),
 ]

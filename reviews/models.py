@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from accounts.models import User
 from accounts.roles import STAFF_ROLES, Role
@@ -47,6 +48,9 @@ class AssignmentRule(models.Model):
         _("priority"), default=100, help_text=_("Rules are tried from the lowest number up.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["priority", "pk"]

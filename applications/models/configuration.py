@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from accounts.roles import Role
 
@@ -35,6 +36,9 @@ class DocumentType(Bilingual):
     help_zh_hans = models.TextField(_("how to provide it (Chinese)"), blank=True)
     help_en = models.TextField(_("how to provide it (English)"), blank=True)
 
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["code"]
         verbose_name = _("document type")
@@ -54,6 +58,9 @@ class Reason(Bilingual):
     remedy_zh_hans = models.TextField(_("what happens next / what to do (Chinese)"), blank=True)
     remedy_en = models.TextField(_("what happens next / what to do (English)"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["kind", "code"]
@@ -102,6 +109,9 @@ class StageDefinition(Bilingual):
         help_text=_("The customer gets one last reminder this long before the file expires. Empty: none."),
     )
 
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords(m2m_fields=[required_document_types])
+
     class Meta:
         ordering = ["id"]
         verbose_name = _("stage definition")
@@ -143,6 +153,9 @@ class Dealer(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="dealerships", verbose_name=_("staff")
     )
 
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords(m2m_fields=[staff])
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("dealer")
@@ -178,6 +191,9 @@ class LoanProduct(Bilingual):
     new_energy_only = models.BooleanField(_("new-energy vehicles only"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
 
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["code"]
         verbose_name = _("loan product")
@@ -205,6 +221,9 @@ class BlacklistEntry(models.Model):
     id_number_hash = models.CharField(max_length=64, unique=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    # Who changed what and when (django-simple-history), shown in the admin.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("blacklist entry")

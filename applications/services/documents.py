@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -102,8 +103,9 @@ def document_upload(
 ) -> Document:
     """Store one document of ``document_type`` for the application.
 
-    Refuses (``ValidationError`` on ``file``) a file over ``settings.DOCUMENT_MAX_BYTES`` or one
-    that is not a PDF, JPEG or PNG by content; refuses (``TransitionRefused``) once review is over.
+    Refuses (``ValidationError`` on ``file``) a file over ``settings.DOCUMENT_MAX_BYTES``, one
+    that is not a PDF, JPEG or PNG by content, or one past the application's quota
+    (``_check_quota``); refuses (``TransitionRefused``) once review is over.
     """
     now = now or timezone.now()
     if application.stage not in UPLOAD_STAGES:
@@ -149,6 +151,7 @@ def document_upload(
         # upload_to gives the stored file a random name; the customer's name is only recorded.
         document.file.save("upload", uploaded_file, save=False)
         try:
+            _check_quota(application=application, document_type=document_type, size=size)
             document.save(force_insert=True)
             application_event_add(
                 application=application,
@@ -162,6 +165,46 @@ def document_upload(
             document.file.delete(save=False)  # nothing on disk for a row that never was
             raise
     return document
+
+
+def _check_quota(*, application: LoanApplication, document_type: DocumentType, size: int) -> None:
+    """At most ``DOCUMENT_QUOTA_FILES_PER_TYPE`` files of a type and ``DOCUMENT_QUOTA_TOTAL_BYTES``
+    in all per application, whatever their status (a rejected file is still stored).
+
+    Counted under the application's row lock, so two uploads at once cannot both take the last
+    place; the lock is taken after the file is stored (a slow bucket never holds the row), and
+    the caller deletes the file when this refuses.
+    """
+    list(LoanApplication.objects.select_for_update().filter(pk=application.pk).values_list("pk"))
+    on_file = Document.objects.filter(application=application).aggregate(
+        total=Sum("size", default=0), same_type=Count("pk", filter=Q(document_type=document_type))
+    )
+    most = settings.DOCUMENT_QUOTA_FILES_PER_TYPE
+    if on_file["same_type"] >= most:
+        raise ValidationError(
+            {
+                "file": _(
+                    "This application already holds %(count)s files of “%(document)s”, the most we "
+                    "keep for one document. To send another, please contact customer service."
+                )
+                % {"count": most, "document": document_type}
+            },
+            code="quota_files",
+        )
+    limit = settings.DOCUMENT_QUOTA_TOTAL_BYTES
+    if on_file["total"] + size > limit:
+        megabyte = 1024 * 1024
+        raise ValidationError(
+            {
+                "file": _(
+                    "With this file the documents of this application would take more than "
+                    "%(limit)s MB in all (%(used)s MB are on file). Upload a smaller file, for "
+                    "example a photo at a lower resolution, or contact customer service."
+                )
+                % {"limit": limit // megabyte, "used": f"{on_file['total'] / megabyte:.1f}"}
+            },
+            code="quota_size",
+        )
 
 
 def _resume_review_when_complete(*, application: LoanApplication, now: dt.datetime) -> None:

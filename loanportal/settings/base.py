@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "health_check",
+    "simple_history",
     "accounts",
     "applications",
     "reviews",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Which second factor, if any, this session has passed (user.is_verified()).
     "django_otp.middleware.OTPMiddleware",
+    # Names the signed-in user on the configuration history rows an admin change writes.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends sessions past their idle or absolute limit (needs the session, the user and messages).
     "accounts.sessions.SessionLimitsMiddleware",
@@ -243,6 +247,10 @@ def s3_document_storage(
 # Documents: at most 10 MB each (checked in the form with a clear message); requests a little larger.
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# The quota of one application: at most this many files of each document type (every upload
+# counts, a rejected one too) and this many megabytes in all; past it the upload page says why.
+DOCUMENT_QUOTA_FILES_PER_TYPE = env.int("DOCUMENT_QUOTA_FILES_PER_TYPE", default=10)
+DOCUMENT_QUOTA_TOTAL_BYTES = env.int("DOCUMENT_QUOTA_TOTAL_MB", default=100) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

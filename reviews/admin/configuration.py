@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from applications.choices import Stage
 
@@ -12,7 +13,7 @@ from ..models import AssignmentRule
 
 
 @admin.register(AssignmentRule)
-class AssignmentRuleAdmin(admin.ModelAdmin):
+class AssignmentRuleAdmin(SimpleHistoryAdmin):
     form = AssignmentRuleForm
     list_display = (
         "name",
