@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0002_default_rules"),
+        ("reviews", "0003_staff_member"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
