@@ -16,7 +16,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -166,11 +166,36 @@ def delay_causes_record(*, application_ids: list[int], reason: Reason, now: dt.d
         application.delay_reason = reason
         application.updated_at = now
     StageEvent.objects.bulk_create(events)
-    LoanApplication.objects.bulk_update(
-        applications, ["delay_reason", "event_count", "history_head", "updated_at"]
-    )
+    _heads_update(applications, reason=reason, now=now)
     for application, event in zip(applications, events, strict=True):
         hooks.run_stage_hooks(change=hooks.StageChange.of(event, customer_id=application.customer_id))
+
+
+def _heads_update(applications: list[LoanApplication], *, reason: Reason, now: dt.datetime) -> None:
+    """One UPDATE of the applications' cause and chain heads, joined to arrays of the new heads.
+    (``bulk_update`` writes a ``CASE WHEN id = … THEN …`` per row and column, which PostgreSQL
+    walks for every row: a sweep pass of 5,000 overdue files spent two seconds in it.)"""
+    if not applications:
+        return
+    table = LoanApplication._meta.db_table
+    # Only the model's own table name is joined in; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET delay_reason_id = %s, updated_at = %s,"  # noqa: S608
+        " event_count = heads.event_count, history_head = heads.history_head"
+        " FROM unnest(%s::bigint[], %s::integer[], %s::text[]) AS heads(id, event_count, history_head)"
+        f" WHERE {table}.id = heads.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                reason.pk,
+                now,
+                [application.pk for application in applications],
+                [application.event_count for application in applications],
+                [application.history_head for application in applications],
+            ],
+        )
 
 
 def automatic_cause(code: str) -> Reason | None:
@@ -183,11 +208,6 @@ def is_working_time(now: dt.datetime) -> bool:
     calendar = sla.load_calendar(around=now.astimezone(dt.UTC).date(), days=2)
     local = now.astimezone(calendar.time_zone)
     return calendar.is_working_day(local.date()) and calendar.day_start <= local.time() < calendar.day_end
-
-
-def overdue_cause_code(now: dt.datetime) -> str:
-    """The cause of an overdue staff stage no one has explained: the hour, else the backlog."""
-    return REVIEWER_BACKLOG if is_working_time(now) else OUTSIDE_WORKING_HOURS
 
 
 @hooks.stage_hook(EventKind.TRANSITION)

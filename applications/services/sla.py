@@ -24,7 +24,6 @@ from .delays import (
     automatic_cause,
     delay_causes_record,
     is_working_time,
-    overdue_cause_code,
 )
 
 # Any constant shared by every process: pg_try_advisory_xact_lock's key for the clock's passes.
@@ -82,9 +81,12 @@ def sla_advance(*, now: dt.datetime, batch: int) -> SlaChanges:
             sla_state=SlaState.ON_TIME
         ).update(sla_state=SlaState.ON_TIME, sla_escalated_at=None)
         again = _escalate_again_update(now=now, limit=batch)
-        changed = _explain_overdue(changed, now=now)
-        _working_hours_resumed(now=now, limit=batch)
-    codes = _reason_codes({row[6] for row in changed + again if row[6] is not None})
+        # The working calendar is read once a pass (two queries), before anything is locked for it.
+        causes = _AutomaticCauses(working=is_working_time(now))
+        changed = _explain_overdue(changed, now=now, causes=causes)
+        if causes.working:
+            _working_hours_resumed(now=now, limit=batch, causes=causes)
+    codes = _reason_codes({row[6] for row in changed + again if row[6] is not None}, known=causes.read)
     return SlaChanges(
         changed=tuple(_change(row, codes) for row in changed),
         escalated_again=tuple(_change(row, codes) for row in again),
@@ -172,15 +174,35 @@ def _escalate_again_update(*, now: dt.datetime, limit: int) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _explain_overdue(rows: list[tuple], *, now: dt.datetime) -> list[tuple]:
-    """Record a cause for each stage this pass found overdue that has none: outside working hours
-    (or a holiday) when it is so now, else the reviewers' backlog (``delays.overdue_cause_code``).
-    Quietly: the sweep's delay notice carries the cause to the customer. Returns the rows with
-    the cause's id in place, so the changes name it."""
+class _AutomaticCauses:
+    """The causes the clock records itself this pass, each read from the catalogue at most once and
+    only when a file needs it (``None``: an operator retired it)."""
+
+    def __init__(self, *, working: bool) -> None:
+        self.working = working
+        self.read: dict[str, Reason | None] = {}
+
+    def get(self, code: str) -> Reason | None:
+        if code not in self.read:
+            self.read[code] = automatic_cause(code)
+        return self.read[code]
+
+    @property
+    def overdue(self) -> Reason | None:
+        """The cause of an overdue stage no one has explained: the reviewers' backlog in working
+        hours, else the hour (outside working hours or a holiday)."""
+        return self.get(REVIEWER_BACKLOG if self.working else OUTSIDE_WORKING_HOURS)
+
+
+def _explain_overdue(rows: list[tuple], *, now: dt.datetime, causes: _AutomaticCauses) -> list[tuple]:
+    """Record a cause for each stage this pass found overdue that has none: the reviewers' backlog
+    in working hours, else outside working hours (``_AutomaticCauses.overdue``). Quietly: the
+    sweep's delay notice carries the cause to the customer. Returns the rows with the cause's id
+    in place, so the changes name it."""
     unexplained = [row for row in rows if row[3] == SlaState.BREACHED and row[6] is None]
     if not unexplained:
         return rows
-    reason = automatic_cause(overdue_cause_code(now))
+    reason = causes.overdue
     if reason is None:
         return rows
     delay_causes_record(application_ids=[row[0] for row in unexplained], reason=reason, now=now)
@@ -188,10 +210,11 @@ def _explain_overdue(rows: list[tuple], *, now: dt.datetime) -> list[tuple]:
     return [(*row[:6], reason.pk) if row[0] in explained else row for row in rows]
 
 
-def _working_hours_resumed(*, now: dt.datetime, limit: int) -> None:
-    """Overdue files whose cause is "outside working hours" wait, once working hours are back, on
-    the reviewers' backlog: the cause moves on, quietly (the customer was told of the delay; the
-    timeline shows the cause as it now is). One query when there are none, as on most passes."""
+def _working_hours_resumed(*, now: dt.datetime, limit: int, causes: _AutomaticCauses) -> None:
+    """In working hours, overdue files whose cause is "outside working hours" wait on the reviewers'
+    backlog: the cause moves on, quietly (the customer was told of the delay; the timeline shows
+    the cause as it now is). The caller checks the hour first, so that outside working hours no
+    file is looked at or locked; one query when there are none, as on most passes."""
     late_at_night = list(
         LoanApplication.objects.filter(
             stage__in=sorted(STAFF_CLOCK_STAGES),
@@ -201,16 +224,21 @@ def _working_hours_resumed(*, now: dt.datetime, limit: int) -> None:
         .select_for_update(skip_locked=True, of=("self",))
         .values_list("pk", flat=True)[:limit]
     )
-    if not late_at_night or not is_working_time(now):
+    if not late_at_night:
         return
-    reason = automatic_cause(REVIEWER_BACKLOG)
+    reason = causes.get(REVIEWER_BACKLOG)
     if reason is not None:
         delay_causes_record(application_ids=late_at_night, reason=reason, now=now)
 
 
-def _reason_codes(ids: set[int]) -> dict[int, str]:
-    """The catalogue codes of these delay reasons (one query; none when no changed file has one)."""
-    return dict(Reason.objects.filter(pk__in=ids).values_list("pk", "code")) if ids else {}
+def _reason_codes(ids: set[int], *, known: dict[str, Reason | None]) -> dict[int, str]:
+    """The catalogue codes of these delay reasons: those the pass read already, and the others in
+    one query (none when every changed file's cause is one of those)."""
+    codes = {reason.pk: reason.code for reason in known.values() if reason is not None}
+    missing = ids - codes.keys()
+    if missing:
+        codes.update(Reason.objects.filter(pk__in=missing).values_list("pk", "code"))
+    return codes
 
 
 def _change(row: tuple, codes: dict[int, str]) -> SlaChange:

@@ -154,12 +154,35 @@ def test_a_pass_costs_the_same_queries_for_one_file_or_five(five_in_review, djan
         delay_reason=Reason.objects.get(code="high_volume")
     )
     # The savepoint, the lock, the states, the second escalations, the files that left the staff
-    # clock; the cause of the four overdue files without one: the working calendar's hours and
-    # days, the catalogue reason, the files' chain heads, the events, the files' new causes; the
-    # overdue files still explained as "outside working hours" (none); the delay reasons' codes,
-    # the savepoint's release.
-    with django_assert_num_queries(14):
+    # clock, the working calendar's hours and days; the cause of the four overdue files without
+    # one: the catalogue reason, the files' chain heads, the events, the files' new causes (one
+    # UPDATE); in working hours, the overdue files still explained as "outside working hours"
+    # (none); the savepoint's release. The fifth file's cause is the one the pass read: its code
+    # costs no query.
+    with django_assert_num_queries(13):
         assert advance(at(2026, 3, 6, 9)).breached == 5
+
+
+def test_outside_working_hours_a_pass_locks_no_file_waiting_for_the_morning(
+    five_in_review, django_assert_num_queries
+):
+    advance(at(2026, 3, 6, 20))  # Friday evening: all five overdue, outside working hours
+    assert set(LoanApplication.objects.values_list("delay_reason__code", flat=True)) == {
+        "outside_working_hours"
+    }
+    # Saturday, nothing new: the savepoint, the lock, the states, the second escalations, the files
+    # that left the staff clock, the working calendar's hours and days, the release. The files
+    # explained as "outside working hours" are neither read nor locked until working hours.
+    with django_assert_num_queries(8) as captured:
+        assert advance(at(2026, 3, 7, 11)) == SlaChanges()
+    assert not any('JOIN "applications_reason"' in query["sql"] for query in captured)
+    assert set(LoanApplication.objects.values_list("delay_reason__code", flat=True)) == {
+        "outside_working_hours"
+    }
+    # Monday morning they move on to the reviewers' backlog, in one set of queries for all five.
+    with django_assert_num_queries(13):
+        advance(at(2026, 3, 9, 9, 5))
+    assert set(LoanApplication.objects.values_list("delay_reason__code", flat=True)) == {"high_volume"}
 
 
 def test_the_new_states_roll_back_with_the_callers_transaction(in_review):
