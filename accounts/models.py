@@ -31,6 +31,14 @@ class User(AbstractUser):
     # Raised by "sign out everywhere" (accounts.sessions): every session signed in before carries
     # an auth hash made with the previous value, which Django's own check then refuses.
     session_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Consent to offers and news (marketing), separate from the service messages about one's
+    # applications: never presumed, given and withdrawn on the privacy page, recorded with the
+    # notice version. Empty: not given (or withdrawn at ``marketing_withdrawn_at``).
+    marketing_consent_at = models.DateTimeField(_("marketing consent given"), null=True, blank=True)
+    marketing_notice_version = models.CharField(_("marketing consent notice"), max_length=20, blank=True)
+    marketing_withdrawn_at = models.DateTimeField(_("marketing consent withdrawn"), null=True, blank=True)
+    # When the customer closed their account: deactivated, personal data removed (``user_close``).
+    closed_at = models.DateTimeField(_("account closed"), null=True, blank=True)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")

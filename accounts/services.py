@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Literal
@@ -12,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
@@ -116,3 +117,50 @@ def user_sign_up(
         raise IdentifierTaken(identifier.kind) from None
     user.groups.add(Group.objects.get(name=Role.CUSTOMER))
     return user
+
+
+# --- Privacy rights (PIPL) ----------------------------------------------------------------------
+
+
+def user_marketing_consent_set(*, user: User, granted: bool, now: dt.datetime | None = None) -> User:
+    """Give or withdraw consent to offers and news (marketing), recorded with the time and the
+    privacy notice's version; withdrawing keeps when it was withdrawn. Asking for what is already
+    the case changes nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = User._default_manager.select_for_update().get(pk=user.pk)
+        if granted and locked.marketing_consent_at is None:
+            locked.marketing_consent_at = now
+            locked.marketing_notice_version = settings.PRIVACY_NOTICE_VERSION
+            locked.marketing_withdrawn_at = None
+        elif not granted and locked.marketing_consent_at is not None:
+            locked.marketing_consent_at = None
+            locked.marketing_withdrawn_at = now
+        else:
+            return locked
+        locked.save(
+            update_fields=["marketing_consent_at", "marketing_notice_version", "marketing_withdrawn_at"]
+        )
+    return locked
+
+
+def user_close(*, user: User, now: dt.datetime | None = None) -> User:
+    """Close an account: it can no longer sign in (inactive, no usable password: every session of it
+    ends, as its session hash changes) and keeps no personal data. The row stays, because the
+    history names its actions by the account's number (kept files, for the retention period), as
+    an anonymous ``closed-<id>``. The caller (``applications.services.account_close``) has removed
+    what the other apps hold first."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = User._default_manager.select_for_update().get(pk=user.pk)
+        locked.username = f"closed-{locked.pk}"
+        locked.first_name = locked.last_name = locked.email = ""
+        locked.set_phone("")
+        locked.set_unusable_password()
+        locked.is_active = False
+        if locked.marketing_consent_at is not None:
+            locked.marketing_withdrawn_at = now
+        locked.marketing_consent_at = None
+        locked.closed_at = now
+        locked.save()
+    return locked

@@ -13,6 +13,7 @@ from common.pii import keyed_hash, validate_id_number
 
 from .models import (
     BlacklistEntry,
+    CorrectionRequest,
     Dealer,
     DocumentType,
     LoanProduct,
@@ -162,3 +163,125 @@ class CalendarDayAdmin(SimpleHistoryAdmin):
     list_filter = ("is_working",)
     date_hierarchy = "date"
     search_fields = ("note",)
+
+
+# --- Customers' correction requests (PIPL): a task list with due times ---------------------------
+
+
+class CorrectionDueFilter(admin.SimpleListFilter):
+    title = _("answer due")
+    parameter_name = "due"
+
+    def lookups(self, request: HttpRequest, model_admin):
+        return [("overdue", _("Overdue")), ("open", _("Open"))]
+
+    def queryset(self, request: HttpRequest, queryset):
+        from django.utils import timezone
+
+        if self.value() == "overdue":
+            return queryset.filter(status=CorrectionRequest.Status.OPEN, due_at__lt=timezone.now())
+        if self.value() == "open":
+            return queryset.filter(status=CorrectionRequest.Status.OPEN)
+        return queryset
+
+
+class CorrectionAnswerForm(forms.ModelForm):
+    """Staff answer with a status and a text for the customer; the save goes through the service."""
+
+    status = forms.ChoiceField(
+        label=_("status"),
+        choices=[
+            (CorrectionRequest.Status.DONE, CorrectionRequest.Status.DONE.label),
+            (CorrectionRequest.Status.REFUSED, CorrectionRequest.Status.REFUSED.label),
+        ],
+    )
+
+    class Meta:
+        model = CorrectionRequest
+        fields = ["status", "response"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("status") == CorrectionRequest.Status.REFUSED
+            and not cleaned.get("response", "").strip()
+        ):
+            self.add_error("response", _("Tell the customer why the data was not corrected."))
+        return cleaned
+
+
+@admin.register(CorrectionRequest)
+class CorrectionRequestAdmin(admin.ModelAdmin):
+    """Open requests soonest due first; answering one (corrected, or not and why) goes through
+    ``services.correction_request_answer``. The correction itself is made where the data lives
+    (the application's applicant, the account) by whoever may change it."""
+
+    list_display = ("subject", "customer_display", "application", "status", "created_at", "due_at", "overdue")
+    list_select_related = ("customer", "application")
+    list_filter = (CorrectionDueFilter, "status", "subject")
+    search_fields = ("=application__reference",)
+    ordering = ("status", "due_at")
+    form = CorrectionAnswerForm
+    readonly_fields = (
+        "customer_display",
+        "application",
+        "subject",
+        "details",
+        "created_at",
+        "due_at",
+        "resolved_at",
+        "resolved_by",
+    )
+    fields = (*readonly_fields[:6], "status", "response", "resolved_at", "resolved_by")
+
+    @admin.display(description=_("customer"))
+    def customer_display(self, obj: CorrectionRequest) -> str:
+        # The account's masked number or name; the account's generated user name means nothing.
+        user = obj.customer
+        return user.get_full_name() or user.masked_phone or user.email or user.username
+
+    @admin.display(description=_("overdue"), boolean=True)
+    def overdue(self, obj: CorrectionRequest) -> bool:
+        from django.utils import timezone
+
+        return obj.status == CorrectionRequest.Status.OPEN and obj.due_at < timezone.now()
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        if obj is not None and obj.status != CorrectionRequest.Status.OPEN:
+            return (
+                *self.readonly_fields[:6],
+                "status_display",
+                "response_display",
+                "resolved_at",
+                "resolved_by",
+            )
+        return self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        if obj is not None and obj.status != CorrectionRequest.Status.OPEN:
+            return (*self.readonly_fields, "status_display", "response_display")
+        return self.readonly_fields
+
+    @admin.display(description=_("status"))
+    def status_display(self, obj: CorrectionRequest) -> str:
+        return obj.get_status_display()
+
+    @admin.display(description=_("answer to the customer"))
+    def response_display(self, obj: CorrectionRequest) -> str:
+        return obj.response
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # customers ask on their privacy page
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: CorrectionRequest, form, change: bool) -> None:
+        from .services import correction_request_answer
+
+        correction_request_answer(
+            request=obj,
+            actor=request.user,
+            status=form.cleaned_data["status"],
+            response=form.cleaned_data.get("response", ""),
+        )

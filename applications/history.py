@@ -49,9 +49,13 @@ def _hash_holds(reference: str, event: StageEvent, entered: StageEvent | None) -
 
 
 def _check_chain(
-    reference: str, head_count: int, head_hash: str, events: list[StageEvent]
+    reference: str, head_count: int, head_hash: str, events: list[StageEvent], *, anonymised: bool = False
 ) -> BrokenLink | None:
-    """The first broken link of one application's chain, or None when the chain holds."""
+    """The first broken link of one application's chain, or None when the chain holds.
+
+    A sealed note (``StageEvent.seal_note``) must match its digest; one erased with its salt is
+    accepted only on an ``anonymised`` file (the retention pass erases them): anywhere else an
+    erased note is a broken link like any other edit."""
     prev_hash, entered = GENESIS_HASH, None
     for expected_sequence, event in enumerate(events, start=1):
         if event.sequence != expected_sequence:
@@ -64,6 +68,8 @@ def _check_chain(
             )
         if not _hash_holds(reference, event, entered):
             return BrokenLink(reference, event.sequence, "its content no longer matches its hash: edited")
+        if not event.note_holds() or (event.note_digest and not event.note_salt and not anonymised):
+            return BrokenLink(reference, event.sequence, "its note no longer matches its seal: edited")
         prev_hash = event.hash
         if event.kind == EventKind.TRANSITION:
             entered = event
@@ -88,7 +94,7 @@ def verify_chains(*, batch_size: int = 500) -> Iterator[tuple[str, BrokenLink | 
         batch = list(
             LoanApplication.objects.filter(pk__gt=last_id)
             .order_by("pk")
-            .values_list("pk", "reference", "event_count", "history_head")[:batch_size]
+            .values_list("pk", "reference", "event_count", "history_head", "anonymised_at")[:batch_size]
         )
         if not batch:
             return
@@ -98,8 +104,13 @@ def verify_chains(*, batch_size: int = 500) -> Iterator[tuple[str, BrokenLink | 
         )
         for event in events:
             by_application[event.application_id].append(event)
-        for pk, reference, count, head in batch:
-            yield reference, _check_chain(reference, count, head, by_application[pk])
+        for pk, reference, count, head, anonymised_at in batch:
+            yield (
+                reference,
+                _check_chain(
+                    reference, count, head, by_application[pk], anonymised=anonymised_at is not None
+                ),
+            )
         last_id = batch[-1][0]
 
 
@@ -110,11 +121,21 @@ def verify_record(*, reference: str, entry: int, fingerprint: str) -> str | None
     dash shown in a reference, case, spaces and full-width characters copied from paper)."""
     code = canonical_reference(reference)
     written = canonical_text(fingerprint).replace(" ", "").lower()
-    application = LoanApplication.objects.filter(reference=code).only("event_count", "history_head").first()
+    application = (
+        LoanApplication.objects.filter(reference=code)
+        .only("event_count", "history_head", "anonymised_at")
+        .first()
+    )
     if application is None:
         return f"no application has the reference {reference!r}"
     events = list(application.events.order_by("sequence", "pk"))
-    link = _check_chain(code, application.event_count, application.history_head, events)
+    link = _check_chain(
+        code,
+        application.event_count,
+        application.history_head,
+        events,
+        anonymised=application.anonymised_at is not None,
+    )
     if link is not None:
         return f"the history is broken: {link}"
     if not 1 <= entry <= len(events):

@@ -56,6 +56,19 @@ def applications_expire() -> dict:
     return {"expired": len(result.expired), "more": result.more, "skipped": result.skipped}
 
 
+@shared_task(acks_late=True)
+def retention_sweep() -> dict:
+    """Beat, hourly by default: anonymise the closed files past their retention period and delete
+    the applications never submitted (``services.retention``; safe to run twice at once: the second
+    pass finds the lock taken, or nothing left)."""
+    result = services.retention_apply(now=timezone.now(), batch=settings.RETENTION_BATCH)
+    if result.skipped:
+        logger.info("Retention pass skipped: another pass holds the lock")
+    elif result.more:
+        retention_sweep.apply_async(countdown=1)
+    return {"anonymised": result.anonymised, "drafts_deleted": result.drafts_deleted, "more": result.more}
+
+
 def enqueue_precheck(application_id: int) -> None:
     """Queue the pre-check; when the broker is down, log it and leave it to the sweep."""
     try:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import apply, documents, home, offer, timeline, track
+from .views import apply, documents, home, offer, privacy, timeline, track
 
 app_name = "applications"
 
@@ -27,4 +27,10 @@ urlpatterns = [
     path("applications/<str:reference>/offer/print/", offer.offer_print, name="offer_print"),
     path("applications/<str:reference>/withdraw/", timeline.application_withdraw, name="withdraw"),
     path("track/", track.track, name="track"),
+    # --- privacy rights (views/privacy.py) ---
+    path("privacy/", privacy.privacy, name="privacy"),
+    path("privacy/my-data/", privacy.privacy_export, name="privacy_export"),
+    path("privacy/correction/", privacy.privacy_correction, name="privacy_correction"),
+    path("privacy/marketing/", privacy.privacy_marketing, name="privacy_marketing"),
+    path("privacy/close/", privacy.privacy_close, name="privacy_close"),
 ]

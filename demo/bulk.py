@@ -72,6 +72,7 @@ class _EventRow(SimpleNamespace):
 
     canonical = StageEvent.canonical
     compute_hash = StageEvent.compute_hash
+    seal_note = StageEvent.seal_note
 
 
 def buyers_insert(planner: Planner, specs: Sequence[Spec]) -> int:
@@ -129,6 +130,8 @@ def batch_prepare(planner: Planner, specs: Sequence[Spec], rng: random.Random) -
                 actor_id=step.actor.pk if step.actor is not None else None,
                 created_at=step.at,
                 note=step.note,
+                note_digest="",
+                note_salt="",
                 reason_code=step.reason,
                 data=step.data,
                 due_at=due_at,
@@ -136,6 +139,7 @@ def batch_prepare(planner: Planner, specs: Sequence[Spec], rng: random.Random) -
                 stay_due_at=stay[1],
                 prev_hash=head,
             )
+            event.seal_note()  # as ``services.event_record`` does: the hash covers its digest
             event.hash = head = event.compute_hash(reference)
             events.append(event.__dict__)
             if transition:

@@ -39,6 +39,9 @@ ROLES = {
         "applications.manage_applications",
         "applications.view_full_pii",
         "applications.view_consent",
+        # Customers' correction requests (PIPL): the task list, and answering each.
+        "applications.view_correctionrequest",
+        "applications.change_correctionrequest",
         *VIEW_CASES,
         *CONFIGURE,
     ],

@@ -28,6 +28,7 @@ from .configuration import (
 )
 from .documents import Document, DocumentRequest, document_upload_to
 from .history import GENESIS_HASH, StageEvent
+from .privacy import CorrectionRequest
 
 __all__ = [
     "DOCUMENTS_STAGE",
@@ -40,6 +41,7 @@ __all__ = [
     "BlacklistEntry",
     "CalendarDay",
     "Consent",
+    "CorrectionRequest",
     "Dealer",
     "Document",
     "DocumentRequest",

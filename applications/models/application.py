@@ -197,6 +197,9 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
     sla_escalated_at = models.DateTimeField(_("escalated again"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # When the retention pass removed the file's personal data (``services.retention``): the
+    # applicant, the documents and the notes are gone; the figures and the history's chain stay.
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

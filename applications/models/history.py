@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from ..choices import EventKind, Stage
 
 GENESIS_HASH = "0" * 64
+
+
+def note_digest_of(salt: str, note: str) -> str:
+    return hashlib.sha256(f"{salt}:{note}".encode()).hexdigest()
 
 
 class StageEvent(models.Model):
@@ -52,6 +57,12 @@ class StageEvent(models.Model):
     stay_started_at = models.DateTimeField(_("stay began"), null=True, blank=True)
     stay_due_at = models.DateTimeField(_("stay was due"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # The note is free text, where anyone may write a name or a number: since 0026 the hash covers
+    # its salted digest (``seal_note``), never the note itself, so the retention pass can erase a
+    # note (and its salt) and the chain still verifies. Empty on events without a note and on those
+    # written before 0026, whose hash covers the note as it is.
+    note_digest = models.CharField(max_length=64, blank=True, editable=False)
+    note_salt = models.CharField(max_length=32, blank=True, editable=False)
     reason_code = models.CharField(_("reason"), max_length=40, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
@@ -99,11 +110,17 @@ class StageEvent(models.Model):
             "to": self.to_stage,
             "actor": self.actor_id,
             "at": self.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            "note": self.note,
             "reason": self.reason_code,
             "data": self.data,
             "prev": self.prev_hash,
         }
+        # A sealed note (0026): its digest only, so erasing the note leaves the hash intact; before
+        # 0026 (and when there is no note) the note itself.
+        note_digest = getattr(self, "note_digest", "")
+        if note_digest:
+            payload["note_digest"] = note_digest
+        else:
+            payload["note"] = self.note
         # The due time joined the history in 0012: covered when present, left out when empty, so
         # the events written before it keep the hashes they were written with. (The demo's light
         # rows may not carry the attribute at all.)
@@ -119,6 +136,22 @@ class StageEvent(models.Model):
                 if value is not None:
                     payload[key] = value.astimezone(dt.UTC).isoformat(timespec="microseconds")
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def seal_note(self) -> None:
+        """Seal a non-empty note before the event is hashed: a random salt and SHA-256 of salt and
+        note. The salt keeps a short note (a phone number) from being found by trying every value
+        against the digest once the note is erased; the erasure removes both."""
+        if self.note and not self.note_digest:
+            self.note_salt = secrets.token_hex(16)
+            self.note_digest = note_digest_of(self.note_salt, self.note)
+
+    def note_holds(self) -> bool:
+        """The stored note is the one sealed (or it was erased with its salt: the retention pass)."""
+        if not self.note_digest:
+            return True
+        if not self.note_salt:
+            return self.note == ""
+        return note_digest_of(self.note_salt, self.note) == self.note_digest
 
     def compute_hash(self, reference: str, *, with_stay: bool = True) -> str:
         return hashlib.sha256(self.canonical(reference, with_stay=with_stay)).hexdigest()

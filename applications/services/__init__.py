@@ -8,7 +8,10 @@ Split by subdomain; import from here (``from applications import services``):
 - ``precheck``: the automatic pre-check;
 - ``delays``: the cause of a delay, set by staff or by the portal (``delay_cause_set``);
 - ``sla``: the SLA clock's passes (``sla_advance``: the new states, returned for others to act on);
-- ``expiry``: the expiry pass (``applications_expire_due``: files whose time is up, closed as expired).
+- ``expiry``: the expiry pass (``applications_expire_due``: files whose time is up, closed as expired);
+- ``privacy``: a customer's privacy rights (a correction request and its answer, closing the account);
+- ``retention``: the retention pass (``retention_apply``: closed files anonymised after the retention
+  period, applications never submitted deleted).
 """
 
 from .delays import delay_cause_set, may_set_delay_cause
@@ -53,20 +56,33 @@ from .lifecycle import (
     stage_due_at,
 )
 from .precheck import precheck_run, precheck_stuck_ids
+from .privacy import (
+    AccountCloseRefused,
+    account_close,
+    correction_due_at,
+    correction_request_answer,
+    correction_request_create,
+)
+from .retention import RetentionPass, application_anonymise, application_delete, retention_apply
 from .sla import SlaChange, SlaChanges, sla_advance
 
 __all__ = [
+    "AccountCloseRefused",
     "ExpiryPass",
     "NotAssignedToYou",
     "ReasonRequired",
+    "RetentionPass",
     "SlaChange",
     "SlaChanges",
     "StaleApplication",
     "TransitionError",
     "TransitionRefused",
     "_transition",
+    "account_close",
     "applicant_set",
+    "application_anonymise",
     "application_create_draft",
+    "application_delete",
     "application_event_add",
     "application_expire",
     "application_submit",
@@ -78,6 +94,9 @@ __all__ = [
     "available_transitions",
     "consent_record",
     "contract_mark_signed",
+    "correction_due_at",
+    "correction_request_answer",
+    "correction_request_create",
     "delay_cause_set",
     "disbursement_release",
     "document_accept",
@@ -96,6 +115,7 @@ __all__ = [
     "precheck_run",
     "precheck_start",
     "precheck_stuck_ids",
+    "retention_apply",
     "review_recommend",
     "review_reject",
     "review_request_documents",

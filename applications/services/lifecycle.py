@@ -120,6 +120,7 @@ def event_record(
         stay_due_at=stay_due_at,
         prev_hash=application.history_head or GENESIS_HASH,
     )
+    event.seal_note()  # the hash covers the note's salted digest, so retention can erase the note
     event.hash = event.compute_hash(application.reference)
     event.save(force_insert=True)
     application.event_count = event.sequence

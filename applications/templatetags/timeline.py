@@ -56,6 +56,12 @@ def when(value: dt.datetime | None) -> str:
 
 
 @register.filter
+def iso_when(value: str | None) -> str:
+    """``when`` for a time written as ISO 8601 text (the privacy export's document)."""
+    return when(dt.datetime.fromisoformat(value)) if value else ""
+
+
+@register.filter
 def day(value: dt.datetime | None) -> str:
     """A date: "30 Nov 2026" (zh: 2026年11月30日)."""
     if value is None:

@@ -43,8 +43,14 @@ def _verify_fails_naming(capsys, text: str) -> None:
 
 
 def test_an_edited_event_is_named(submitted, capsys):
-    StageEvent.objects.filter(application=submitted, sequence=2).update(note="edited afterwards")
+    StageEvent.objects.filter(application=submitted, sequence=2).update(reason_code="edited afterwards")
     _verify_fails_naming(capsys, f"{submitted.reference}: event #2: its content no longer matches its hash")
+
+
+def test_an_edited_note_is_named(submitted, capsys):
+    # The hash covers the note's salted digest (so retention can erase it); the digest, the note.
+    StageEvent.objects.filter(application=submitted, sequence=2).update(note="edited afterwards")
+    _verify_fails_naming(capsys, f"{submitted.reference}: event #2: its note no longer matches its seal")
 
 
 def test_a_deleted_event_is_named(submitted, capsys):

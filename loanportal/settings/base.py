@@ -335,12 +335,30 @@ SLA_SWEEP_BATCH = env.int("SLA_SWEEP_BATCH", default=5000)
 # passes; the limits themselves are configuration data on the stage definitions (admin).
 EXPIRY_BATCH = env.int("EXPIRY_BATCH", default=200)
 EXPIRY_INTERVAL = env.float("EXPIRY_INTERVAL", default=300.0)
+# Retention (PIPL; ``applications.services.retention``): a closed file keeps its personal data for
+# RETENTION_YEARS after it closed (a disbursed loan: after its last instalment falls due), the
+# record-keeping period of the anti-money-laundering rules, then the retention pass anonymises it;
+# an application never submitted is deleted DRAFT_RETENTION_DAYS after its last change. A pass
+# handles at most RETENTION_BATCH files of each, every RETENTION_INTERVAL seconds.
+RETENTION_YEARS = env.int("RETENTION_YEARS", default=5)
+DRAFT_RETENTION_DAYS = env.int("DRAFT_RETENTION_DAYS", default=90)
+RETENTION_BATCH = env.int("RETENTION_BATCH", default=200)
+RETENTION_INTERVAL = env.float("RETENTION_INTERVAL", default=3600.0)
+if RETENTION_YEARS < 1 or DRAFT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"RETENTION_YEARS and DRAFT_RETENTION_DAYS must be at least 1, not {RETENTION_YEARS} and "
+        f"{DRAFT_RETENTION_DAYS}."
+    )
+# A customer's request to correct their personal data is answered within this many working days
+# on the working calendar (the staff task's due time).
+CORRECTION_WORKING_DAYS = env.int("CORRECTION_WORKING_DAYS", default=15)
 CELERY_BEAT_SCHEDULE = {
     "precheck-sweep": {"task": "applications.tasks.precheck_sweep", "schedule": 60.0},
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": SLA_SWEEP_INTERVAL},
     "delivery-relay": {"task": "notifications.tasks.relay", "schedule": 60.0},
     "applications-expire": {"task": "applications.tasks.applications_expire", "schedule": EXPIRY_INTERVAL},
     "expiry-reminders": {"task": "notifications.tasks.expiry_remind", "schedule": EXPIRY_INTERVAL},
+    "retention": {"task": "applications.tasks.retention_sweep", "schedule": RETENTION_INTERVAL},
     # Inside the delay prediction's five-minute cache lifetime: pages read it, never compute it.
     "prediction-refresh": {"task": "applications.tasks.prediction_refresh", "schedule": 240.0},
     # CELERY_TIMEZONE is Asia/Shanghai, so this is 08:30 in Shanghai.
@@ -394,6 +412,10 @@ LOANPORTAL_STAGE_HOOKS = [
 # whose text changes when their part does: a page answering conditional GETs (the customer
 # timeline) puts them in its ETag, so the core reads them without importing those apps.
 LOANPORTAL_FRAME_PARTS = ["notifications.selectors.frame_version"]
+# What other apps hold about a customer, for the privacy page (PIPL): dotted paths to objects with
+# ``key``, ``export(*, user) -> dict`` (what "download my data" includes) and ``erase(*, user)``
+# (what closing the account removes), so the core reads and erases them without importing them.
+LOANPORTAL_PRIVACY_PARTS = ["notifications.privacy.PRIVACY_PART"]
 # Who owns a file now, as the back office knows it: the dotted path to a callable taking
 # application ids and returning {application id: user id} (those with no owner left out). The SLA
 # reminders go to that person, else to every member of the stage's owner role; the notifications
