@@ -47,6 +47,16 @@ def _configuration_cache_renewed():
     cache.delete(VERSION_KEY)
 
 
+@pytest.fixture(autouse=True)
+def _sms_outbox_emptied():
+    """Text messages sent by the tests' backend (``common.sms.MemoryBackend``) are the test's own."""
+    from common import sms
+
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
 def _is_transactional(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     if marker is not None and marker.kwargs.get("transaction"):

@@ -33,7 +33,9 @@ class SignUpForm(SetPasswordMixin, forms.Form):
 
     def clean_identifier(self) -> Identifier:
         identifier = identifier_parse(self.cleaned_data["identifier"])
-        if identifier_taken(identifier):
+        # A number is confirmed by a code, and the page after this one is the same whether it has
+        # an account or not (accounts.code_views.signup_send): nothing here may say which.
+        if identifier.kind == "email" and identifier_taken(identifier):
             raise ValidationError(TAKEN_MESSAGES[identifier.kind], code="taken")
         return identifier
 

@@ -121,3 +121,7 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.user_id} by {self.actor_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# One-time codes live in their own module (accounts.otp); Django finds models through this one.
+from .otp.models import OneTimeCode  # noqa: E402, F401

@@ -164,3 +164,56 @@ def user_close(*, user: User, now: dt.datetime | None = None) -> User:
         locked.closed_at = now
         locked.save()
     return locked
+
+
+@transaction.atomic
+def user_sign_up_by_phone(*, phone: str, password_hash: str, language: str | None = None) -> User:
+    """Open a customer account for a number whose one-time code was just used (``code_views``).
+
+    ``password_hash`` is what ``make_password`` made of the password chosen before the code was
+    sent (validated then): the password itself is never kept between the two steps. Raises
+    IdentifierTaken when the number has an account by now.
+    """
+    phone = validate_phone(phone)
+    user = User(
+        username=_new_username(), language=_supported_language(language or translation.get_language())
+    )
+    user.set_phone(phone)
+    user.password = password_hash
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise IdentifierTaken("phone") from None
+    user.groups.add(Group.objects.get(name=Role.CUSTOMER))
+    return user
+
+
+@transaction.atomic
+def user_email_change(*, user: User, email: str) -> User:
+    """Set the account's email (canonical, checked) after a code to its number confirmed it.
+    Raises IdentifierTaken when another account uses the address."""
+    email = canonical_email(email)
+    validate_email(email)
+    if User._default_manager.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise IdentifierTaken("email")
+    user.email = email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+    except IntegrityError:
+        raise IdentifierTaken("email") from None
+    return user
+
+
+@transaction.atomic
+def user_phone_change(*, user: User, phone: str) -> User:
+    """Set the account's mobile number after codes to the new number (and the old one) confirmed it.
+    Raises IdentifierTaken when another account uses the number."""
+    user.set_phone(validate_phone(phone))
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["phone", "phone_hash"])
+    except IntegrityError:
+        raise IdentifierTaken("phone") from None
+    return user

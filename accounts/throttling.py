@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from common import ratelimit
 from common.identifiers import canonical_email, canonical_text
 from common.pii import keyed_hash, validate_phone
 
@@ -70,20 +71,6 @@ def axes_username(request, credentials: dict | None) -> str | None:
 
 
 def client_ip(request) -> str:
-    """The client's address for throttling, looking past ``TRUSTED_PROXY_COUNT`` reverse proxies.
-
-    Behind a proxy every request arrives from the proxy's address; without this, throttling by
-    (account, address) would collapse into throttling by account, and one attacker could keep a
-    customer locked out. Only the proxies we run are trusted: the address they appended is read
-    from the right-hand end of X-Forwarded-For, never what the client wrote at its left.
-    """
-    proxies = settings.TRUSTED_PROXY_COUNT
-    remote = request.META.get("REMOTE_ADDR", "")
-    if proxies <= 0:
-        return remote
-    forwarded = [
-        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
-    ]
-    if len(forwarded) < proxies:
-        return remote
-    return forwarded[-proxies]
+    """``AXES_CLIENT_IP_CALLABLE``: the address every limit counts (``common.ratelimit.client_ip``:
+    the client's, looking past ``TRUSTED_PROXY_COUNT`` reverse proxies)."""
+    return ratelimit.client_ip(request)

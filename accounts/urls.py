@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import security, views
+from . import code_views, security, views
 from .second_factor import views as second_factor
 
 app_name = "accounts"
@@ -17,4 +17,15 @@ urlpatterns = [
     path("security/sign-out-everywhere/", security.sign_out_everywhere, name="sign_out_everywhere"),
     path("second-factor/", second_factor.verify, name="second_factor"),
     path("second-factor/enrol/", second_factor.enrol, name="second_factor_enrol"),
+    # --- one-time codes by SMS (code_views.py) ---
+    path("signup/verify/", code_views.signup_verify, name="signup_verify"),
+    path("login/code/", code_views.signin_code, name="signin_code"),
+    path("login/code/verify/", code_views.signin_code_verify, name="signin_code_verify"),
+    path("password-reset/code/", code_views.reset_code, name="reset_code"),
+    path("password-reset/code/verify/", code_views.reset_code_verify, name="reset_code_verify"),
+    path("account/password/", code_views.password_change, name="password_change"),
+    path("account/email/", code_views.email_change, name="email_change"),
+    path("account/email/verify/", code_views.email_change_verify, name="email_change_verify"),
+    path("account/phone/", code_views.phone_change, name="phone_change"),
+    path("account/phone/verify/", code_views.phone_change_verify, name="phone_change_verify"),
 ]

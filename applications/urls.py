@@ -27,6 +27,7 @@ urlpatterns = [
     path("applications/<str:reference>/offer/print/", offer.offer_print, name="offer_print"),
     path("applications/<str:reference>/withdraw/", timeline.application_withdraw, name="withdraw"),
     path("track/", track.track, name="track"),
+    path("track/code/", track.track_code, name="track_code"),
     # --- privacy rights (views/privacy.py) ---
     path("privacy/", privacy.privacy, name="privacy"),
     path("privacy/my-data/", privacy.privacy_export, name="privacy_export"),

@@ -7,6 +7,16 @@ from accounts.services import user_sign_up
 from .builders import PASSWORD, PHONE
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """Rate limits live in the shared cache: each test starts with none counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def client(client):
     """A visitor whose browser prefers English, so assertions read the English source text."""

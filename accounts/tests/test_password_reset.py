@@ -82,7 +82,5 @@ def test_an_unknown_address_gets_the_same_answer_and_no_email(client, phone_cust
     assert mail.outbox == []
 
 
-def test_the_reset_page_says_phone_only_accounts_cannot_reset_by_email(client):
-    assertContains(
-        client.get(RESET), "An account opened with a mobile number only cannot be reset this way yet."
-    )
+def test_the_reset_page_leads_phone_accounts_to_a_reset_by_code(client):
+    assertContains(client.get(RESET), reverse("accounts:reset_code"))

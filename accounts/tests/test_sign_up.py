@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from pytest_django.asserts import assertContains, assertFormError, assertNotContains, assertRedirects
 
-from .builders import PASSWORD, PHONE, sign_up, signed_in_user
+from .builders import PASSWORD, PHONE, last_code, sign_up, sign_up_form, signed_in_user, texts_to
 
 User = get_user_model()
 SIGN_UP = reverse("accounts:signup")
@@ -116,18 +116,53 @@ def test_a_mismatched_confirmation_is_explained_and_nothing_is_created(client):
     assert not User.objects.exists()
 
 
-def test_a_registered_phone_is_refused_with_a_way_forward(client, phone_customer):
-    response = sign_up(client, "+86 138 1234 5678", password="Another-passphrase-7")
+def test_a_registered_phone_gets_the_same_answer_and_its_owner_a_note(client, phone_customer):
+    fresh = sign_up_form(client, "13912345678", password="Another-passphrase-7")
+    taken = sign_up_form(client, "+86 138 1234 5678", password="Another-passphrase-7")
 
+    # The same next page for both: nothing says which number has an account.
+    assertRedirects(taken, reverse("accounts:signup_verify"), fetch_redirect_response=False)
+    assert taken["Location"] == fresh["Location"]
+    page = client.get(reverse("accounts:signup_verify"))
+    assertContains(page, "We have sent a text message to 138****5678. Enter the 6-digit code in it.")
+    # The owner is told, and gets no code to open a second account with.
+    assert [sent.message.template for sent in texts_to(PHONE)] == ["signup_taken"]
+    assert (
+        "Someone tried to open a Loan Portal account with your mobile number"
+        in texts_to(PHONE)[0].message.text
+    )
+    response = client.post(reverse("accounts:signup_verify"), {"code": "123456"})
     assertFormError(
-        response.context["form"],
-        "identifier",
-        "An account with this mobile number already exists — sign in or reset your password.",
+        response.context["form"], "code", "The code is wrong or has expired. Check it, or ask for a new one."
     )
     assert User.objects.count() == 1
     phone_customer.refresh_from_db()
     assert phone_customer.check_password(PASSWORD)  # untouched
     assert not signed_in_user(client).is_authenticated
+
+
+def test_a_number_is_confirmed_by_its_code_before_the_account_opens(client):
+    sign_up_form(client, PHONE)
+    assert not User.objects.exists()
+    wrong = client.post(
+        reverse("accounts:signup_verify"), {"code": f"{(int(last_code(PHONE)) + 1) % 10**6:06d}"}
+    )
+    assertFormError(
+        wrong.context["form"], "code", "The code is wrong or has expired. Check it, or ask for a new one."
+    )
+    assert not User.objects.exists()
+
+    response = client.post(reverse("accounts:signup_verify"), {"code": last_code(PHONE)})
+    assertRedirects(response, HOME, fetch_redirect_response=False)
+    assert User.objects.get().check_password(PASSWORD)  # the password chosen on the form
+
+
+def test_sign_up_forms_from_one_address_are_limited(client):
+    for number in range(10):
+        sign_up_form(client, f"1390000000{number}")
+    response = sign_up_form(client, "13700000000")
+    assert response.status_code == 429
+    assertContains(response, "Too many sign-ups from your network", status_code=429)
 
 
 def test_a_registered_email_is_refused_whatever_its_case(client, email_customer):

@@ -1,9 +1,14 @@
-"""Look up an application without an account: reference number plus the mobile number on file.
+"""Look up an application without an account: reference number, the mobile number on file, and a
+one-time code texted to that number (``accounts.otp``): knowing someone's reference and number is
+not enough to read their file.
 
-The answer is the read-only timeline with masked personal data. A wrong reference and a wrong
-phone get the same message, so the form cannot be used to learn which references exist. The form
-is POSTed (nothing in the URL, the history or a proxy's log), every attempt counts against two
-limits (per address and per reference, 5 a minute each), and the answer is never cached.
+The answer is the read-only timeline with masked personal data. Whether or not the reference and
+number match, the next page is the same ("if they match, we have texted a code") and only a match
+gets a code, so the form cannot be used to learn which references exist. The forms are POSTed
+(nothing in the URL, the history or a proxy's log; the pair waits in the session, the number
+encrypted), every lookup counts against two limits (per client address — the one the proxy saw,
+``TRUSTED_PROXY_COUNT`` — and per reference, 5 a minute each), codes against theirs, and the
+answer is never cached.
 """
 
 from __future__ import annotations
@@ -11,13 +16,17 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from common.pii import mask_name, validate_phone
+from accounts.code_forms import CodeForm
+from accounts.code_views import forget, invalid_message, recall, remember, send_code
+from accounts.otp.models import Purpose
+from accounts.otp.services import CodeInvalid, code_verify
+from common.pii import mask_name, mask_phone, validate_phone
 
 from .. import ratelimit
 from ..models import REFERENCE_LENGTH, normalise_reference
@@ -76,30 +85,73 @@ def _within_limits(request: HttpRequest) -> bool:
     return by_ip and by_reference
 
 
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "applications/track.html",
+        {
+            "form": TrackForm(initial={"reference": request.POST.get("reference", "")}),
+            "error": _("Too many attempts. Please wait a minute and try again."),
+        },
+        status=429,
+    )
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def track(request: HttpRequest) -> HttpResponse:
+    """Step 1: the reference and the number; a code to the number when they match an application."""
     if request.method == "GET":
         return render(request, "applications/track.html", {"form": TrackForm()})
     if not _within_limits(request):
-        return render(
-            request,
-            "applications/track.html",
-            {
-                "form": TrackForm(initial={"reference": request.POST.get("reference", "")}),
-                "error": _("Too many attempts. Please wait a minute and try again."),
-            },
-            status=429,
-        )
+        return _too_many(request)
     form = TrackForm(request.POST)
     if not form.is_valid():
         return render(request, "applications/track.html", {"form": form})
-    application = application_for_tracking(
-        reference=form.cleaned_data["reference"], phone=form.cleaned_data["phone"]
+    reference, phone = form.cleaned_data["reference"], form.cleaned_data["phone"]
+    application = application_for_tracking(reference=reference, phone=phone)
+    error = send_code(
+        request, purpose=Purpose.TRACK, phone=phone, context=reference, deliver=application is not None
     )
-    if application is None:
-        return render(request, "applications/track.html", {"form": form, "error": NOT_FOUND})
-    timeline = application_timeline(application=application)
-    context = timeline_context(timeline, read_only=True)
-    context["masked_name"] = mask_name(application.applicant.full_name)
-    return render(request, "applications/track_result.html", context)
+    if error:
+        return render(request, "applications/track.html", {"form": form, "error": error})
+    remember(request, "track", phone=phone, reference=reference)
+    return redirect("applications:track_code")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def track_code(request: HttpRequest) -> HttpResponse:
+    """Step 2: the code; right, the read-only timeline (once: another look needs another code)."""
+    state = recall(request, "track")
+    if state is None:
+        return redirect("applications:track")
+    phone, reference = state["phone"], state["reference"]
+    if request.method == "POST" and "resend" in request.POST:
+        if not _within_limits(request):
+            return _too_many(request)
+        application = application_for_tracking(reference=reference, phone=phone)
+        error = send_code(
+            request, purpose=Purpose.TRACK, phone=phone, context=reference, deliver=application is not None
+        )
+        return render(
+            request,
+            "applications/track_code.html",
+            {"form": CodeForm(), "masked_phone": mask_phone(phone), "error": error, "resent": error is None},
+        )
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            code_verify(purpose=Purpose.TRACK, phone=phone, code=form.cleaned_data["code"], context=reference)
+        except CodeInvalid as invalid:
+            form.add_error("code", invalid_message(invalid))
+        else:
+            application = application_for_tracking(reference=reference, phone=phone)
+            forget(request, "track")
+            if application is None:  # withdrawn into a draft state in the meantime: nothing to show
+                return render(request, "applications/track.html", {"form": TrackForm(), "error": NOT_FOUND})
+            timeline = application_timeline(application=application)
+            context = timeline_context(timeline, read_only=True)
+            context["masked_name"] = mask_name(application.applicant.full_name)
+            return render(request, "applications/track_result.html", context)
+    return render(request, "applications/track_code.html", {"form": form, "masked_phone": mask_phone(phone)})

@@ -307,6 +307,39 @@ def quiet_hours(value: str) -> tuple[time, time] | None:
 
 # No text message is sent in these hours (Asia/Shanghai): one due then waits, deferred, to the end.
 SMS_QUIET_HOURS = quiet_hours(env("SMS_QUIET_HOURS", default="21:00-08:00"))
+# --- Text messages (common.sms) and one-time codes (accounts.otp) --------------------------------
+# The provider: the log file var/sms.log by default (make run prints each message), or
+# "common.sms.aliyun.AliyunSmsBackend" / "common.sms.tencent.TencentSmsBackend" with the settings below.
+SMS_BACKEND = env("SMS_BACKEND", default="common.sms.LogFileBackend")
+# The approved signature (签名) and each message's approved template: code or ID at the provider.
+# "code": the one-time code, parameters code and minutes; "notice": the outbox's notices, one
+# parameter text; "signup_taken": the owner of a number someone tried to sign up with, none.
+SMS_SIGN_NAME = env("SMS_SIGN_NAME", default="")
+SMS_TEMPLATES = {
+    "code": env("SMS_TEMPLATE_CODE", default=""),
+    "notice": env("SMS_TEMPLATE_NOTICE", default=""),
+    "signup_taken": env("SMS_TEMPLATE_SIGNUP_TAKEN", default=""),
+}
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com")
+TENCENT_SMS_SECRET_ID = env("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_SDK_APP_ID = env("TENCENT_SMS_SDK_APP_ID", default="")
+TENCENT_SMS_REGION = env("TENCENT_SMS_REGION", default="ap-guangzhou")
+# A code is sent in the request: a provider's passing failure is tried again after these seconds.
+SMS_RETRY_DELAYS = [float(delay) for delay in env.list("SMS_RETRY_DELAYS", default=["0.5", "2"])]
+if SMS_BACKEND.endswith(("AliyunSmsBackend", "TencentSmsBackend")) and not (
+    SMS_SIGN_NAME and all(SMS_TEMPLATES.values())
+):
+    raise ImproperlyConfigured(
+        "A real SMS provider needs SMS_SIGN_NAME and the templates SMS_TEMPLATE_CODE, "
+        "SMS_TEMPLATE_NOTICE and SMS_TEMPLATE_SIGNUP_TAKEN."
+    )
+# One-time codes: how many a number may be sent, and a client address may ask for, per hour.
+OTP_PER_NUMBER_PER_HOUR = env.int("OTP_PER_NUMBER_PER_HOUR", default=5)
+OTP_PER_ADDRESS_PER_HOUR = env.int("OTP_PER_ADDRESS_PER_HOUR", default=20)
+
 # How old what the customer timeline shows may be: its body is cached this many seconds per version
 # of the file, and a browser's copy is confirmed (304) within the same window (0: neither); see
 # applications.views.timeline.application_detail.

@@ -26,3 +26,7 @@ REPORT_CACHE_SECONDS = 0
 # Off, so tests signing staff in with force_login reach the back office; the second factor's own
 # tests (accounts/tests/test_second_factor.py, the browser journey) switch it on.
 STAFF_REQUIRE_2FA = False
+# Text messages are kept in common.sms.outbox (the test server shares this process); a provider's
+# passing failure is retried at once.
+SMS_BACKEND = env("SMS_BACKEND", default="common.sms.MemoryBackend")
+SMS_RETRY_DELAYS = [0.0, 0.0]

@@ -30,9 +30,11 @@ def sms_log(monkeypatch, tmp_path, settings):
     here, so that a text message is sent whatever the time of day the tests run at."""
     path = tmp_path / "sms.log"
     monkeypatch.setenv("SMS_LOG_FILE", str(path))
+    monkeypatch.setenv("SMS_BACKEND", "common.sms.LogFileBackend")  # the tests' default keeps them in memory
     monkeypatch.setenv("SMS_QUIET_HOURS", "")
     settings.SMS_LOG_FILE = path
     settings.SMS_QUIET_HOURS = None
+    settings.SMS_BACKEND = "common.sms.LogFileBackend"
     return path
 
 

@@ -182,26 +182,45 @@ def test_customer_follows_the_timeline_reads_the_offer_and_accepts_it(
     expect(page.locator(".lp-unread-badge")).to_have_count(0)
 
 
-def test_anyone_tracks_with_reference_and_phone_but_learns_nothing_from_a_wrong_one(
+def test_anyone_tracks_with_reference_phone_and_a_texted_code_but_learns_nothing_from_a_wrong_one(
     page: Page, live_server, browser_problems, customer, dealer, reviewer, approver
 ):
+    from common import sms
+
     application = offer_waiting(customer, dealer, reviewer, approver)
     page.set_viewport_size({"width": 375, "height": 812})
     page.goto(f"{live_server.url}/track/")
+    assert_accessible(page, "track-form-375-zh")
 
+    # A wrong number: the same next page as a right one, and no text message to anyone.
     page.locator("#id_reference").fill(application.display_reference)
     page.locator("#id_phone").fill("139 0000 0000")
     page.locator("form[action='/track/'] button[type=submit]").click()
-    expect(page.get_by_test_id("track-error")).to_be_visible()
+    expect(page).to_have_url(f"{live_server.url}/track/code/")
+    expect(page.get_by_test_id("code-intro")).to_contain_text("139****0000")
+    assert sms.outbox == []
+    page.locator("#id_code").fill("123456")
+    page.locator("form[action='/track/code/'] button[type=submit]").first.click()
+    expect(page.locator("#id_code")).to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.locator("[data-milestone]")).to_have_count(0)
     assert "13900000000" not in page.url and application.reference not in page.url
 
+    page.goto(f"{live_server.url}/track/")
+    page.locator("#id_reference").fill(application.display_reference)
     page.locator("#id_phone").fill(PHONE)
     page.locator("form[action='/track/'] button[type=submit]").click()
+    expect(page.get_by_test_id("code-intro")).to_contain_text("138****5678")
+    screenshot(page, "track-code-375-zh")
+    assert_accessible(page, "track-code-375-zh")
+    (sent,) = sms.outbox
+    assert sent.phone == PHONE
+    page.locator("#id_code").fill(sent.message.params["code"])
+    page.locator("form[action='/track/code/'] button[type=submit]").first.click()
+
     expect_milestone(page, 3, "current")
     expect(page.get_by_test_id("masked")).to_contain_text("138****5678")
     expect(page.locator("a[href*='/offer/']")).to_have_count(0)  # read-only
-    assert page.url == f"{live_server.url}/track/"
+    assert page.url == f"{live_server.url}/track/code/"
     screenshot(page, "track-375-zh")
     assert_accessible(page, "track-375-zh")
 
