@@ -63,6 +63,9 @@ def test_a_managers_change_of_a_reason_is_recorded_with_their_name(client, manag
     latest = reason.history.latest()
     assert (latest.history_type, latest.history_user) == ("~", manager)
     assert latest.remedy_en == "We will call you within one working day."
+    # The history starts with the configuration as it stood (the migrations' baseline rows).
+    assert latest.prev_record.history_type == "+"
+    assert [change.field for change in latest.diff_against(latest.prev_record).changes] == ["remedy_en"]
     page = client.get(reverse("admin:applications_reason_history", args=[reason.pk]))
     assert page.status_code == 200
     assert "manager" in page.content.decode()
