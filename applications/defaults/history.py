@@ -1,6 +1,6 @@
 """The configuration's history starts with what stands: one "created" row per existing object (and
 its many-to-many links), so the first change made in the admin shows what it changed. Called by
-the data migrations that follow the historical tables (applications 0026, reviews 0005), with
+the data migrations that follow the historical tables (applications 0027, reviews 0005), with
 their historical registry; the history rows name no user ("as it stood when its history began")."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ def baseline(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("reviews", "0004_assignment_rule_history"),
-        ("applications", "0026_configuration_history_baseline"),
+        ("applications", "0027_configuration_history_baseline"),
     ]
 
     operations = [migrations.RunPython(baseline, migrations.RunPython.noop)]

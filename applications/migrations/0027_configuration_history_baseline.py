@@ -20,6 +20,6 @@ def baseline(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("applications", "0025_configuration_history")]
+    dependencies = [("applications", "0026_privacy_rights")]
 
     operations = [migrations.RunPython(baseline, migrations.RunPython.noop)]
