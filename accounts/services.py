@@ -150,9 +150,14 @@ def user_close(*, user: User, now: dt.datetime | None = None) -> User:
     history names its actions by the account's number (kept files, for the retention period), as
     an anonymous ``closed-<id>``. The caller (``applications.services.account_close``) has removed
     what the other apps hold first."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
     now = now or timezone.now()
     with transaction.atomic():
         locked = User._default_manager.select_for_update().get(pk=user.pk)
+        # Sign-in throttling's records name the account (its user name, address, browser).
+        for model in (AccessAttempt, AccessFailureLog, AccessLog):
+            model.objects.filter(username=locked.username).delete()
         locked.username = f"closed-{locked.pk}"
         locked.first_name = locked.last_name = locked.email = ""
         locked.set_phone("")

@@ -161,14 +161,18 @@ def render(
         )
     if notification.kind == Kind.DAILY_DIGEST:
         counts = {key: context.get(key, 0) for key in ("breached", "at_risk", "open")}
-        return Rendered(
-            _kind_label(notification.kind),
+        text = (
             _(
                 "Today: %(breached)s applications past their time limit, %(at_risk)s close to it, "
                 "%(open)s open in staff stages."
             )
-            % counts,
+            % counts
         )
+        if context.get("corrections"):
+            text += " " + _(
+                "Correction requests from customers: %(corrections)s open, %(overdue)s past their due time."
+            ) % {"corrections": context["corrections"], "overdue": context.get("corrections_overdue", 0)}
+        return Rendered(_kind_label(notification.kind), text)
     if notification.kind == "expiry_warning":  # the last reminder before the file closes
         moment = when(dt.datetime.fromisoformat(context["expires"])) if context.get("expires") else ""
         return Rendered(_kind_label(notification.kind), _expiry_warning(stage) % {**values, "when": moment})

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from axes.models import AccessLog
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
@@ -267,11 +268,13 @@ def test_closing_the_account_signs_out_and_removes_personal_data(client, custome
     Notification.objects.create(recipient=customer, application=kept, kind="decision", dedupe_key="t:1")
     ChannelPreference.objects.create(user=customer, email=False, sms=True)
     correction = services.correction_request_create(customer=customer, subject="name", details="张大伟")
+    AccessLog.objects.create(username=customer.username, ip_address="203.0.113.9", user_agent="phone")
     client.force_login(customer)
 
     response = client.post(CLOSE)
 
     assert response.status_code == 302
+    assert not AccessLog.objects.filter(username="customer").exists()
     assert client.get(PRIVACY).status_code == 302  # signed out
     account = get_user_model().objects.get(pk=customer.pk)
     assert (account.username, account.email, account.phone, account.phone_hash) == (

@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.urls import reverse
 
 from applications import services, tasks
 from applications.choices import EventKind
@@ -176,3 +177,13 @@ def test_a_file_someone_holds_is_left_for_the_next_pass(customer, dealer, review
     finally:
         other.close()
     assert retention(T0 + 6 * YEAR).anonymised == 1
+
+
+def test_staff_still_open_an_anonymised_file(client, customer, dealer, reviewer, manager):
+    application = closed_file(customer, dealer, reviewer)
+    retention(T0 + 6 * YEAR)
+    client.force_login(manager)
+    page = client.get(reverse("admin:applications_loanapplication_change", args=[application.pk]))
+    queue = client.get(reverse("admin:applications_loanapplication_changelist"), {"stage": "rejected"})
+    assert page.status_code == 200 and queue.status_code == 200
+    assert "张伟" not in page.content.decode()

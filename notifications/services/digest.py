@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.roles import Role
-from applications.models import LoanApplication
+from applications.models import CorrectionRequest, LoanApplication
 from applications.sla import STAFF_CLOCK_STAGES, SlaState
 
 from ..choices import Kind
@@ -18,12 +18,16 @@ from .outbox import notification_create
 
 def digest_send(*, now: dt.datetime | None = None) -> int:
     """One summary a day for every active manager: breached, at-risk and open files in staff
-    stages. The dedupe key carries the Shanghai date, so a rerun that day sends nothing more."""
+    stages, and the open (and overdue) correction requests. The dedupe key carries the Shanghai date, so a rerun that day sends nothing more."""
     now = now or timezone.now()
     counts = LoanApplication.objects.filter(stage__in=STAFF_CLOCK_STAGES).aggregate(
         open=Count("pk"),
         breached=Count("pk", filter=Q(sla_state=SlaState.BREACHED)),
         at_risk=Count("pk", filter=Q(sla_state=SlaState.AT_RISK)),
+    )
+    # Customers' correction requests (PIPL) waiting for an answer, and those past their due time.
+    counts |= CorrectionRequest.objects.filter(status=CorrectionRequest.Status.OPEN).aggregate(
+        corrections=Count("pk"), corrections_overdue=Count("pk", filter=Q(due_at__lt=now))
     )
     day = timezone.localdate(now).isoformat()
     managers = (

@@ -49,3 +49,19 @@ def test_each_manager_gets_one_digest_a_day(manager, draft, customer):
     assert digest.recipient == manager
     assert (digest.context["breached"], digest.context["open"]) == (1, 1)
     assert "1 applications past their time limit" in render(digest).body
+
+
+def test_the_digest_counts_open_and_overdue_correction_requests(manager, customer):
+    from applications import services as core
+
+    asked = dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC)  # Tuesday 10:00 in Shanghai
+    core.correction_request_create(customer=customer, subject="name", details="张伟伟", now=asked)
+    core.correction_request_create(customer=customer, subject="phone", details="13900000000", now=asked)
+    later = asked + dt.timedelta(days=40)  # past 15 working days
+    core.correction_request_create(customer=customer, subject="email", details="a@b.cn", now=later)
+
+    assert digest_send(now=later) == 1
+
+    digest = Notification.objects.get(kind=Kind.DAILY_DIGEST)
+    assert (digest.context["corrections"], digest.context["corrections_overdue"]) == (3, 2)
+    assert "Correction requests from customers: 3 open, 2 past their due time." in render(digest).body
