@@ -152,12 +152,19 @@ def user_close(*, user: User, now: dt.datetime | None = None) -> User:
     what the other apps hold first."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
+    from .otp.models import OneTimeCode
+
     now = now or timezone.now()
     with transaction.atomic():
         locked = User._default_manager.select_for_update().get(pk=user.pk)
         # Sign-in throttling's records name the account (its user name, address, browser).
         for model in (AccessAttempt, AccessFailureLog, AccessLog):
             model.objects.filter(username=locked.username).delete()
+        # The one-time codes sent to its number (kept as keyed hashes, but they name the number).
+        codes = OneTimeCode.objects.filter(user=locked)
+        if locked.phone_hash:
+            codes = codes | OneTimeCode.objects.filter(target_hash=locked.phone_hash)
+        codes.delete()
         locked.username = f"closed-{locked.pk}"
         locked.first_name = locked.last_name = locked.email = ""
         locked.set_phone("")

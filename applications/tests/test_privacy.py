@@ -302,3 +302,23 @@ def test_privacy_page_queries(client, customer, dealer, django_assert_num_querie
     with django_assert_num_queries(5):
         response = client.get(PRIVACY)
     assert response.status_code == 200
+
+
+def test_closing_the_account_removes_the_codes_sent_to_its_number(customer):
+    from accounts.otp.models import OneTimeCode
+    from common.pii import keyed_hash
+
+    customer.set_phone("13812345678")
+    customer.save()
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    OneTimeCode.objects.create(
+        purpose="signin",
+        target_hash=keyed_hash("13812345678"),
+        salt="s",
+        created_at=now,
+        expires_at=now,
+    )
+
+    services.account_close(user=customer)
+
+    assert not OneTimeCode.objects.exists()
