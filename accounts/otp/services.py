@@ -170,3 +170,11 @@ def code_verify(
         raise CodeInvalid()  # used a moment ago by another request
     row.closed_at = now
     return row
+
+
+def codes_purge(*, now: dt.datetime | None = None, keep: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """Delete code rows older than ``keep`` (a day: longer than any limit counts back): they hold
+    only hashes, but a number's hash and when it asked for codes are still about a person."""
+    now = now or timezone.now()
+    deleted, _by_model = OneTimeCode.objects.filter(created_at__lt=now - keep).delete()
+    return deleted

@@ -12,7 +12,7 @@ import time_machine
 from django.utils import timezone
 
 from accounts.otp.models import OneTimeCode, Purpose
-from accounts.otp.services import CodeInvalid, CodeNotSent, CodeRefused, code_send, code_verify
+from accounts.otp.services import CodeInvalid, CodeNotSent, CodeRefused, code_send, code_verify, codes_purge
 from common import sms
 
 from .builders import PHONE, last_code, texts_to
@@ -204,3 +204,13 @@ def test_a_provider_that_stays_down_is_reported_without_the_code_or_the_number(b
     with pytest.raises(CodeRefused):
         send()
     assert timezone.now() - row.created_at < dt.timedelta(minutes=1)
+
+
+def test_codes_are_forgotten_after_a_day():
+    with time_machine.travel(START, tick=False) as traveller:
+        send()
+        traveller.shift(dt.timedelta(hours=23))
+        send(phone="13900000001")
+        traveller.shift(dt.timedelta(hours=1, seconds=1))
+        assert codes_purge() == 1
+        assert OneTimeCode.objects.count() == 1

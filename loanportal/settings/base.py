@@ -394,6 +394,7 @@ CELERY_BEAT_SCHEDULE = {
     "retention": {"task": "applications.tasks.retention_sweep", "schedule": RETENTION_INTERVAL},
     # Inside the delay prediction's five-minute cache lifetime: pages read it, never compute it.
     "prediction-refresh": {"task": "applications.tasks.prediction_refresh", "schedule": 240.0},
+    "one-time-codes-purge": {"task": "accounts.tasks.one_time_codes_purge", "schedule": 3600.0},
     # CELERY_TIMEZONE is Asia/Shanghai, so this is 08:30 in Shanghai.
     "daily-digest": {"task": "notifications.tasks.daily_digest", "schedule": crontab(hour=8, minute=30)},
 }
