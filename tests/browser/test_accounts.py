@@ -147,8 +147,26 @@ def test_a_customer_signs_up_by_code_forgets_the_password_resets_it_by_code_and_
     page.locator("form[action='/accounts/login/'] button[type=submit]").click()
 
     expect(page).to_have_url(f"{live_server.url}/")
-    open_menu(page)
+    open_account_menu(page)
     expect(page.locator(".lp-navbar")).to_contain_text("138****5678")
+
+    # The account page: change the password; add an email address with a code to the number.
+    page.locator(".lp-navbar a[href='/accounts/account/password/']").click()
+    expect(page.locator("#id_old_password")).to_be_visible()
+    expect_no_sideways_scrolling(page)
+    screenshot(page, "account-375-zh")
+    assert_accessible(page, "account-375-zh")
+    page.locator("main a[href='/accounts/account/email/']").click()
+    page.locator("#id_email").fill("wang.fang@example.cn")
+    assert_accessible(page, "account-email-375-zh")
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/accounts/account/email/verify/")
+    assert_accessible(page, "account-email-code-375-zh")
+    page.locator("#id_code").fill(last_code())
+    page.locator("main form button[type=submit]").first.click()
+    expect(page).to_have_url(f"{live_server.url}/accounts/account/password/")
+    expect(page.locator(".alert-success")).to_contain_text("wang.fang@example.cn")
+    assert get_user_model().objects.get().email == "wang.fang@example.cn"
 
 
 def test_the_sign_up_page_in_english_on_a_desktop(page: Page, live_server, browser_problems):
