@@ -104,6 +104,17 @@ class EventKind(models.TextChoices):
     NOTE = "note", pgettext_lazy("event kind", "Note")
     # The cause of a delay set or changed (``services.delay_cause_set``): staff or the portal itself.
     DELAY = "delay", pgettext_lazy("event kind", "Cause of delay")
+    # A customer's question or a staff answer in the application's thread (``services.questions``);
+    # never an internal note. Not shown in the customer's history: the thread shows the messages.
+    MESSAGE = "message", pgettext_lazy("event kind", "Question or answer")
+
+
+class MessageKind(models.TextChoices):
+    """A message in an application's question thread (``models.questions``)."""
+
+    QUESTION = "question", pgettext_lazy("message kind", "Customer's question")
+    ANSWER = "answer", pgettext_lazy("message kind", "Answer")
+    NOTE = "note", pgettext_lazy("message kind", "Internal note")
 
 
 class IncomeBand(models.TextChoices):

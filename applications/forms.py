@@ -319,11 +319,14 @@ class ConsentForm(forms.Form):
 # --- Documents ---------------------------------------------------------------------------------
 
 
+# A hint to the phone's file picker only: the service judges a file by its content (``upload_check``).
+UPLOAD_ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+
+
 class DocumentUploadForm(forms.Form):
     file = forms.FileField(
         label=_("File"),
-        # A hint to the phone's file picker only: the service judges the file by its content.
-        widget=forms.FileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}),
+        widget=forms.FileInput(attrs={"accept": UPLOAD_ACCEPT}),
         error_messages={"required": _("Choose a file to upload."), "empty": _("This file is empty.")},
     )
 
@@ -333,3 +336,27 @@ class DocumentUploadForm(forms.Form):
             "limit": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
         }
         self.helper = _helper(Layout("file"))
+
+
+class QuestionForm(forms.Form):
+    """The customer's question on the timeline: text, and a file if it helps (checked by content in
+    the service, as documents are)."""
+
+    body = forms.CharField(
+        label=_("Your question"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write your message.")},
+    )
+    attachment = forms.FileField(
+        label=_("Attach a file (optional)"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": UPLOAD_ACCEPT}),
+        error_messages={"empty": _("This file is empty.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attachment"].help_text = _("A PDF, JPEG or PNG file of at most %(limit)s MB.") % {
+            "limit": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
+        }
+        self.helper = _helper(Layout("body", "attachment"))

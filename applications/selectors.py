@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from .choices import (
     MILESTONES,
     DocumentStatus,
     EventKind,
+    MessageKind,
     Milestone,
     Stage,
     milestone_of,
@@ -31,6 +33,7 @@ from .models import (
     Reason,
     StageDefinition,
     StageEvent,
+    ThreadMessage,
     normalise_reference,
 )
 from .prediction import duration_table
@@ -81,12 +84,13 @@ def customer_application_get(*, user: User | AnonymousUser, reference: str) -> L
 def customer_timeline_application(*, user: User | AnonymousUser, reference: str) -> LoanApplication | None:
     """As ``customer_application_get``, with only what the timeline reads joined (the cause of a
     delay): the page reads it on every view, often only for its version (a 304, or a cached body to
-    frame), and the applicant's encrypted details it never shows would be decrypted for nothing
+    frame), and the applicant's encrypted details it never shows would be decrypted for nothing;
+    and its question thread, if it has one, so that a file without questions reads no messages
     (1 query)."""
     return (
         customer_applications(user=user)
         .select_related(None)
-        .select_related("delay_reason")
+        .select_related("delay_reason", "question_thread")
         .filter(reference=normalise_reference(reference))
         .first()
     )
@@ -470,4 +474,37 @@ def customer_drafts(*, user: User) -> QuerySet[LoanApplication]:
         .select_related("applicant")
         .annotate(consent_count=Count("consents"))
         .order_by("-updated_at")
+    )
+
+
+# --- Questions ------------------------------------------------------------------------------------
+
+
+def customer_thread_messages(*, application: LoanApplication) -> list[ThreadMessage]:
+    """The application's question thread as its customer sees it: questions and answers, oldest
+    first, never an internal note (1 query)."""
+    return list(
+        ThreadMessage.objects.filter(thread__application_id=application.pk)
+        .exclude(kind=MessageKind.NOTE)
+        .order_by("created_at", "pk")
+    )
+
+
+def customer_attachment_get(
+    *, user: User | AnonymousUser, reference: str, public_id: uuid.UUID
+) -> ThreadMessage | None:
+    """An attachment of a question or answer on one of the customer's own applications; None for
+    anything else, internal notes included (1 query)."""
+    if not user.is_authenticated:
+        return None
+    return (
+        ThreadMessage.objects.filter(
+            public_id=public_id,
+            thread__application__customer=user,
+            thread__application__reference=normalise_reference(reference),
+        )
+        .exclude(kind=MessageKind.NOTE)
+        .exclude(attachment="")
+        .select_related("thread__application")
+        .first()
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import apply, documents, home, offer, privacy, timeline, track
+from .views import apply, documents, home, offer, privacy, questions, timeline, track
 
 app_name = "applications"
 
@@ -26,6 +26,12 @@ urlpatterns = [
     path("applications/<str:reference>/offer/", offer.offer, name="offer"),
     path("applications/<str:reference>/offer/print/", offer.offer_print, name="offer_print"),
     path("applications/<str:reference>/withdraw/", timeline.application_withdraw, name="withdraw"),
+    path("applications/<str:reference>/questions/", questions.question_ask, name="question_ask"),
+    path(
+        "applications/<str:reference>/questions/file/<uuid:public_id>/",
+        questions.question_attachment,
+        name="question_attachment",
+    ),
     path("track/", track.track, name="track"),
     path("track/code/", track.track_code, name="track_code"),
     # --- privacy rights (views/privacy.py) ---

@@ -20,11 +20,24 @@ class Kind(models.TextChoices):
     EXPIRY_WARNING = "expiry_warning", _("Last reminder before your application closes")
     NEW_ASSIGNMENT = "new_assignment", _("A file is assigned to you")
     DAILY_DIGEST = "daily_digest", _("Daily summary of delays and backlog")
+    # The application's question thread: an answer for the customer (notify_customer); the first-
+    # response clock's reminder to the file's owner and escalation to the managers (the SLA sweep).
+    QUESTION_ANSWERED = "question_answered", _("Your question has been answered")
+    QUESTION_REMINDER = "question_reminder", _("A customer's question waits for an answer")
+    QUESTION_ESCALATION = "question_escalation", _("An unanswered question is escalated to you")
 
 
 # Kinds for staff: never sent to a customer, and words for staff in the back office.
 STAFF_KINDS = frozenset(
-    {Kind.SLA_AT_RISK, Kind.SLA_BREACHED, Kind.SLA_ESCALATION, Kind.NEW_ASSIGNMENT, Kind.DAILY_DIGEST}
+    {
+        Kind.SLA_AT_RISK,
+        Kind.SLA_BREACHED,
+        Kind.SLA_ESCALATION,
+        Kind.NEW_ASSIGNMENT,
+        Kind.DAILY_DIGEST,
+        Kind.QUESTION_REMINDER,
+        Kind.QUESTION_ESCALATION,
+    }
 )
 
 

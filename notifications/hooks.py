@@ -10,12 +10,24 @@ from .choices import Kind
 from .services import notification_create
 
 
-@stage_hook(EventKind.TRANSITION, EventKind.DOCUMENT, EventKind.DELAY)
+@stage_hook(EventKind.TRANSITION, EventKind.DOCUMENT, EventKind.DELAY, EventKind.MESSAGE)
 def notify_customer(*, change: StageChange) -> None:
     """Tell the customer, in the inbox, that their application moved on (the message the
-    transition's registry entry names, if any), that a document was not accepted, or why a step
-    runs late. Same transaction, so a rolled-back change leaves no message."""
+    transition's registry entry names, if any), that a document was not accepted, why a step
+    runs late, or that staff answered their question (never what it says: they read it on the
+    timeline). Same transaction, so a rolled-back change leaves no message."""
     if change.customer_id is None:
+        return
+    if change.kind == EventKind.MESSAGE:
+        if change.data.get("from") == "staff":
+            notification_create(
+                recipient_id=change.customer_id,
+                kind=Kind.QUESTION_ANSWERED,
+                application_id=change.application_id,
+                dedupe_key=f"answer:{change.application_id}:{change.sequence}",
+                context={"stage": change.to_stage},
+                now=change.created_at,
+            )
         return
     if change.kind == EventKind.DELAY:
         if change.data.get("tell_customer", True):

@@ -150,6 +150,30 @@ def render(
         )
     if notification.kind in _STAFF_WORDS:  # the sweep's messages to staff
         return Rendered(_kind_label(notification.kind), str(_STAFF_WORDS[notification.kind]) % values)
+    if notification.kind == Kind.QUESTION_ANSWERED:
+        return Rendered(
+            _kind_label(notification.kind),
+            _("We have answered your question about application %(reference)s. Open it to read the answer.")
+            % values,
+        )
+    if notification.kind == Kind.QUESTION_REMINDER:
+        words = (
+            _("A customer's question about application %(reference)s is past its first-response time limit.")
+            if context.get("level") == "breached"
+            else _(
+                "A customer's question about application %(reference)s is close to its first-response time limit."
+            )
+        )
+        return Rendered(_kind_label(notification.kind), words % values)
+    if notification.kind == Kind.QUESTION_ESCALATION:
+        return Rendered(
+            _kind_label(notification.kind),
+            _(
+                "A customer's question about application %(reference)s is past its first-response time "
+                "limit and has been escalated to you."
+            )
+            % values,
+        )
     if notification.kind == Kind.STAGE_CHANGED:
         return Rendered(
             _("Your application moved on"), _("Application %(reference)s is now at: %(stage)s.") % values

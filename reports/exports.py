@@ -25,6 +25,7 @@ from .selectors import (
     approval_factors,
     backlog,
     breaches_by_cause,
+    first_response,
     funnel,
     report_memory,
     stay_groups,
@@ -36,7 +37,7 @@ Table = tuple[list[str], list[list[Any]]]
 class FreshFigures:
     """The report's parts for ``date_range``, each computed when a table first asks for it (one
     query each): what a CSV file reads when no computed report is kept. A kept ``SlaReport`` has
-    the same four attributes and serves the same tables without a query."""
+    the same attributes and serves the same tables without a query."""
 
     def __init__(self, date_range: DateRange, now: dt.datetime):
         self.range, self.now = date_range, now
@@ -60,6 +61,10 @@ class FreshFigures:
     @cached_property
     def causes(self):
         return breaches_by_cause(self.range)
+
+    @cached_property
+    def first_response(self):
+        return first_response(self.range, now=self.now)
 
 
 def hours(seconds: float | None) -> str:
@@ -194,6 +199,31 @@ def _causes_table(figures) -> Table:
     return headers, rows
 
 
+def _questions_table(figures) -> Table:
+    headers = [
+        _("Questions asked"),
+        _("Answered"),
+        _("Median first response (hours)"),
+        _("p90 first response (hours)"),
+        _("Breached"),
+        _("Answered or past due"),
+        _("Share breached (%)"),
+    ]
+    figures_row = figures.first_response
+    if figures_row is None:  # a report kept from before questions: nothing to write
+        return headers, []
+    row = [
+        figures_row.asked,
+        figures_row.answered,
+        hours(figures_row.median_seconds),
+        hours(figures_row.p90_seconds),
+        figures_row.breached,
+        figures_row.decided,
+        percent(figures_row.breach_share),
+    ]
+    return headers, [row]
+
+
 # name in the URL (?table=…) → builder: from a kept report, no query; from ``FreshFigures``, one.
 TABLES: dict[str, Callable[[Any], Table]] = {
     "stages": _stays_table("stages"),
@@ -206,6 +236,7 @@ TABLES: dict[str, Callable[[Any], Table]] = {
     "funnel": _funnel_table,
     "factors": _factors_table,
     "causes": _causes_table,
+    "questions": _questions_table,
 }
 
 # Excel runs a cell that starts with one of these as a formula: such text gets a leading quote.

@@ -128,6 +128,7 @@ def sla(request: HttpRequest) -> HttpResponse:
                 for dimension, rows in report.factors.items()
             ],
             active_preset=active_preset,
+            question_limit_hours=f"{settings.QUESTION_RESPONSE_HOURS:g}",
         )
     else:
         context["error_summary"] = _("Fix the dates above to see the report.")

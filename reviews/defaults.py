@@ -40,6 +40,11 @@ MANAGER_PERMISSIONS = [
     "view_assignmentrule",
     "view_assignment",
     "view_piiaccesslog",
+    # Canned answers to customers' questions (migration 0006: the model came in 0005).
+    "add_cannedanswer",
+    "change_cannedanswer",
+    "delete_cannedanswer",
+    "view_cannedanswer",
 ]
 
 

@@ -16,7 +16,7 @@ from applications.choices import ReasonKind, Stage
 from applications.models import DocumentType, LoanApplication, Reason
 from common.money import fen
 
-from .models import AssignmentRule
+from .models import AssignmentRule, CannedAnswer
 
 User = get_user_model()
 PERCENT = Decimal(100)
@@ -210,3 +210,44 @@ class AssignmentRuleForm(forms.ModelForm):
             "priority",
             "is_active",
         )
+
+
+class CannedAnswerSelect(forms.Select):
+    """The canned answers, each option carrying its text (``data-text``) for the page's script to
+    put into the answer box, where staff may still edit it."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-text"] = instance.text
+        return option
+
+
+class AnswerForm(forms.Form):
+    """Staff's reply on a question thread: an answer the customer reads, or an internal note.
+    Picking a canned answer fills the box (static/reviews/canned.js); left empty, the canned
+    answer's text is sent as it is."""
+
+    canned = forms.ModelChoiceField(
+        label=_("Canned answer"),
+        queryset=CannedAnswer.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("— write your own —"),
+        widget=CannedAnswerSelect(attrs={"data-canned-for": "id_body"}),
+    )
+    body = forms.CharField(
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 5, "cols": 60})
+    )
+    internal = forms.BooleanField(label=_("Internal note (the customer never sees it)"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        body = (cleaned.get("body") or "").strip()
+        canned = cleaned.get("canned")
+        if not body and canned is not None and not cleaned.get("internal"):
+            body = canned.text
+        if not body:
+            raise forms.ValidationError(_("Write a message or pick a canned answer."))
+        cleaned["body"] = body
+        return cleaned

@@ -172,3 +172,21 @@ class StaffMember(User):
         proxy = True
         verbose_name = _("staff member")
         verbose_name_plural = _("staff sign-in")
+
+
+class CannedAnswer(models.Model):
+    """A prepared answer to a common question, picked when answering a customer (then edited if
+    need be): managers keep them in the admin."""
+
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("answer"))
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=100)
+
+    class Meta:
+        ordering = ["position", "title"]
+        verbose_name = _("canned answer")
+        verbose_name_plural = _("canned answers")
+
+    def __str__(self) -> str:
+        return self.title

@@ -25,7 +25,7 @@ from accounts.models import User
 from accounts.roles import STAFF_ROLES, Role
 from applications import prediction
 from applications.choices import FINAL_STAGES, Stage
-from applications.models import LoanApplication
+from applications.models import LoanApplication, QuestionThread, ThreadMessage
 from common.identifiers import PHONE_RE, canonical_phone, canonical_reference, canonical_text
 from common.pii import keyed_hash
 
@@ -237,3 +237,21 @@ def sla_of(application: LoanApplication, *, now: dt.datetime) -> Sla | None:
         state = SlaState.ON_TIME
     likely = state != SlaState.BREACHED and bool(getattr(application, "likely_to_breach", False))
     return Sla(state=state, due_at=due, remaining=remaining, likely_to_breach=likely)
+
+
+# --- Questions ------------------------------------------------------------------------------------
+
+
+def question_threads(*, user: User | AnonymousUser) -> QuerySet[QuestionThread]:
+    """The question threads this user may read and answer: those of the files they may see in the
+    back office (``visible_stages``: their roles' stages; every file for managers), with the
+    application in the same query."""
+    queryset = QuestionThread.objects.select_related("application")
+    if not sees_every_stage(user):
+        queryset = queryset.filter(application__stage__in=sorted(visible_stages(user)))
+    return queryset
+
+
+def thread_messages(*, thread: QuestionThread) -> list[ThreadMessage]:
+    """Every message of a thread for staff, internal notes included, with their authors (1 query)."""
+    return list(thread.messages.select_related("author").order_by("created_at", "pk"))

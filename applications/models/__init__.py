@@ -29,6 +29,7 @@ from .configuration import (
 from .documents import Document, DocumentRequest, document_upload_to
 from .history import GENESIS_HASH, StageEvent
 from .privacy import CorrectionRequest
+from .questions import QuestionThread, ThreadMessage, attachment_upload_to
 
 __all__ = [
     "DOCUMENTS_STAGE",
@@ -48,10 +49,13 @@ __all__ = [
     "DocumentType",
     "LoanApplication",
     "LoanProduct",
+    "QuestionThread",
     "Reason",
     "StageDefinition",
     "StageEvent",
+    "ThreadMessage",
     "WorkingCalendar",
+    "attachment_upload_to",
     "document_upload_to",
     "new_reference",
     "normalise_reference",

@@ -8,6 +8,7 @@ Split by subdomain; import from here (``from applications import services``):
 - ``precheck``: the automatic pre-check;
 - ``delays``: the cause of a delay, set by staff or by the portal (``delay_cause_set``);
 - ``sla``: the SLA clock's passes (``sla_advance``: the new states, returned for others to act on);
+- ``questions``: the customer's questions, staff answers and internal notes, the first-response clock;
 - ``expiry``: the expiry pass (``applications_expire_due``: files whose time is up, closed as expired);
 - ``privacy``: a customer's privacy rights (a correction request and its answer, closing the account);
 - ``retention``: the retention pass (``retention_apply``: closed files anonymised after the retention
@@ -63,6 +64,13 @@ from .privacy import (
     correction_request_answer,
     correction_request_create,
 )
+from .questions import (
+    QuestionSlaChange,
+    question_answer,
+    question_ask,
+    question_note_add,
+    questions_sla_advance,
+)
 from .retention import RetentionPass, application_anonymise, application_delete, retention_apply
 from .sla import SlaChange, SlaChanges, sla_advance
 
@@ -70,6 +78,7 @@ __all__ = [
     "AccountCloseRefused",
     "ExpiryPass",
     "NotAssignedToYou",
+    "QuestionSlaChange",
     "ReasonRequired",
     "RetentionPass",
     "SlaChange",
@@ -115,6 +124,10 @@ __all__ = [
     "precheck_run",
     "precheck_start",
     "precheck_stuck_ids",
+    "question_answer",
+    "question_ask",
+    "question_note_add",
+    "questions_sla_advance",
     "retention_apply",
     "review_recommend",
     "review_reject",

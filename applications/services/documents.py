@@ -85,7 +85,32 @@ def document_checklist(
     ]
 
 
-def _clean_original_name(name: str | None) -> str:
+def upload_check(uploaded_file: UploadedFile, *, field: str = "file") -> tuple[str, int]:
+    """The content type and size of an upload we accept, judged by its first bytes: a PDF, JPEG or
+    PNG of at most ``settings.DOCUMENT_MAX_BYTES``. Refuses anything else with a ``ValidationError``
+    on ``field``. Documents and the attachments of questions both pass through here."""
+    limit_mb = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
+    size = uploaded_file.size or 0  # Django's uploads always know their size (the type allows None)
+    if size > settings.DOCUMENT_MAX_BYTES:
+        raise ValidationError(
+            {field: _("This file is larger than %(limit)s MB. Upload a smaller file.") % {"limit": limit_mb}},
+            code="too_large",
+        )
+    if size == 0:
+        raise ValidationError({field: _("This file is empty.")}, code="empty")
+    uploaded_file.seek(0)
+    head = uploaded_file.read(16)
+    uploaded_file.seek(0)
+    content_type = sniff_content_type(head)
+    if content_type is None:
+        raise ValidationError(
+            {field: _("Upload a PDF, JPEG or PNG file. This file is none of these, whatever its name says.")},
+            code="file_type",
+        )
+    return content_type, size
+
+
+def clean_original_name(name: str | None) -> str:
     """The customer's file name, kept for display and the download only: no path, no control
     characters, at most 200 characters."""
     name = os.path.basename((name or "").replace("\\", "/"))
@@ -112,36 +137,12 @@ def document_upload(
         raise TransitionRefused(_("Documents can no longer be added to this application."))
     if document_type not in document_types_for(application):
         raise ValidationError({"file": _("This application does not need this document.")})
-    limit_mb = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
-    size = uploaded_file.size or 0  # Django's uploads always know their size (the type allows None)
-    if size > settings.DOCUMENT_MAX_BYTES:
-        raise ValidationError(
-            {
-                "file": _("This file is larger than %(limit)s MB. Upload a smaller file.")
-                % {"limit": limit_mb}
-            },
-            code="too_large",
-        )
-    if size == 0:
-        raise ValidationError({"file": _("This file is empty.")}, code="empty")
-    uploaded_file.seek(0)
-    head = uploaded_file.read(16)
-    uploaded_file.seek(0)
-    content_type = sniff_content_type(head)
-    if content_type is None:
-        raise ValidationError(
-            {
-                "file": _(
-                    "Upload a PDF, JPEG or PNG file. This file is none of these, whatever its name says."
-                )
-            },
-            code="file_type",
-        )
+    content_type, size = upload_check(uploaded_file)
 
     document = Document(
         application=application,
         document_type=document_type,
-        original_name=_clean_original_name(uploaded_file.name),
+        original_name=clean_original_name(uploaded_file.name),
         content_type=content_type,
         size=size,
         uploaded_by=actor,

@@ -31,6 +31,7 @@ from common.money import yuan
 
 from .. import services
 from ..choices import EventKind, RepaymentMethod, Stage
+from ..forms import QuestionForm
 from ..frame import frame_version
 from ..models import LoanApplication
 from ..money import annuity_payment
@@ -40,6 +41,7 @@ from ..selectors import (
     application_timeline,
     customer_application_cards,
     customer_application_get,
+    customer_thread_messages,
     customer_timeline_application,
 )
 from ..templatetags.timeline import disbursement_text, expected_text, rate, reply_by_text
@@ -213,8 +215,9 @@ def application_list(request: HttpRequest) -> HttpResponse:
 
 
 def _body_cache_key(application: LoanApplication, *, full_history: bool) -> str:
-    """The cached page body's key: the file's version (every change to it, its history or its
-    documents saves ``updated_at`` or appends an event, which moves ``history_head``), the
+    """The cached page body's key: the file's version (every change to it, its history, its
+    documents or its question thread saves ``updated_at`` or appends an event, which moves
+    ``history_head``; an internal note on the thread does neither, nor shows), the
     language and time zone it is written in, and which history it shows."""
     return ":".join(
         (
@@ -313,11 +316,15 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
             application=application, latest_events=None if full_history else HISTORY_SHOWN
         )
         context = timeline_context(timeline, read_only=False, full_history=full_history)
+        # The question thread: each question and answer is a history event, so the key moves. The
+        # application was read with its thread joined: a file without one reads no messages.
+        has_thread = hasattr(application, "question_thread")
+        context["thread"] = customer_thread_messages(application=application) if has_thread else []
         body = render_to_string("applications/timeline/_body.html", context)
         if seconds:
             cache.set(body_key, body, timeout=seconds)
     # ``body`` is the template's output, a SafeString, and stays one through the cache's pickling.
-    context = {"application": application, "body": body}
+    context = {"application": application, "body": body, "question_form": QuestionForm()}
     return render(request, "applications/timeline/page.html", context)
 
 

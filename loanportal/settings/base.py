@@ -403,6 +403,12 @@ if REPORT_REFRESH_SECONDS:
         "task": "reports.tasks.report_refresh",
         "schedule": REPORT_REFRESH_SECONDS,
     }
+# Questions about an application (the timeline's thread): staff's first response is due this many
+# working hours after a question (on the working calendar, like staff stages); the SLA sweep reminds
+# the file's owner at 80 % of it and escalates to the managers when it passes.
+QUESTION_RESPONSE_HOURS = env.float("QUESTION_RESPONSE_HOURS", default=4.0)
+if QUESTION_RESPONSE_HOURS <= 0:
+    raise ImproperlyConfigured(f"QUESTION_RESPONSE_HOURS must be more than 0, not {QUESTION_RESPONSE_HOURS}.")
 # Files asking for more than this (yuan) are approved or declined only by senior approvers. The
 # assignment rules (reviews, admin) route them there; this makes it a rule, not only a routing.
 SENIOR_APPROVAL_THRESHOLD = Decimal(env("SENIOR_APPROVAL_THRESHOLD", default="300000"))

@@ -1,6 +1,9 @@
 """The SLA sweep: the core's clock moves on (``applications.services.sla_advance``) and this turns
 what changed into notifications — the owner's reminder, the managers' escalation, the customer's
-delay notice — and sends the missing-document nudges, all in one transaction per pass.
+delay notice — and sends the missing-document nudges, all in one transaction per pass. The
+first-response clock of customers' questions moves in the same pass
+(``applications.services.questions_sla_advance``): the file's owner is reminded when an answer is
+close to due and again when it is overdue, and the managers are told when it is.
 
 Who owns a file now is the back office's to say: it is asked through
 ``settings.LOANPORTAL_OWNER_SELECTOR``, never imported.
@@ -26,7 +29,7 @@ from django.utils.module_loading import import_string
 from accounts.roles import Role
 from applications.choices import Stage
 from applications.models import LoanApplication, StageDefinition
-from applications.services import SlaChange, SlaChanges, sla_advance
+from applications.services import QuestionSlaChange, SlaChange, SlaChanges, questions_sla_advance, sla_advance
 from applications.sla import SlaState
 
 from ..choices import Kind
@@ -45,6 +48,8 @@ class SweepResult:
     breached: int = 0
     escalated_again: int = 0
     nudged: int = 0
+    questions_at_risk: int = 0
+    questions_breached: int = 0
     notifications: int = 0
     skipped: bool = False  # another sweep held the lock
     more: bool = False  # the pass stopped at its batch size: more stages are waiting for the next
@@ -74,7 +79,11 @@ def sla_sweep(*, now: dt.datetime | None = None, batch: int | None = None) -> Sw
             return result
         result.more = changes.more
         rows = _sla_rows(changes)
+        questions = questions_sla_advance(now=now, batch=batch)
+        rows += _question_rows(questions)
         nudges = _nudge_rows(now=now)
+        result.questions_at_risk = sum(q.sla_state == SlaState.AT_RISK for q in questions)
+        result.questions_breached = sum(q.sla_state == SlaState.BREACHED for q in questions)
         result.at_risk = changes.at_risk
         result.breached = changes.breached
         result.escalated_again = len(changes.escalated_again)
@@ -143,7 +152,7 @@ class _Audience:
         self.members = members
         self.managers = members.get(Role.MANAGER, [])
 
-    def owners(self, change: SlaChange) -> list[int]:
+    def owners(self, change: SlaChange | QuestionSlaChange) -> list[int]:
         """The file's current owner, else every active member of the stage's owner role."""
         if change.application_id in self.owner:
             return [self.owner[change.application_id]]
@@ -187,6 +196,35 @@ def _sla_rows(changes: SlaChanges) -> list[NewNotification]:
                 add(Kind.DELAY_NOTICE, change, [change.customer_id])
     for change in changes.escalated_again:
         add(Kind.SLA_ESCALATION, change, audience.managers, tag="150")
+    return rows
+
+
+def _question_rows(changes: tuple[QuestionSlaChange, ...]) -> list[NewNotification]:
+    """The reminders of questions waiting for a first response: the file's owner (else the stage's
+    role) at risk and again once overdue, the managers once overdue. Each dedupe key names the wait
+    (the thread and when it began), the level and the recipient: a repeated pass adds nothing."""
+    if not changes:
+        return []
+    audience = _Audience([change.application_id for change in changes])
+    rows: list[NewNotification] = []
+    for change in changes:
+        occurrence = f"question:{change.thread_id}:{_stamp(change.awaiting_since)}"
+        context = {
+            "stage": change.stage,
+            "due": change.response_due_at.isoformat(),
+            "level": change.sla_state,
+        }
+        for recipient in audience.owners(change):
+            key = f"{occurrence}:remind:{change.sla_state}:{recipient}"
+            rows.append(
+                NewNotification(recipient, Kind.QUESTION_REMINDER, key, change.application_id, context)
+            )
+        if change.sla_state == SlaState.BREACHED:
+            for recipient in audience.managers:
+                key = f"{occurrence}:escalate:{recipient}"
+                rows.append(
+                    NewNotification(recipient, Kind.QUESTION_ESCALATION, key, change.application_id, context)
+                )
     return rows
 
 

@@ -30,14 +30,20 @@ Definitions (the report's page and its CSV files say the same):
 - **The cause of a breach** is the cause of delay the application had when the stay ended (the
   leaving transition's ``data.delay_reason``); breached stays without one are "no cause recorded".
 
+- **First response to questions** (``questions``): a customer's question that found nothing
+  waiting opens a wait, due ``QUESTION_RESPONSE_HOURS`` working hours later; it counts in the range
+  it was asked in. Median and p90 of the time to the first staff answer (elapsed time), and the
+  share breached: answered late, or unanswered past due, of the waits answered or past due.
+
 Queries: ``stay_groups`` 1, ``backlog`` 1, ``funnel`` 1, ``approval_factors`` 1,
-``breaches_by_cause`` 1 — ``sla_report`` makes these five whatever the size of the book. Values
+``breaches_by_cause`` 1, ``first_response`` 1 — ``sla_report`` makes these six whatever the size
+of the book. Values
 never go into the SQL text: every value is
 a query parameter; only table names, column names and the package's own constants are written in.
 
 Each table has its module: ``stays`` (durations and breaches), ``open_applications`` (the
 backlog), ``milestones`` (the funnel), ``factors`` (approval factors), ``causes`` (breaches by
-cause); ``report`` assembles them
+cause), ``questions`` (first response to customers' questions); ``report`` assembles them
 and keeps the result in the cache; ``base`` is what they share (the range, the SQL building
 blocks). The backlog's and the funnel's modules are not named ``backlog`` and ``funnel``: here
 those names are the functions.
@@ -50,6 +56,7 @@ from .causes import CauseRow, breaches_by_cause
 from .factors import FACTOR_DIMENSIONS, FactorRow, approval_factors
 from .milestones import Funnel, funnel
 from .open_applications import AGE_BUCKETS, BacklogRow, backlog
+from .questions import FirstResponse, first_response
 from .report import (
     SlaReport,
     _beside,
@@ -77,6 +84,7 @@ __all__ = [
     "CauseRow",
     "DateRange",
     "FactorRow",
+    "FirstResponse",
     "Funnel",
     "SlaReport",
     "StayGroups",
@@ -88,6 +96,7 @@ __all__ = [
     "breaches_by_cause",
     "cached_report",
     "default_range",
+    "first_response",
     "funnel",
     "report_claim",
     "report_failed",

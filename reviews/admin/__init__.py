@@ -8,14 +8,15 @@ edited in a form.
 The package is split by what staff work on: ``queue.py`` (the work queue), ``application_page.py``
 and ``inlines.py`` (the application page), both halves of ``LoanApplicationAdmin``
 (``loan_application.py``); ``configuration.py`` (assignment rules) and ``logs.py`` (assignments and
-the PII access log). Django's autodiscovery imports this package: importing the modules here
+the PII access log); ``questions.py`` (customers' questions: the queue of threads awaiting a reply,
+the reply form, canned answers). Django's autodiscovery imports this package: importing the modules here
 registers their admins.
 """
 
 from __future__ import annotations
 
-from . import configuration, logs, staff
+from . import configuration, logs, questions, staff
 from .loan_application import LoanApplicationAdmin
 from .queue import CappedCountPaginator
 
-__all__ = ["CappedCountPaginator", "LoanApplicationAdmin", "configuration", "logs", "staff"]
+__all__ = ["CappedCountPaginator", "LoanApplicationAdmin", "configuration", "logs", "questions", "staff"]
