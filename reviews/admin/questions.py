@@ -32,7 +32,6 @@ from .. import selectors
 from ..forms import AnswerForm
 from ..models import CannedAnswer
 
-
 # Who may open files in the back office: every staff role (``applications.defaults.roles``).
 SEES_FILES = "applications.view_loanapplication"
 
