@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -275,21 +275,28 @@ def document_reject(
 
 
 def document_files_reseal(*, batch_size: int = 200) -> tuple[int, int]:
-    """Seal every stored document again under the newest PII key (and seal any stored before
-    encryption came): after it the old key opens no file. Returns (files sealed, files missing).
+    """Seal every stored document again under the newest PII key (``stored_files_reseal``)."""
+    return stored_files_reseal(model=Document, field="file", batch_size=batch_size)
+
+
+def stored_files_reseal(*, model: type[models.Model], field: str, batch_size: int = 200) -> tuple[int, int]:
+    """Seal every file of ``model.field`` again under the newest PII key (and seal any stored
+    before encryption came): after it the old key opens no file. Returns (files sealed, files
+    missing). Documents and the attachments of questions both pass through here.
 
     Objects are never rewritten in place: each is saved under a new random name in its folder,
     the rows naming it (the demo's placeholders are shared) moved to that name, and only then the
     old object deleted, so an interruption leaves a stray object, never a row without its file.
     """
-    storage = Document._meta.get_field("file").storage
+    storage = model._meta.get_field(field).storage  # type: ignore[union-attr]
+    rows = model._default_manager.exclude(**{field: ""})
     sealed = missing = 0
     last = ""
     while True:
         names = list(
-            Document.objects.filter(file__gt=last)
-            .order_by("file")
-            .values_list("file", flat=True)
+            rows.filter(**{f"{field}__gt": last})
+            .order_by(field)
+            .values_list(field, flat=True)
             .distinct()[:batch_size]
         )
         if not names:
@@ -304,7 +311,7 @@ def document_files_reseal(*, batch_size: int = 200) -> tuple[int, int]:
             new_name = storage.save(
                 f"{posixpath.dirname(name)}/{secrets.token_hex(16)}", ContentFile(plaintext)
             )
-            Document.objects.filter(file=name).update(file=new_name)
+            rows.filter(**{field: name}).update(**{field: new_name})
             storage.delete(name)
             sealed += 1
         last = names[-1]

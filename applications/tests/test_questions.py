@@ -257,3 +257,24 @@ def test_time_is_frozen_for_the_clock(application, customer):
     with time_machine.travel(at(2026, 3, 2, 16, 30), tick=False):
         message = ask(application, customer)
     assert message.response_due_at == at(2026, 3, 3, 11, 30)
+
+
+def test_after_key_rotation_the_new_key_alone_opens_an_attachment(client, application, customer, settings):
+    from io import StringIO
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    message = ask(application, customer, attachment=SimpleUploadedFile("photo.png", PNG))
+    old_name = message.attachment.name
+    new_key = Fernet.generate_key().decode()
+    settings.PII_ENCRYPTION_KEYS = [new_key, *settings.PII_ENCRYPTION_KEYS]
+    out = StringIO()
+    call_command("rotate_pii_keys", stdout=out)
+    settings.PII_ENCRYPTION_KEYS = [new_key]  # the old key removed, as the README says
+    assert "1 attachments of questions" in out.getvalue()
+    message.refresh_from_db()
+    assert message.attachment.name != old_name
+    client.force_login(customer)
+    url = reverse("applications:question_attachment", args=[application.reference, message.public_id])
+    assert b"".join(client.get(url).streaming_content) == PNG

@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from applications.models import Applicant
-from applications.services.documents import document_files_reseal
+from applications.models import Applicant, ThreadMessage
+from applications.services.documents import document_files_reseal, stored_files_reseal
 from common.pii import keyed_hash, reset_key_cache
 
 
@@ -37,13 +37,18 @@ class Command(BaseCommand):
             ["phone", "phone_hash"],
         )
         documents, missing = document_files_reseal()
+        attachments, missing_attachments = stored_files_reseal(model=ThreadMessage, field="attachment")
+        missing += missing_attachments
         self.stdout.write(
             self.style.SUCCESS(
-                f"Re-encrypted {applicants} applicants, {users} users and {documents} document files."
+                f"Re-encrypted {applicants} applicants, {users} users, {documents} document files"
+                f" and {attachments} attachments of questions."
             )
         )
         if missing:
-            self.stdout.write(self.style.WARNING(f"{missing} document files named by rows were not found."))
+            self.stdout.write(
+                self.style.WARNING(f"{missing} document or attachment files named by rows were not found.")
+            )
 
     def _rotate(self, queryset, batch_size, rehash, fields) -> int:
         done = 0
