@@ -291,17 +291,18 @@ def stored_files_reseal(*, model: type[models.Model], field: str, batch_size: in
     storage = model._meta.get_field(field).storage  # type: ignore[union-attr]
     rows = model._default_manager.exclude(**{field: ""})
     sealed = missing = 0
-    last = ""
+    # Walked by id, not by name: a file's new random name may sort after the old one, and a walk
+    # by name would then seal it again. Names sealed in this run (rows sharing a demo placeholder
+    # moved with the first of them) are skipped.
+    resealed: set[str] = set()
+    last_pk = 0
     while True:
-        names = list(
-            rows.filter(**{f"{field}__gt": last})
-            .order_by(field)
-            .values_list(field, flat=True)
-            .distinct()[:batch_size]
-        )
-        if not names:
+        batch = list(rows.filter(pk__gt=last_pk).order_by("pk").values_list("pk", field)[:batch_size])
+        if not batch:
             return sealed, missing
-        for name in names:
+        for _pk, name in batch:
+            if name in resealed:
+                continue
             try:
                 with storage.open(name) as stored:
                     plaintext = stored.read()
@@ -313,5 +314,6 @@ def stored_files_reseal(*, model: type[models.Model], field: str, batch_size: in
             )
             rows.filter(**{field: name}).update(**{field: new_name})
             storage.delete(name)
+            resealed.add(new_name)
             sealed += 1
-        last = names[-1]
+        last_pk = batch[-1][0]
