@@ -40,7 +40,7 @@ MANAGER_PERMISSIONS = [
     "view_assignmentrule",
     "view_assignment",
     "view_piiaccesslog",
-    # Canned answers to customers' questions (migration 0006: the model came in 0005).
+    # Canned answers to customers' questions (migration 0007: the model came in 0006).
     "add_cannedanswer",
     "change_cannedanswer",
     "delete_cannedanswer",

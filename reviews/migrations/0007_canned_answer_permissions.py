@@ -12,7 +12,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0005_canned_answers"),
+        ("reviews", "0006_canned_answers"),
         ("applications", "0003_roles"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]

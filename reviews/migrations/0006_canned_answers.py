@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0004_assignment_rule_history"),
+        ("reviews", "0005_assignment_rule_history_baseline"),
     ]
 
     operations = [
