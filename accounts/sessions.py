@@ -37,7 +37,7 @@ LIMITS_KEY = "_lp_session_limits"
 
 @dataclass(frozen=True)
 class SessionLimits:
-    idle: int  # seconds without a request
+    idle: int  # seconds without a request; 0: none (Django's SESSION_COOKIE_AGE alone)
     absolute: int  # seconds after signing in; 0: none
 
 
@@ -61,7 +61,8 @@ def session_limits_start(*, request: HttpRequest, user: User) -> None:
         "idle": limits.idle,
         "absolute": limits.absolute,
     }
-    request.session.set_expiry(limits.idle)
+    if limits.idle:
+        request.session.set_expiry(limits.idle)
 
 
 def _on_user_logged_in(sender, request, user, **kwargs) -> None:
@@ -93,7 +94,7 @@ class SessionLimitsMiddleware:
                 session_limits_start(request=request, user=request.user)
             return
         now = _now()
-        if now - limits["seen"] >= limits["idle"]:
+        if limits["idle"] and now - limits["seen"] >= limits["idle"]:
             logout(request)
             messages.info(
                 request, _("You were signed out after a period without activity. Please sign in again.")
@@ -101,7 +102,7 @@ class SessionLimitsMiddleware:
         elif limits["absolute"] and now - limits["since"] >= limits["absolute"]:
             logout(request)
             messages.info(request, _("Your session has reached its time limit. Please sign in again."))
-        elif now - limits["seen"] >= settings.SESSION_REFRESH_SECONDS:
+        elif limits["idle"] and now - limits["seen"] >= settings.SESSION_REFRESH_SECONDS:
             session[LIMITS_KEY] = {**limits, "seen": now}  # saved by SessionMiddleware: expiry moves on
             session.set_expiry(limits["idle"])
 

@@ -83,3 +83,10 @@ def test_an_unknown_server_side_encryption_fails_at_start():
     result = _manage("check", **{**PRODUCTION, "DOCUMENTS_S3_SSE": "aes"})
     assert result.returncode != 0
     assert "DOCUMENTS_S3_SSE must be AES256, aws:kms or empty" in result.stderr
+
+
+def test_production_always_asks_staff_for_the_second_factor():
+    script = "from django.conf import settings; print(settings.STAFF_REQUIRE_2FA)"
+    result = _manage("shell", "--no-imports", "-c", script, **{**PRODUCTION, "STAFF_REQUIRE_2FA": "false"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True"]

@@ -15,6 +15,16 @@ from django.utils import timezone
 from accounts.models import SecurityEvent
 
 
+@pytest.fixture(autouse=True)
+def limits(settings):
+    """The limits as deployed (the test settings switch them off for everyone else's tests)."""
+    settings.SESSION_IDLE_SECONDS_STAFF = 30 * 60
+    settings.SESSION_ABSOLUTE_SECONDS_STAFF = 12 * 3600
+    settings.SESSION_IDLE_SECONDS_CUSTOMER = 2 * 3600
+    settings.SESSION_ABSOLUTE_SECONDS_CUSTOMER = 0
+    return settings
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(timezone.now(), tick=False) as traveller:

@@ -30,3 +30,9 @@ STAFF_REQUIRE_2FA = False
 # passing failure is retried at once.
 SMS_BACKEND = env("SMS_BACKEND", default="common.sms.MemoryBackend")
 SMS_RETRY_DELAYS = [0.0, 0.0]
+# No session limits: tests travel months ahead with a customer signed in to see an offer expire.
+# The limits' own tests (accounts/tests/test_sessions.py) set the production defaults.
+SESSION_IDLE_SECONDS_STAFF = 0
+SESSION_ABSOLUTE_SECONDS_STAFF = 0
+SESSION_IDLE_SECONDS_CUSTOMER = 0
+SESSION_ABSOLUTE_SECONDS_CUSTOMER = 0

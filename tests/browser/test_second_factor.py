@@ -91,8 +91,9 @@ def test_a_reviewer_enrols_an_authenticator_app_then_signs_in_with_its_code(
 
 
 def test_a_customer_signs_out_everywhere_from_the_account_menu(
-    browser: Browser, live_server, django_user_model
+    browser: Browser, live_server, settings, django_user_model
 ):
+    settings.SESSION_IDLE_SECONDS_CUSTOMER = 2 * 3600  # as deployed (the test settings have none)
     customer = django_user_model.objects.create_user(username="zhang_wei", password=PASSWORD)
     customer.groups.set(Group.objects.filter(name=Role.CUSTOMER))
     context = signed_in_context(browser, live_server, customer)
