@@ -34,19 +34,33 @@ def screenshot(page: Page, name: str) -> None:
 
 
 class BrowserProblems:
-    """Console errors, uncaught exceptions and failed requests (a 404 favicon, a missing stylesheet)."""
+    """Console errors, uncaught exceptions, failed requests (a 404 favicon, a missing stylesheet) and
+    Content-Security-Policy violations."""
 
     def __init__(self, page: Page) -> None:
         self.seen: list[tuple[str, str]] = []  # (url, what went wrong)
         self.tolerated_paths: set[str] = set()
-        page.on("console", self._on_console)
+        page.on("console", lambda message: self._on_console(message, page.url))
         page.on("pageerror", lambda error: self.seen.append((page.url, f"uncaught: {error}")))
         page.on("requestfailed", lambda request: self.seen.append((request.url, "request failed")))
         page.on("response", self._on_response)
+        # Anything the Content-Security-Policy blocked in the page or its files, reported by the
+        # page itself as well as by Chromium's console line. A violation with no source file comes
+        # from a script the test evaluated (axe-core adds style elements of its own): not the site's.
+        page.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (e) => e.sourceFile && console.error("
+            "`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}"
+            " (${e.sourceFile}:${e.lineNumber})`))"
+        )
 
-    def _on_console(self, message) -> None:
-        if message.type == "error":
-            self.seen.append((message.location.get("url", ""), f"console: {message.text}"))
+    def _on_console(self, message, page_url: str) -> None:
+        if message.type != "error":
+            return
+        url = message.location.get("url")
+        if not url and "Content Security Policy" in message.text:
+            return  # blocked in a script the test evaluated (axe-core), as above
+        # Any other message from such a script has no location of its own either: the page's.
+        self.seen.append((url or page_url, f"console: {message.text}"))
 
     def _on_response(self, response) -> None:
         if response.status >= 400:
