@@ -1,5 +1,6 @@
-"""The core's configuration in admin: stages, reasons, products, dealers, the blacklist and the
-read-only history. The applications themselves (queue, page, staff actions) are in reviews/admin/."""
+"""The core's configuration in admin: stages, reasons, products, dealers, the blacklist. The
+applications themselves (queue, page, staff actions) and their history, which staff see only for
+the files in their scope, are in reviews/admin/."""
 
 from __future__ import annotations
 
@@ -19,30 +20,13 @@ from .models import (
     LoanProduct,
     Reason,
     StageDefinition,
-    StageEvent,
 )
 from .working_calendar import CalendarDay, WorkingCalendar
 
-# LoanApplication's admin (the work queue and the application page) lives in reviews/admin/.
+# LoanApplication's admin (the work queue and the application page) and the history (StageEvent)
+# live in reviews/admin/, beside the scope rule they share (reviews/permissions.py).
 # Configuration admins are SimpleHistoryAdmin: each object's "History" page lists who changed what
 # and when (django-simple-history; the middleware names the signed-in user).
-
-
-@admin.register(StageEvent)
-class StageEventAdmin(admin.ModelAdmin):
-    list_display = ("application", "sequence", "created_at", "transition", "from_stage", "to_stage", "actor")
-    list_select_related = ("application", "actor")
-    list_filter = ("kind", "to_stage")
-    search_fields = ("=application__reference",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(StageDefinition)

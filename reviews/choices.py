@@ -34,6 +34,15 @@ class PiiField(models.TextChoices):
     PHONE = "phone", _("mobile number")
 
 
+class AccessKind(models.TextChoices):
+    """What the access log records a member of staff seeing: an identifier in full ("show in
+    full", ``PiiField``) or a document of the file opened."""
+
+    ID_NUMBER = "id_number", _("ID card number")
+    PHONE = "phone", _("mobile number")
+    DOCUMENT = "document", _("document opened")
+
+
 class AssignmentAction(models.TextChoices):
     """What an assignment event in the history records (its ``data["action"]``)."""
 

@@ -15,9 +15,9 @@ from simple_history.models import HistoricalRecords
 from accounts.models import User
 from accounts.roles import STAFF_ROLES, Role
 from applications.choices import Stage
-from applications.models import LoanApplication
+from applications.models import Document, LoanApplication
 
-from .choices import PiiField
+from .choices import AccessKind
 
 
 class AssignmentRule(models.Model):
@@ -144,7 +144,8 @@ class Assignment(models.Model):
 
 
 class PiiAccessLog(models.Model):
-    """One row each time someone saw a field of personal data in full."""
+    """One row each time someone saw a field of personal data in full, or opened one of the file's
+    documents (``field`` says which: ``AccessKind``; ``document`` names the document)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("who")
@@ -152,7 +153,15 @@ class PiiAccessLog(models.Model):
     application = models.ForeignKey(
         LoanApplication, on_delete=models.PROTECT, related_name="+", verbose_name=_("application")
     )
-    field = models.CharField(_("field"), max_length=20, choices=PiiField.choices)
+    field = models.CharField(_("what"), max_length=20, choices=AccessKind.choices)
+    document = models.ForeignKey(
+        Document,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("document"),
+    )
     viewed_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
 
     class Meta:

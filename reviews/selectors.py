@@ -26,8 +26,6 @@ from accounts.roles import STAFF_ROLES, Role
 from applications import prediction
 from applications.choices import FINAL_STAGES, Stage
 from applications.models import LoanApplication, QuestionThread, ThreadMessage
-from common.identifiers import PHONE_RE, canonical_phone, canonical_reference, canonical_text
-from common.pii import keyed_hash
 
 from .choices import AT_RISK_SHARE, ROLE_STAGES, Queue, SlaState
 from .models import Assignment
@@ -83,6 +81,11 @@ def work_queue(*, user: User | AnonymousUser) -> QuerySet[LoanApplication]:
     queryset = LoanApplication.objects.all()
     if not sees_every_stage(user):
         queryset = queryset.filter(stage__in=sorted(stages))
+    return queue_rows(queryset)
+
+
+def queue_rows(queryset: QuerySet[LoanApplication]) -> QuerySet[LoanApplication]:
+    """What a queue row and the application page read of each application (see ``work_queue``)."""
     return (
         queryset.select_related("dealer", "product", "applicant", "delay_reason")
         .defer(
@@ -149,19 +152,6 @@ def filter_sla(queryset: QuerySet, *, state: str, now: dt.datetime) -> QuerySet:
     if state == SlaState.AT_RISK:
         return queryset.filter(elapsed_share__gte=F("risk_share"))
     return queryset.filter(elapsed_share__lt=F("risk_share"))
-
-
-def search_queue(queryset: QuerySet, term: str) -> QuerySet:
-    """By reference (with or without its dash, any case) or by the applicant's exact mobile number,
-    matched through its keyed hash: no stored number is decrypted or scanned. The term is read in
-    its canonical spelling (``common.identifiers``): a number or reference typed in full-width or
-    Arabic-Indic digits finds what its ASCII spelling finds."""
-    if not canonical_text(term):
-        return queryset
-    phone = canonical_phone(term)
-    if PHONE_RE.match(phone):
-        return queryset.filter(applicant__phone_hash=keyed_hash(phone))
-    return queryset.filter(reference=canonical_reference(term))
 
 
 def current_assignees(application_ids: Collection[int]) -> dict[int, int]:

@@ -24,7 +24,7 @@ from .. import hooks, owners, sla
 from ..choices import FINAL_STAGES, EventKind, ReasonKind, Stage
 from ..models import GENESIS_HASH, LoanApplication, Reason, StageEvent
 from ..transitions import DELAY_CAUSE
-from .lifecycle import ReasonRequired, TransitionRefused, event_record
+from .lifecycle import ReasonRequired, TransitionRefused, event_record, refuse_if_held_by_another
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -49,16 +49,25 @@ STAGE_PERMISSIONS: dict[str, str] = {
 MANAGE_PERMISSION = "applications.manage_applications"
 
 
-def may_set_delay_cause(*, application: LoanApplication, user: User) -> bool:
-    """Staff who work the application's stage, its current owner, or a manager (any stage)."""
+# ``may_set_delay_cause``'s holder when the caller has not read it: asked through the owner selector.
+_ASK = object()
+
+
+def may_set_delay_cause(
+    *, application: LoanApplication, user: User, holder_id: int | object | None = _ASK
+) -> bool:
+    """A manager (any stage); else the file's current owner; else, on a file nobody holds, staff
+    who work its stage. A colleague's file is theirs: claim it first, as before a transition.
+    ``holder_id``: who holds the file, when the caller knows (the application page does)."""
     if not (user.is_active and user.is_staff) or application.stage in FINAL_STAGES:
         return False
     if user.has_perm(MANAGE_PERMISSION):
         return True
+    holder = owners.owner_id(application.pk) if holder_id is _ASK else holder_id
+    if holder is not None:
+        return holder == user.pk
     permission = STAGE_PERMISSIONS.get(application.stage)
-    if permission and user.has_perm(permission):
-        return True
-    return owners.owner_id(application.pk) == user.pk
+    return bool(permission and user.has_perm(permission))
 
 
 def delay_cause_set(
@@ -88,8 +97,10 @@ def delay_cause_set(
                 _("This application is closed (“%(stage)s”): it has no delay.")
                 % {"stage": locked.get_stage_display()}
             )
-        if actor is not None and not may_set_delay_cause(application=locked, user=actor):
-            raise PermissionDenied(_("You do not work this application's stage."))
+        if actor is not None:
+            refuse_if_held_by_another(application=locked, actor=actor)  # a colleague's: claim first
+            if not may_set_delay_cause(application=locked, user=actor):
+                raise PermissionDenied(_("You do not work this application's stage."))
         if locked.delay_reason_id == reason.pk:
             return locked
         previous = (

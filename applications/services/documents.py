@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from ..choices import DocumentStatus, EventKind, ReasonKind, Stage
 from ..models import DOCUMENTS_STAGE, Document, DocumentType, LoanApplication, Reason
-from .lifecycle import TransitionRefused, application_event_add, review_resume
+from .lifecycle import TransitionRefused, application_event_add, refuse_if_held_by_another, review_resume
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -228,6 +228,10 @@ def _review(
         raise PermissionDenied(_("Only reviewing staff may accept or reject documents."))
     now = now or timezone.now()
     with transaction.atomic():
+        # The application first (the order every writer locks in), then whose it is: staff claim
+        # a colleague's file before judging its documents, as before any transition.
+        application = LoanApplication.objects.select_for_update(of=("self",)).get(pk=document.application_id)
+        refuse_if_held_by_another(application=application, actor=actor)
         locked = (
             Document.objects.select_for_update(of=("self",))
             .select_related("document_type")

@@ -62,9 +62,10 @@ class NotAssignedToYou(TransitionError):
 MANAGE_PERMISSION = "applications.manage_applications"
 
 
-def _refuse_if_held_by_another(*, application: LoanApplication, actor: User) -> None:
+def refuse_if_held_by_another(*, application: LoanApplication, actor: User) -> None:
     """Back-office staff act on files assigned to them, or to nobody (then the permission alone
-    decides). The holder is asked through ``settings.LOANPORTAL_OWNER_SELECTOR``: the core never
+    decides): transitions, document verdicts and causes of delay alike. The caller holds the
+    application's row lock. The holder is asked through ``settings.LOANPORTAL_OWNER_SELECTOR``: the core never
     imports the back office. Customers and dealer staff (not ``is_staff``) answer for the customer
     whoever holds the file, and are not asked."""
     if not actor.is_staff or actor.has_perm(MANAGE_PERMISSION):
@@ -199,7 +200,7 @@ def _transition(
         elif not meta.has_transition_perm(locked, locked.stage, actor):
             raise PermissionDenied(_("You are not allowed to take this action on this application."))
         else:
-            _refuse_if_held_by_another(application=locked, actor=actor)
+            refuse_if_held_by_another(application=locked, actor=actor)
         meaning = TRANSITIONS[name]
         if not can_proceed(method):
             raise TransitionRefused(_condition_message(locked, meaning))

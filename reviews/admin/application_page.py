@@ -25,7 +25,7 @@ from applications import services as core
 from applications.models import LoanApplication
 from common.money import yuan
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..choices import PiiField
 from ..forms import DelayCauseForm, DocumentVerdictForm, ReassignForm, TransitionForm
 from ..transitions import STAFF_TRANSITIONS, staff_transitions_for
@@ -40,8 +40,12 @@ from .inlines import (
 
 
 def _back_url(request: HttpRequest, application: LoanApplication) -> str:
-    """The application's page while the user still works its stage, else their queue."""
-    if application.stage in selectors.visible_stages(request.user):
+    """The application's page while the user may still see it (``reviews.permissions``; the file
+    may have moved on since the caller read it: its stage is read again), else their queue."""
+    stage = LoanApplication.objects.filter(pk=application.pk).values_list("stage", flat=True).first()
+    if stage is not None and permissions.may_see_file(
+        user=request.user, application_id=application.pk, stage=stage
+    ):
         return reverse("admin:applications_loanapplication_change", args=[application.pk])
     return reverse("admin:applications_loanapplication_changelist")
 
@@ -94,8 +98,13 @@ class ApplicationPageMixin:
     )
 
     def get_object(self, request: HttpRequest, object_id: str, from_field=None):
-        """The page's application with every person it names, one query (the queue needs fewer)."""
-        queryset = self.get_queryset(request).select_related(
+        """The page's application with every person it names, one query (the queue needs fewer).
+
+        Only a file in the user's scope (``reviews.permissions``: their stages, or assigned to
+        them; managers every file); any other answers 404 like one that does not exist, rather
+        than admin's redirect, which says "doesn't exist" only for missing ones."""
+        rows = selectors.queue_rows(LoanApplication.objects.all())
+        queryset = permissions.files_in_scope(user=request.user, queryset=rows).select_related(
             "customer",
             "applicant",
             "created_by",
@@ -107,7 +116,7 @@ class ApplicationPageMixin:
         try:
             return queryset.get(pk=LoanApplication._meta.pk.to_python(object_id))
         except (LoanApplication.DoesNotExist, ValidationError, ValueError):
-            return None
+            raise Http404 from None
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
@@ -190,7 +199,8 @@ class ApplicationPageMixin:
             services.eligible_assignees(application=application).filter(pk=user.pk).exists()
         )
         delay_form = None
-        if core.may_set_delay_cause(application=application, user=user):
+        holder_id = assignment.assignee_id if assignment is not None else None
+        if core.may_set_delay_cause(application=application, user=user, holder_id=holder_id):
             delay_form = DelayCauseForm(initial={"reason": application.delay_reason_id}, prefix="delay")
         reassign_form = None
         if user.has_perm(services.MANAGE_PERMISSION):
@@ -248,8 +258,8 @@ class ApplicationPageMixin:
         ]
 
     def _get_visible(self, request: HttpRequest, object_id: str) -> LoanApplication:
-        application = self.get_object(request, unquote(object_id))
-        if application is None or not self.has_view_permission(request, application):
+        application = self.get_object(request, unquote(object_id))  # 404 outside the user's scope
+        if not self.has_view_permission(request, application):
             raise Http404
         return application
 

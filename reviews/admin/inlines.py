@@ -130,11 +130,20 @@ class DocumentInline(BackOfficeInline, admin.TabularInline):
 
     @admin.display(description=_("file"))
     def open_link(self, obj: Document):
+        # The back office's own document view: scoped and logged (``admin/documents.py``).
         url = reverse(
-            "applications:document_download",
-            kwargs={"reference": obj.application.reference, "public_id": obj.public_id},
+            "admin:applications_loanapplication_document_file", args=[obj.application_id, obj.public_id]
         )
         return format_html('<a href="{}">{}</a>', url, gettext("Open"))
+
+    def _held_by_another(self) -> bool:
+        """Held by a colleague: staff claim a file before acting on it, documents included (the
+        service refuses too). The page's application carries its open assignment (prefetched)."""
+        user = self.request.user if self.request is not None else None
+        assignments = getattr(self.application, "open_assignments", None)
+        if user is None or not assignments or user.has_perm(services.MANAGE_PERMISSION):
+            return False
+        return assignments[0].assignee_id != user.pk
 
     def _problem_options(self) -> list[Reason]:
         if not hasattr(self, "_problems"):
@@ -145,7 +154,7 @@ class DocumentInline(BackOfficeInline, admin.TabularInline):
     def verdict(self, obj: Document):
         if obj.status != "pending" or self.request is None:
             return ""
-        if not self.request.user.has_perm("applications.change_document"):
+        if not self.request.user.has_perm("applications.change_document") or self._held_by_another():
             return ""
         options = format_html_join(
             "",

@@ -1,5 +1,6 @@
-"""``LoanApplicationAdmin``: the queue (``queue.py``) and the application page (``application_page.py``)
-over the applications this user's roles work, read-only for everyone, superusers included.
+"""``LoanApplicationAdmin``: the queue (``queue.py``) over the applications this user's roles work,
+and the application page (``application_page.py``, its documents: ``documents.py``) for the files
+in their scope (``reviews.permissions``), read-only for everyone, superusers included.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from common.money import yuan
 
 from .. import selectors
 from .application_page import ApplicationPageMixin
+from .documents import DocumentFileMixin
 from .queue import WorkQueueMixin
+from .search import QueueSearchMixin
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(WorkQueueMixin, ApplicationPageMixin, admin.ModelAdmin):
+class LoanApplicationAdmin(
+    WorkQueueMixin, QueueSearchMixin, DocumentFileMixin, ApplicationPageMixin, admin.ModelAdmin
+):
     # --- who may do what ---
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LoanApplication]:

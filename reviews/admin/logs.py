@@ -1,4 +1,5 @@
-"""The back office's records, read-only: who was assigned what, and who saw which identifier in full."""
+"""The back office's records, read-only: who was assigned what, who saw which identifier in full and
+who opened which document."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ class AssignmentAdmin(ReadOnlyAdmin):
 
 @admin.register(PiiAccessLog)
 class PiiAccessLogAdmin(ReadOnlyAdmin):
-    list_display = ("viewed_at", "user", "application", "field")
+    """Managers' view (``view_piiaccesslog``): who saw an identifier in full or opened a document."""
+
+    list_display = ("viewed_at", "user", "application", "field", "document")
     list_filter = ("field",)
-    list_select_related = ("user", "application")
+    list_select_related = ("user", "application", "document__document_type")
     search_fields = ("=application__reference", "=user__username")
     date_hierarchy = "viewed_at"

@@ -26,9 +26,11 @@ from applications.models import LoanApplication
 from applications.reference import reference_data
 from common.pii import mask_name
 
+from .. import search as reviews_search
 from .. import selectors, services
 from ..choices import Queue, SlaState
 from ..forms import DelayCauseForm, ReassignForm
+from .search import FoundFilter, search_context
 
 LIKELY_TO_BREACH_LABEL = _("Likely to breach")
 
@@ -174,8 +176,18 @@ class WorkQueueMixin:
         "delay_cause",
     )
     list_display_links = ("display_reference",)
-    list_filter = (QueueFilter, SlaFilter, StageFilter, DelayCauseFilter, "dealer", "product", AssigneeFilter)
-    search_fields = ("reference",)  # shows the box; get_search_results does the matching
+    list_filter = (
+        QueueFilter,
+        SlaFilter,
+        StageFilter,
+        DelayCauseFilter,
+        "dealer",
+        "product",
+        AssigneeFilter,
+        FoundFilter,
+    )
+    # Shows the box, which posts (``search.py``); get_search_results matches the address's ?q=.
+    search_fields = ("reference",)
     search_help_text = _("A reference (ABCDE-23456) or the applicant's full mobile number.")
     list_per_page = 100
     paginator = CappedCountPaginator
@@ -196,7 +208,7 @@ class WorkQueueMixin:
         return request.user.has_perm(services.MANAGE_PERMISSION)
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
-        return selectors.search_queue(queryset, search_term), False
+        return reviews_search.reference_filter(queryset, search_term), False
 
     # --- columns ---
 
@@ -275,7 +287,12 @@ class WorkQueueMixin:
             for label, params in links
         ]
         # A work tool wants the width: the queue and the page hide admin's navigation sidebar.
-        context = {**(extra_context or {}), "queue_links": queue_links, "is_nav_sidebar_enabled": False}
+        context = {
+            **(extra_context or {}),
+            **search_context(request),
+            "queue_links": queue_links,
+            "is_nav_sidebar_enabled": False,
+        }
         return super().changelist_view(request, context)
 
     # --- changelist actions ---

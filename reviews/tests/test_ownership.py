@@ -188,3 +188,60 @@ def test_on_the_page_the_refusal_says_whose_file_it_is_and_offers_the_claim(
     assert "This application is assigned to reviewer: claim it first" in page
     assert reverse("admin:applications_loanapplication_claim", args=[application.pk]) in page
     assert LoanApplication.objects.get(pk=application.pk).stage == Stage.UNDER_REVIEW
+
+
+# --- Documents and causes of delay: claim first, like a transition ---------------------------------
+
+
+def test_a_colleague_may_not_judge_the_documents_of_a_file_they_do_not_hold(pipeline, reviewer, make_user):
+    application = pipeline.new(Stage.UNDER_REVIEW)  # to `reviewer`
+    document = application.documents.first()
+    colleague = make_user("reviewer_two", Role.REVIEWER)
+
+    with pytest.raises(core.NotAssignedToYou):
+        core.document_accept(document=document, actor=colleague)
+
+    document.refresh_from_db()
+    assert document.status == "pending" and document.reviewed_by is None
+    services.assignment_claim(application=application, actor=colleague)
+    assert core.document_accept(document=document, actor=colleague).status == "accepted"
+
+
+def test_a_colleague_may_not_set_the_cause_of_delay_of_a_file_they_do_not_hold(pipeline, reviewer, make_user):
+    application = pipeline.new(Stage.UNDER_REVIEW)  # to `reviewer`
+    colleague = make_user("reviewer_two", Role.REVIEWER)
+    backlog = Reason.objects.get(code="high_volume")
+
+    assert not core.may_set_delay_cause(application=application, user=colleague)
+    with pytest.raises(core.NotAssignedToYou):
+        core.delay_cause_set(application=application, reason=backlog, actor=colleague)
+
+    assert LoanApplication.objects.get(pk=application.pk).delay_reason is None
+    assert core.may_set_delay_cause(application=application, user=reviewer)
+    assert (
+        core.delay_cause_set(application=application, reason=backlog, actor=reviewer).delay_reason == backlog
+    )
+
+
+def test_on_the_page_a_colleagues_file_offers_no_verdict_or_cause_and_refuses_a_forged_one(
+    client, pipeline, reviewer, make_user
+):
+    application = pipeline.new(Stage.UNDER_REVIEW)  # to `reviewer`
+    document = application.documents.first()
+    colleague = make_user("reviewer_two", Role.REVIEWER)
+    client.force_login(colleague)
+
+    page = client.get(reverse("admin:applications_loanapplication_change", args=[application.pk]))
+    content = page.content.decode()
+    assert page.status_code == 200  # in their stage: they may read it
+    assert f'name="accept" value="{document.public_id}"' not in content
+    assert reverse("admin:applications_loanapplication_delay", args=[application.pk]) not in content
+
+    response = client.post(
+        reverse("admin:applications_loanapplication_documents", args=[application.pk]),
+        {"accept": str(document.public_id)},
+        follow=True,
+    )
+    assert "This application is assigned to reviewer: claim it first" in response.content.decode()
+    document.refresh_from_db()
+    assert document.status == "pending"
