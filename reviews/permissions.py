@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from applications.models import LoanApplication, StageEvent
+from applications.models import LoanApplication, QuestionThread, StageEvent
 
 from .models import Assignment
 from .selectors import is_back_office, sees_every_stage, visible_stages
@@ -62,6 +62,13 @@ def events_in_scope(
 ) -> QuerySet[StageEvent]:
     """The history events (of ``queryset``, default all) of the applications this user may see."""
     queryset = StageEvent.objects.all() if queryset is None else queryset
+    condition = _scope(user, application="application")
+    return queryset if condition is None else queryset.filter(condition)
+
+
+def threads_in_scope(*, user: User | AnonymousUser) -> QuerySet[QuestionThread]:
+    """The question threads of the applications this user may see, with the application joined."""
+    queryset = QuestionThread.objects.select_related("application")
     condition = _scope(user, application="application")
     return queryset if condition is None else queryset.filter(condition)
 

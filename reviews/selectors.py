@@ -232,16 +232,6 @@ def sla_of(application: LoanApplication, *, now: dt.datetime) -> Sla | None:
 # --- Questions ------------------------------------------------------------------------------------
 
 
-def question_threads(*, user: User | AnonymousUser) -> QuerySet[QuestionThread]:
-    """The question threads this user may read and answer: those of the files they may see in the
-    back office (``visible_stages``: their roles' stages; every file for managers), with the
-    application in the same query."""
-    queryset = QuestionThread.objects.select_related("application")
-    if not sees_every_stage(user):
-        queryset = queryset.filter(application__stage__in=sorted(visible_stages(user)))
-    return queryset
-
-
 def thread_messages(*, thread: QuestionThread) -> list[ThreadMessage]:
     """Every message of a thread for staff, internal notes included, with their authors (1 query)."""
     return list(thread.messages.select_related("author").order_by("created_at", "pk"))

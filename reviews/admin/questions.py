@@ -1,8 +1,8 @@
 """Customers' questions in the back office: the queue of threads waiting for a reply (oldest first
 response due first), each thread's page with its messages and the reply form, and canned answers.
 
-Who may read and answer a thread is who may see its file here (``selectors.question_threads``:
-the stages their roles work; managers every file). Replies go through the core's services:
+Who may read and answer a thread is who may see its file here (``permissions.threads_in_scope``:
+the stages their roles work or the files they hold; managers every file). Replies go through the core's services:
 ``question_answer`` (the customer reads it and is told) or ``question_note_add`` (staff only).
 """
 
@@ -31,6 +31,7 @@ from applications.sla import SlaState
 from .. import selectors
 from ..forms import AnswerForm
 from ..models import CannedAnswer
+from ..permissions import threads_in_scope
 
 # Who may open files in the back office: every staff role (``applications.defaults.roles``).
 SEES_FILES = "applications.view_loanapplication"
@@ -74,7 +75,7 @@ class QuestionThreadAdmin(admin.ModelAdmin):
     # --- who may do what ---
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[QuestionThread]:
-        return selectors.question_threads(user=request.user)
+        return threads_in_scope(user=request.user)
 
     # Whoever may open the files in the back office may open their threads (the queryset narrows
     # it to the files of their stages); the permission comes from the cache Django already holds.
