@@ -162,22 +162,23 @@ def test_a_reload_of_an_unchanged_page_answers_304(
     assert {"Cookie", "Accept-Language"} <= _vary(again)
 
 
-def test_the_page_costs_thirteen_queries_with_every_cache_empty_and_three_with_its_body_cached(
+def test_the_page_costs_fourteen_queries_with_every_cache_empty_and_three_with_its_body_cached(
     client, customer, dealer, timeline_cache, django_assert_num_queries
 ):
     application = in_review(customer, dealer)
     _sign_in(client, customer)
     cache.clear()
-    # The session (then cached), the user, the application, the unread count (for the ETag and the
-    # navbar); the body: its customer-visible events, documents, document requests, the
-    # configuration (stage definitions, document types, reasons) and the prediction's quantiles
-    # with the working calendar (hours and days) the expected dates are placed on: three queries
-    # that beat keeps cached (``applications.prediction``), so a served page rarely makes them.
-    with django_assert_num_queries(13):
+    # The session (then cached), the user, the application's version, the unread count (for the
+    # ETag and the navbar); the body: the application in full, its customer-visible events,
+    # documents, document requests, the configuration (stage definitions, document types, reasons)
+    # and the prediction's quantiles with the working calendar (hours and days) the expected dates
+    # are placed on: three queries that beat keeps cached (``applications.prediction``), so a
+    # served page rarely makes them.
+    with django_assert_num_queries(14):
         first = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
     assert first.status_code == 200
     # Another browser of the same customer, holding no copy: the body comes from the cache.
-    with django_assert_num_queries(3):  # the user, the application, the unread count
+    with django_assert_num_queries(3):  # the user, the application's version, the unread count
         second = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
     assert second.status_code == 200 and second["ETag"] == first["ETag"]
     # The same page, but for the CSRF token, which is masked afresh for every response.

@@ -82,14 +82,18 @@ def test_the_timeline_costs_the_same_queries_at_every_milestone(
     client.force_login(cast["customer"])
     cache.clear()
     duration_table_refresh()  # as beat keeps it: no page computes the delay prediction's table
-    # Every cache empty: the session (then cached); the user; the application with the cause of
-    # a delay; the unread count (navbar, and the page's ETag); the configuration (stage
-    # definitions, document types, reasons: then cached); the body: the customer-visible events
-    # (the stage changes and the latest 20), the documents with type and rejection reason, the
+    # Every cache empty: the session (then cached); the user; the application's version (five
+    # columns, for the ETag and the body's cache key); the unread count (navbar, and the page's
+    # ETag); the body, built: the application with the cause of a delay, the configuration
+    # (stage definitions, document types, reasons: then cached), the customer-visible events (the
+    # stage changes and the latest 20), the documents with type and rejection reason, the
     # document requests.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         assert client.get(detail_url(application)).status_code == 200
-    # The repeat view: the user, the application (its version), the unread count; the body comes
-    # from the cache.
-    with django_assert_num_queries(3):
+    # The repeat view: the user, the application's version (not the file: the body comes from the
+    # cache), the unread count.
+    with django_assert_num_queries(3) as repeat:
         assert client.get(detail_url(application)).status_code == 200
+    version = repeat.captured_queries[1]["sql"]
+    assert "applications_loanapplication" in version
+    assert "requested_amount" not in version and "JOIN" not in version

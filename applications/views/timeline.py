@@ -38,11 +38,13 @@ from ..money import annuity_payment
 from ..selectors import (
     WITHDRAWABLE_STAGES,
     Timeline,
+    TimelineVersion,
     application_timeline,
     customer_application_cards,
     customer_application_get,
     customer_thread_messages,
     customer_timeline_application,
+    customer_timeline_version,
 )
 from ..templatetags.timeline import disbursement_text, expected_text, rate, reply_by_text
 from ..transitions import HISTORY_ACTIONS
@@ -214,7 +216,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
     return render(request, "applications/list.html", {"cards": cards})
 
 
-def _body_cache_key(application: LoanApplication, *, full_history: bool) -> str:
+def _body_cache_key(application: LoanApplication | TimelineVersion, *, full_history: bool) -> str:
     """The cached page body's key: the file's version (every change to it, its history, its
     documents or its question thread saves ``updated_at`` or appends an event, which moves
     ``history_head``; an internal note on the thread does neither, nor shows), the
@@ -240,14 +242,14 @@ def _full_history(request: HttpRequest) -> bool:
 class _Visit:
     """What the ETag and the page both read, read once per request (``_visit``)."""
 
-    application: LoanApplication | None  # None: not the visitor's file, or no such file
+    version: TimelineVersion | None  # None: not the visitor's file, or no such file
 
 
 def _visit(request: HttpRequest, reference: str) -> _Visit:
     visit = getattr(request, "timeline_visit", None)
     if visit is None:
-        application = customer_timeline_application(user=request.user, reference=reference)
-        visit = request.timeline_visit = _Visit(application)
+        version = customer_timeline_version(user=request.user, reference=reference)
+        visit = request.timeline_visit = _Visit(version)
     return visit
 
 
@@ -270,12 +272,11 @@ def timeline_etag(request: HttpRequest, reference: str) -> str | None:
     user = request.user
     if not seconds or user.is_staff or len(messages.get_messages(request)):
         return None
-    visit = _visit(request, reference)
-    application = visit.application
-    if application is None or application.stage == Stage.DRAFT:
+    version = _visit(request, reference).version
+    if version is None or version.stage == Stage.DRAFT:
         return None
     shown = (
-        _body_cache_key(application, full_history=_full_history(request)),
+        _body_cache_key(version, full_history=_full_history(request)),
         str(int(timezone.now().timestamp() // seconds)),
         str(user.pk),
         user.get_full_name() or user.masked_phone or user.email or user.username,
@@ -300,18 +301,25 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
     file's version, language and time zone, whatever frame it is shown in: a change shows on the
     next view, and relative times ("in about 2 hours") are at most that old.
     """
-    visit = _visit(request, reference)
-    application = visit.application
-    if application is None:
-        raise Http404(_("No such application."))
-    if application.stage == Stage.DRAFT:
-        # Not sent yet: nothing to follow, so the customer continues the form where they left it.
-        return redirect(next_step(application))
     full_history = _full_history(request)
     seconds = settings.TIMELINE_CACHE_SECONDS
-    body_key = _body_cache_key(application, full_history=full_history)
-    body = cache.get(body_key) if seconds else None
+    shown: TimelineVersion | LoanApplication | None = None
+    body = None
+    if seconds:
+        # The version first (five columns): a repeat view frames the cached body and reads no more.
+        shown = _visit(request, reference).version
+        if shown is None:
+            raise Http404(_("No such application."))
+        if shown.stage != Stage.DRAFT:
+            body = cache.get(_body_cache_key(shown, full_history=full_history))
     if body is None:
+        # Built from the file in full, and kept under the version it was built from.
+        shown = application = customer_timeline_application(user=request.user, reference=reference)
+        if application is None:
+            raise Http404(_("No such application."))
+        if application.stage == Stage.DRAFT:
+            # Not sent yet: nothing to follow, so the customer continues the form where they left it.
+            return redirect(next_step(application))
         timeline = application_timeline(
             application=application, latest_events=None if full_history else HISTORY_SHOWN
         )
@@ -322,9 +330,9 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
         context["thread"] = customer_thread_messages(application=application) if has_thread else []
         body = render_to_string("applications/timeline/_body.html", context)
         if seconds:
-            cache.set(body_key, body, timeout=seconds)
+            cache.set(_body_cache_key(application, full_history=full_history), body, timeout=seconds)
     # ``body`` is the template's output, a SafeString, and stays one through the cache's pickling.
-    context = {"application": application, "body": body, "question_form": QuestionForm()}
+    context = {"application": shown, "body": body, "question_form": QuestionForm()}
     return render(request, "applications/timeline/page.html", context)
 
 

@@ -189,7 +189,7 @@ class WorkQueueMixin:
     # Shows the box, which posts (``search.py``); get_search_results matches the address's ?q=.
     search_fields = ("reference",)
     search_help_text = _("A reference (ABCDE-23456) or the applicant's full mobile number.")
-    list_per_page = 100
+    list_per_page = 50  # a screenful to work from; rendering the rows is most of the page's time
     paginator = CappedCountPaginator
     show_full_result_count = False  # one COUNT(*) per page is enough on a large book
     actions = ("claim_selected", "reassign_selected", "set_delay_cause_selected")
