@@ -17,6 +17,7 @@ from django.urls import reverse
 from applications import services
 from applications.choices import Stage
 from applications.models import Applicant, BlacklistEntry, LoanApplication
+from common import sms
 from common.pii import keyed_hash
 from common.tests.spellings import ARABIC_INDIC, FULL_WIDTH, SPELLINGS, full_width, mixed, spelled
 
@@ -108,20 +109,30 @@ def test_an_id_number_blacklisted_in_other_digits_refuses_its_ascii_spelling(
 # --- /track/ ------------------------------------------------------------------------------------
 
 TRACK = "/track/"
+TRACK_CODE = "/track/code/"
 NOT_FOUND = "We could not find an application with this reference number and mobile number."
 
 
 def lookup(client, reference: str, phone: str, ip: str = "203.0.113.7"):
+    """Step 1 of /track/: the reference and the number (a code is texted when they match a file)."""
     return client.post(
         TRACK, {"reference": reference, "phone": phone}, REMOTE_ADDR=ip, HTTP_ACCEPT_LANGUAGE="en"
     )
+
+
+def tracked(client, reference: str, phone: str, ip: str = "203.0.113.7"):
+    """Both steps: the lookup, then the code texted to the number on file, as the customer reads it."""
+    assert lookup(client, reference, phone, ip).status_code == 302
+    codes = [sent.message.params["code"] for sent in sms.outbox if sent.phone == PHONE]
+    assert len(codes) == 1, "the file's number got exactly one code"
+    return client.post(TRACK_CODE, {"code": codes[0]}, REMOTE_ADDR=ip, HTTP_ACCEPT_LANGUAGE="en")
 
 
 @SPELLINGS
 def test_track_finds_the_file_by_the_phone_typed_in_other_digits(client, customer, dealer, spell):
     application = submitted(customer, dealer)
 
-    response = lookup(client, application.display_reference, spell("138 1234 5678"))
+    response = tracked(client, application.display_reference, spell("138 1234 5678"))
 
     assert response.status_code == 200 and "timeline" in response.context
 
@@ -138,7 +149,7 @@ def test_track_finds_the_file_by_the_phone_typed_in_other_digits(client, custome
 def test_track_finds_the_file_by_the_reference_typed_in_other_characters(client, customer, dealer, spell):
     application = submitted(customer, dealer)
 
-    response = lookup(client, spell(application.display_reference), PHONE)
+    response = tracked(client, spell(application.display_reference), PHONE)
 
     assert response.status_code == 200 and "timeline" in response.context
 

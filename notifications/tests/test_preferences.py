@@ -244,10 +244,10 @@ def test_a_manager_finds_a_preference_by_user_name_and_turns_sms_off(
     client.force_login(manager)
     changelist = reverse("admin:notifications_channelpreference_changelist")
 
-    # user; the manager's permissions (their own, their groups'); the count of matching rows; the
-    # page of rows with each user joined (no total of all rows: switched off); the session comes
-    # from the cache
-    with django_assert_num_queries(5):
+    # user; the manager's permissions (their own, their groups'); their role names, read once for
+    # the menu (managers-only entries such as staff sign-in); the count of matching rows; the page of
+    # rows with each user joined (no total of all rows: switched off); the session comes from the cache
+    with django_assert_num_queries(6):
         response = client.get(changelist, {"q": "other_customer"})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [ChannelPreference.objects.get(user=other_customer)]
