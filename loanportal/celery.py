@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 
 @app.on_configure.connect
 def _make_broker_folders(sender: Celery, **kwargs) -> None:
-    """The file-system broker of `make run` needs its folders before the first message."""
+    """The file-system broker of `make run` needs its folders before the first message, beat its schedule's."""
     from pathlib import Path
 
     from django.conf import settings
@@ -25,3 +25,7 @@ def _make_broker_folders(sender: Celery, **kwargs) -> None:
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+    # Beat's schedule file lives there too, with Redis as the broker as well (a fresh clone has no var/celery).
+    schedule = getattr(settings, "CELERY_BEAT_SCHEDULE_FILENAME", "")
+    if schedule:
+        Path(schedule).parent.mkdir(parents=True, exist_ok=True)
