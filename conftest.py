@@ -293,3 +293,10 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2):
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout} s")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last. Playwright's sync API keeps an event loop running in the main thread
+    from its first test to the end of the session, and Django runs an async view (``/health/``) for
+    the test client through ``async_to_sync``, which refuses to start inside a running loop."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
