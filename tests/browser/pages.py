@@ -42,7 +42,7 @@ class BrowserProblems:
         self.tolerated_paths: set[str] = set()
         page.on("console", lambda message: self._on_console(message, page.url))
         page.on("pageerror", lambda error: self.seen.append((page.url, f"uncaught: {error}")))
-        page.on("requestfailed", lambda request: self.seen.append((request.url, "request failed")))
+        page.on("requestfailed", self._on_request_failed)
         page.on("response", self._on_response)
         # Anything the Content-Security-Policy blocked in the page or its files, reported by the
         # page itself as well as by Chromium's console line. A violation with no source file comes
@@ -61,6 +61,13 @@ class BrowserProblems:
             return  # blocked in a script the test evaluated (axe-core), as above
         # Any other message from such a script has no location of its own either: the page's.
         self.seen.append((url or page_url, f"console: {message.text}"))
+
+    def _on_request_failed(self, request) -> None:
+        # ERR_ABORTED: the browser dropped the load because the page moved on (a favicon still loading
+        # when a form is submitted), not a failure of the site. A CSP block or a refused connection
+        # has its own error and is reported.
+        if request.failure != "net::ERR_ABORTED":
+            self.seen.append((request.url, f"request failed: {request.failure}"))
 
     def _on_response(self, response) -> None:
         if response.status >= 400:
