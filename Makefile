@@ -9,6 +9,8 @@ PORT   ?= 8000
 export PORT
 # Arguments for pytest, e.g. `make test PYTEST_ARGS="reports -x"`.
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist): `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 # Runs the command that follows against DATABASE_URL, or the embedded PostgreSQL without it.
 WITH_DB := $(PY) bin/embedded_db.py run --
 
@@ -45,7 +47,7 @@ serve:
 	$(VENV)/bin/honcho start --procfile Procfile.dev --port $(PORT)
 
 test: install messages static
-	$(WITH_DB) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(WITH_DB) $(VENV)/bin/pytest --numprocesses $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # ruff (lint, format), the layers (import-linter), types of the services and selectors (mypy with
 # django-stubs; its plugin loads the settings, which need a DATABASE_URL it never connects to) and

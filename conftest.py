@@ -242,7 +242,7 @@ def celery_worker_process(transactional_db):
     }
     app.conf.task_always_eager = False
     app.control.purge()
-    log = Path("test-results") / "celery-worker.log"
+    log = Path("test-results") / f"celery-worker-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
     log.parent.mkdir(exist_ok=True)
     process = subprocess.Popen(  # noqa: S603
         [
@@ -269,6 +269,7 @@ def celery_worker_process(transactional_db):
     while not app.control.ping(destination=[f"test-{os.getpid()}@{os.uname().nodename}"], timeout=0.5):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            app.conf.task_always_eager = True  # the tests after this one still run tasks in-process
             pytest.fail(f"the Celery worker did not start; see {log}")
     try:
         yield process

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from .development import *  # noqa: F403
-from .development import VAR_DIR, env
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+# `make test` runs the suite on every core (pytest-xdist). Each worker (gw0, gw1, …) has a test
+# database of its own (pytest-django adds the suffix); here it also gets a Redis database of its own
+# (the one REDIS_URL names plus its number: cache, sessions and a real worker's broker queue) and
+# its own folder of stored documents, so two workers never read each other's keys, tasks or files.
+# Set before the settings below read REDIS_URL; a Celery worker a test starts inherits the result
+# (and the marker, so its own settings do not add the number a second time).
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_redis_url = os.environ.get("REDIS_URL", "")
+if _xdist_worker.startswith("gw") and _redis_url.startswith("redis://") and "LOANPORTAL_WORKER_REDIS" not in os.environ:
+    _redis = urlsplit(_redis_url)
+    _database = int(_redis.path.strip("/") or 0) + int(_xdist_worker[2:])
+    os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_database}"))
+    os.environ["LOANPORTAL_WORKER_REDIS"] = _xdist_worker
+
+from .development import *  # noqa: E402, F403
+from .development import VAR_DIR, env  # noqa: E402
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-MEDIA_ROOT = VAR_DIR / "test-media"
+MEDIA_ROOT = VAR_DIR / "test-media" / (_xdist_worker or "main")
 # Unit tests run tasks in-process; the integration tests start a real worker against Redis.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
