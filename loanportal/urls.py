@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("inbox/", include("notifications.urls")),
     path("reports/", include("reports.urls")),
+    # The REST API for dealers' systems (api/urls.py): /api/v1/, /api/schema/, /api/docs/.
+    path("api/", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     # Status only (ok / unavailable, 200 / 500): loanportal/health.py.

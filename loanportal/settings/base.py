@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "notifications",
     "reports",
     "demo",
+    "api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -509,3 +513,45 @@ def require(name: str, value: object) -> None:
     """Fail at start with a clear message instead of running with a missing secret."""
     if not value:
         raise ImproperlyConfigured(f"The environment variable {name} must be set in this mode.")
+
+
+# --- The REST API for dealers' systems (api/) ---------------------------------------------------
+# Per-dealership keys only (no session, so no CSRF); JSON in and out (multipart for uploads);
+# every error an RFC 9457 problem (api/problems.py); API_RATE_LIMIT requests a minute per key on
+# the shared limiter (common.ratelimit).
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=120)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.DealerKey", "api.permissions.ScopeAllows"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Loan Portal API",
+    "DESCRIPTION": (
+        "For dealers' systems: the dealership's files, their status and history in the customer's "
+        "words, their documents. Authenticate with `Authorization: Bearer <key>` (a manager creates "
+        "keys in the admin); send an `Idempotency-Key` with every POST. Every error is an RFC 9457 "
+        "problem (`application/problem+json`: type, title, status, detail, and errors for fields)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its reference are public; the operations need a key.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI from our static files (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"StageEnum": "applications.choices.Stage"},
+}
+CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {"task": "api.tasks.idempotency_purge", "schedule": 3600.0}

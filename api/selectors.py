@@ -1,0 +1,33 @@
+"""Reads of the API: a dealership's files, each only through its dealership (another
+dealership's reference answers 404 like one that does not exist)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+
+from applications.models import Dealer, LoanApplication, normalise_reference
+
+
+def dealer_files(
+    *, dealer: Dealer, updated_since: dt.datetime | None = None, stage: str | None = None
+) -> QuerySet[LoanApplication]:
+    """The dealership's files with the buyer (for the masked name and phone) joined: one query per
+    page. Drafts count: a file the dealer's system created is a draft until the buyer claims it."""
+    files = LoanApplication.objects.filter(dealer=dealer).select_related("applicant")
+    if updated_since is not None:
+        files = files.filter(updated_at__gt=updated_since)
+    if stage:
+        files = files.filter(stage=stage)
+    return files
+
+
+def dealer_file_get(*, dealer: Dealer, reference: str) -> LoanApplication | None:
+    """One of the dealership's files by its reference as typed (the dash, case, full-width digits
+    are canonicalised), with what the timeline reads joined; None when it is not theirs."""
+    return (
+        LoanApplication.objects.filter(dealer=dealer, reference=normalise_reference(reference))
+        .select_related("applicant", "product", "delay_reason")
+        .first()
+    )

@@ -1,0 +1,227 @@
+"""The REST API for dealers' systems (``/api/v1/``): their files, each file's status and history
+in the customer's words, its documents. Every write goes through the core's services, as the web
+pages' do; the request acts as the dealership's API user (``models.DealerApiUser``)."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from applications import services
+from applications.choices import FINAL_STAGES, Stage
+from applications.models import DocumentType, LoanApplication
+from applications.selectors import application_timeline
+from applications.templatetags.timeline import disbursement_text, expected_text, reply_by_text
+from applications.views.timeline import history_entries
+
+from .idempotency import HEADER, idempotent
+from .pagination import UpdatedCursorPagination
+from .problems import PROBLEM_CONTENT_TYPE, Problem, problem_body, problems
+from .selectors import dealer_file_get, dealer_files
+from .serializers import (
+    ApplicationStatusSerializer,
+    ApplicationSummarySerializer,
+    DocumentSerializer,
+    DocumentUploadSerializer,
+    HistorySerializer,
+    milestone_data,
+)
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="A new value (e.g. a UUID) per request; a retry with the same value gets the first "
+    "answer again. Kept 24 hours.",
+)
+
+
+class DealerView(APIView):
+    """A dealership's view: authentication, scopes and the rate limit come from REST_FRAMEWORK."""
+
+    def file_or_404(self, reference: str) -> LoanApplication:
+        application = dealer_file_get(dealer=self.request.auth.dealer, reference=reference)
+        if application is None:
+            raise Problem("not-found", 404, _("No such application."))
+        return application
+
+
+class ListFilters(serializers.Serializer):
+    updated_since = serializers.DateTimeField(
+        required=False,
+        help_text="Only files changed after this time (ISO 8601; without an offset, Asia/Shanghai time).",
+    )
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+
+
+class ApplicationListView(DealerView):
+    pagination_class = UpdatedCursorPagination
+
+    @extend_schema(
+        operation_id="applications_list",
+        summary="The dealership's files",
+        description="Newest change first, 50 a page (page_size up to 200); follow `next` to walk "
+        "the pages. To sync, remember when you last asked and pass it as `updated_since`.",
+        parameters=[ListFilters],
+        responses={200: ApplicationSummarySerializer(many=True), **problems(400, 401, 404, 406, 429)},
+    )
+    def get(self, request):
+        filters = ListFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        files = dealer_files(dealer=request.auth.dealer, **filters.validated_data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(files, request, view=self)
+        return paginator.get_paginated_response(ApplicationSummarySerializer(page, many=True).data)
+
+
+def status_data(application: LoanApplication) -> dict:
+    """The file's status as the customer's timeline tells it (``applications.selectors``)."""
+    timeline = application_timeline(application=application, latest_events=0)
+    definition = timeline.definition
+    expectation, disbursement = timeline.expectation, timeline.disbursement
+    delay = application.delay_reason if application.stage not in FINAL_STAGES else None
+    return {
+        "reference": application.reference,
+        "display_reference": application.display_reference,
+        "stage": application.stage,
+        "stage_label": str(Stage(application.stage).label),
+        "milestone": milestone_data(application.stage),
+        "progress": timeline.progress,
+        "title": definition.localized("title") if definition else str(Stage(application.stage).label),
+        "explanation": definition.localized("explanation") if definition else "",
+        "customer_action": definition.localized("customer_action") if definition else "",
+        "is_final": timeline.is_final,
+        "expected_at": expectation.expected_at if expectation else None,
+        "expected_text": (
+            expected_text(expectation.expected_at, expectation.remaining, now=timeline.now)
+            if expectation
+            else ""
+        ),
+        "expected_disbursement_at": disbursement.expected_at if disbursement else None,
+        "disbursement_text": (
+            disbursement_text(
+                disbursement.expected_at,
+                stage=application.stage,
+                if_customer_acts_today=disbursement.if_customer_acts_today,
+                now=timeline.now,
+            )
+            if disbursement
+            else ""
+        ),
+        "reply_by": timeline.reply_by,
+        "reply_by_text": reply_by_text(timeline.reply_by, now=timeline.now) if timeline.reply_by else "",
+        "delay": (
+            {"cause": delay.localized("text"), "what_happens_next": delay.localized("remedy")}
+            if delay
+            else None
+        ),
+        "documents_needed": [
+            {
+                "document_type": need.document_type.code,
+                "name": need.document_type.localized("name"),
+                "reason": need.reason.localized("text") if need.reason else "",
+                "rejected": need.rejected,
+            }
+            for need in timeline.needs
+        ],
+        "offer": (
+            {
+                "amount": application.approved_amount,
+                "annual_rate": application.approved_rate,
+                "term_months": application.approved_term_months,
+            }
+            if application.approved_amount is not None
+            else None
+        ),
+        "closing_reason": timeline.closing_reason.localized("text") if timeline.closing_reason else "",
+        "updated_at": application.updated_at,
+    }
+
+
+class ApplicationDetailView(DealerView):
+    @extend_schema(
+        operation_id="applications_status",
+        summary="A file's status",
+        description="Where the file stands, in the customer's words: the milestone, what happens "
+        "now, the expected dates, what is still needed, the offer. `reference` as shown "
+        "(ABCDE-FGHJK) or without the dash.",
+        responses={200: ApplicationStatusSerializer, **problems(401, 404, 406, 429)},
+    )
+    def get(self, request, reference: str):
+        application = self.file_or_404(reference)
+        return Response(ApplicationStatusSerializer(status_data(application)).data)
+
+
+class ApplicationHistoryView(DealerView):
+    @extend_schema(
+        operation_id="applications_history",
+        summary="A file's history",
+        description="What happened, newest first, in the customer's words: no staff names, no "
+        "internal notes.",
+        responses={200: HistorySerializer, **problems(401, 404, 406, 429)},
+    )
+    def get(self, request, reference: str):
+        application = self.file_or_404(reference)
+        timeline = application_timeline(application=application)
+        entries = [
+            {"at": entry.at, "title": entry.title, "detail": entry.detail, "tone": entry.tone}
+            for entry in history_entries(timeline)
+        ]
+        return Response(HistorySerializer({"reference": application.reference, "entries": entries}).data)
+
+
+class ApplicationDocumentsView(DealerView):
+    @extend_schema(
+        operation_id="documents_list",
+        summary="A file's documents",
+        responses={200: DocumentSerializer(many=True), **problems(401, 404, 406, 429)},
+    )
+    def get(self, request, reference: str):
+        application = self.file_or_404(reference)
+        documents = application.documents.select_related("document_type", "rejection_reason").order_by(
+            "uploaded_at", "pk"
+        )
+        return Response(DocumentSerializer(documents, many=True).data)
+
+    @extend_schema(
+        operation_id="documents_upload",
+        summary="Upload a document",
+        description="A PDF, JPEG or PNG (judged by its content, not its name), at most 10 MB, of a "
+        "type the file needs (`documents_needed` in its status), until the review is over. Checked "
+        "as the buyer's own uploads are: quotas per type and per file.",
+        request={"multipart/form-data": DocumentUploadSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: DocumentSerializer, **problems(400, 401, 403, 404, 406, 409, 415, 422, 429)},
+    )
+    @idempotent
+    def post(self, request, reference: str):
+        application = self.file_or_404(reference)
+        upload = DocumentUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        document_type = DocumentType.objects.filter(code=upload.validated_data["document_type"]).first()
+        if document_type is None:
+            raise serializers.ValidationError({"document_type": [_("No document type has this code.")]})
+        document = services.document_upload(
+            application=application,
+            document_type=document_type,
+            uploaded_file=upload.validated_data["file"],
+            actor=request.user,
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any other address under /api/: a problem, not the site's HTML page."""
+    return JsonResponse(
+        problem_body("not-found", 404, _("There is nothing at this address.")),
+        status=404,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+__all__ = ["OpenApiResponse"]
