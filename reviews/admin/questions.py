@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -109,7 +109,8 @@ class QuestionThreadAdmin(admin.ModelAdmin):
         if obj.response_due_at is None:
             return "—"
         now = timezone.now()
-        local = timezone.localtime(obj.response_due_at).strftime("%Y-%m-%d %H:%M")
+        # Written as the row's other times are (the locale's date and time format, Asia/Shanghai).
+        local = formats.localize(timezone.localtime(obj.response_due_at))
         if obj.response_due_at <= now:
             return gettext("%(due)s (overdue)") % {"due": local}
         return gettext("%(due)s (in %(left)s)") % {"due": local, "left": timeuntil(obj.response_due_at, now)}

@@ -56,6 +56,22 @@ def test_the_queue_lists_waiting_threads_soonest_due_first(client, pipeline, rev
     assert answered.application.display_reference not in waiting
 
 
+def test_a_queue_row_writes_its_times_one_way(client, pipeline, reviewer):
+    """Waiting since, due and last message read in the same (the locale's) format, in Shanghai time."""
+    from django.utils import formats, translation
+
+    thread = asked(pipeline, now=timezone.now() - dt.timedelta(minutes=5))
+    client.force_login(reviewer)
+    response = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    page = response.content.decode()
+    with translation.override("zh-hans"):
+        since = formats.localize(timezone.localtime(thread.awaiting_since))
+        due = formats.localize(timezone.localtime(thread.response_due_at))
+    assert since in page
+    assert f"{due}（" in page or f"{due} (" in page
+    assert timezone.localtime(thread.response_due_at).strftime("%Y-%m-%d %H:%M") not in page
+
+
 def test_the_queue_costs_the_same_queries_whatever_its_length(
     client, pipeline, reviewer, django_assert_num_queries
 ):
