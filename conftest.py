@@ -57,6 +57,17 @@ def _sms_outbox_emptied():
     sms.outbox.clear()
 
 
+@pytest.fixture(autouse=True)
+def _broker_trusted_again():
+    """A test that took the broker away leaves the next one free to publish (``common.broker``
+    otherwise leaves a broker that failed alone for a while, per process)."""
+    from common import broker
+
+    broker.broker_reset()
+    yield
+    broker.broker_reset()
+
+
 def _is_transactional(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     if marker is not None and marker.kwargs.get("transaction"):

@@ -8,6 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from common.broker import publish
+
 from . import services
 from .bureau import BureauUnavailable
 
@@ -70,8 +72,5 @@ def retention_sweep() -> dict:
 
 
 def enqueue_precheck(application_id: int) -> None:
-    """Queue the pre-check; when the broker is down, log it and leave it to the sweep."""
-    try:
-        precheck_run.delay(application_id)
-    except Exception:  # kombu raises several types for an unreachable broker
-        logger.exception("Could not queue the pre-check of application %s; the sweep will.", application_id)
+    """Queue the pre-check; when the broker is away, leave it to the sweep (``common.broker``)."""
+    publish(lambda: precheck_run.delay(application_id), what=f"the pre-check of application {application_id}")

@@ -8,12 +8,19 @@ that counted only failures would let a guesser learn from which tries were not c
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
+
+logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
+# Where attempts are counted while the shared cache is away (this process only).
+_local = LocMemCache("ratelimit-fallback", {"MAX_ENTRIES": 10000})
 
 
 def hit(scope: str, key: str, *, limit: int, window: int = WINDOW_SECONDS, now: float | None = None) -> bool:
@@ -21,18 +28,36 @@ def hit(scope: str, key: str, *, limit: int, window: int = WINDOW_SECONDS, now: 
 
     ``cache.add`` creates the counter only if missing and ``cache.incr`` is atomic on Redis and
     memcached, so two requests at the same moment never both see a free slot.
+
+    When Redis is away the shared cache answers None (django-redis, ``IGNORE_EXCEPTIONS``): the
+    attempt is then counted in this process's own memory. Neither open nor shut: every limit here
+    guards against abuse (guessing references, texting codes to many numbers, flooding sign-ups
+    and resets), none a rule of the business, so while Redis is away each limit holds per web
+    process (at most that many times the limit in all) and customers are never locked out by an
+    outage that is not theirs.
     """
     now = time.time() if now is None else now
     bucket = int(now // window)
     cache_key = f"ratelimit:{scope}:{key}:{bucket}"
+    count = _count(cache, cache_key, window)
+    if count is None:
+        logger.warning("Rate limit %s counted in this process only: the shared cache is away.", scope)
+        count = _count(_local, cache_key, window)
+    return count is not None and count <= limit
+
+
+def _count(store: BaseCache, cache_key: str, window: int) -> int | None:
     # The counter lives one window past its own, so it is still there for the window's last request.
-    cache.add(cache_key, 0, timeout=window * 2)
+    store.add(cache_key, 0, timeout=window * 2)
     try:
-        count = cache.incr(cache_key)
+        return store.incr(cache_key)
     except ValueError:  # evicted between add and incr: start again
-        cache.add(cache_key, 1, timeout=window * 2)
-        count = 1
-    return count <= limit
+        if store.add(cache_key, 1, timeout=window * 2):
+            return 1
+        try:
+            return store.incr(cache_key)  # another request started it meanwhile
+        except ValueError:
+            return None
 
 
 def client_ip(request) -> str:

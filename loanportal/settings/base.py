@@ -17,6 +17,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -266,8 +267,35 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Cache, Celery ------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# How long a request waits on Redis before going on without it (seconds). Redis answers in well
+# under a millisecond here; a Redis that is away (refused) or hung (connected, silent) costs each
+# cache call at most these, then the call is skipped and logged (below).
+CACHE_CONNECT_TIMEOUT = env.float("CACHE_CONNECT_TIMEOUT", default=0.1)
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.1)
+# The broker: a request only hands messages to it (the outbox rows are the record), so it never
+# waits long on it, and never retries a publish: what could not be queued is queued later by a
+# sweep (the delivery relay, the pre-check sweep). After a failure a process leaves the broker
+# alone for BROKER_RETRY_AFTER seconds (common.broker), so only one request pays the timeout.
+BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=0.5)
+BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=1.0)
+BROKER_RETRY_AFTER = env.float("BROKER_RETRY_AFTER", default=10.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # django-redis: a Redis that is away makes every cache call a miss (get: None, set/add/incr:
+    # None) after the timeouts above instead of an exception, and each such call is logged
+    # (DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS, logger "django_redis.cache"). Sessions (cached_db)
+    # then read and write the database, pages compute what they would have read.
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": CACHE_CONNECT_TIMEOUT,
+                "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     # Sessions are read from Redis (the database stays the record, written on every change), which
     # spares every signed-in page a query. Only with a shared cache: with one cache per process a
     # worker could go on reading a session another worker has signed out.
@@ -275,7 +303,15 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Tasks are short; anything due later is stored in the database and found by a sweep, so a
     # visibility timeout of one hour never redelivers a task that is still legitimately waiting.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # The socket timeouts bound a publish to a hung Redis (kombu's default is to wait forever).
+    # max_retries 0: a publish's connection is tried once (kombu otherwise sleeps 2 s before its
+    # second try); a worker's own connection is retried by Celery whatever this says.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+        "socket_timeout": BROKER_SOCKET_TIMEOUT,
+        "max_retries": 0,
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # The file-system transport needs no server: the web process, the worker and beat exchange
@@ -289,6 +325,22 @@ else:
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
+# Connecting to the broker (kombu's ensure_connection gives up after this in all).
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_TIMEOUT
+# One try per publish: a retry would make the request wait on a broker that is away.
+CELERY_TASK_PUBLISH_RETRY = False
+# Queues by kind of work, so a backlog of one never delays another (Procfile.cluster runs a worker
+# per queue): the pre-check (customers wait for it), notifications (deliveries, the relay, the SLA
+# sweep and reminders, dealers' webhooks), reports (long computations), and "celery" for the rest
+# (expiry, retention, the prediction's table, purges). A worker started without --queues (make run,
+# the tests' worker) consumes them all.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "precheck", "notifications", "reports")]
+CELERY_TASK_ROUTES = {
+    "applications.tasks.precheck_*": {"queue": "precheck"},
+    "notifications.*": {"queue": "notifications"},
+    "reports.*": {"queue": "reports"},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

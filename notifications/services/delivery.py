@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+
+from common.broker import publish
 
 from .. import channels
 from ..choices import DeliveryStatus
@@ -39,25 +42,19 @@ def quiet_hours_end(moment: dt.datetime) -> dt.datetime | None:
 
 
 def queue_deliveries(ids: list[int]) -> None:
-    """Queue each delivery (after commit); if the broker is down, log it and leave the rows to the relay."""
+    """Queue each delivery (after commit); if the broker is away, leave the rows to the relay."""
     from ..tasks import deliver
 
     for pk in ids:
-        try:
-            deliver.delay(pk)
-        except Exception:  # kombu raises several types for an unreachable broker
-            logger.exception("Could not queue delivery %s; the relay will pick it up.", pk)
+        if not publish(partial(deliver.delay, pk), what=f"delivery {pk}"):
             return
 
 
 def queue_relay() -> None:
-    """Queue the relay (after commit), which queues every delivery that is due."""
+    """Queue the relay (after commit), which queues every delivery that is due; beat runs it anyway."""
     from ..tasks import relay
 
-    try:
-        relay.delay()
-    except Exception:
-        logger.exception("Could not queue the delivery relay; beat will run it.")
+    publish(relay.delay, what="the delivery relay")
 
 
 def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
