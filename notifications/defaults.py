@@ -1,5 +1,5 @@
 """The notifications' default data: managers may look up and set a person's notification channels
-in the admin. Migration 0004 calls ``load`` with its historical registry and the test suite with
+in the admin, and manage dealers' webhooks. Migration 0004 calls ``load`` with its historical registry and the test suite with
 the live one after a flush, so it is idempotent."""
 
 from __future__ import annotations
@@ -7,7 +7,18 @@ from __future__ import annotations
 from django.apps.registry import Apps
 from django.contrib.auth.management import create_permissions
 
-MANAGER_PERMISSIONS = ["view_channelpreference", "change_channelpreference", "add_channelpreference"]
+MANAGER_PERMISSIONS = [
+    "view_channelpreference",
+    "change_channelpreference",
+    "add_channelpreference",
+    # Dealers' webhooks (notifications.webhooks): endpoints made and edited, the delivery log read
+    # and "send again" (a change).
+    "view_webhookendpoint",
+    "add_webhookendpoint",
+    "change_webhookendpoint",
+    "view_webhookdelivery",
+    "change_webhookdelivery",
+]
 
 
 def load(apps: Apps) -> None:

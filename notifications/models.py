@@ -113,3 +113,8 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id}/{self.channel}: {self.status}"
+
+
+# Webhooks, a subdomain of their own (``notifications.webhooks``); imported here so that Django
+# and the migrations see them as this app's models.
+from .webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

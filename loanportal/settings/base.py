@@ -348,6 +348,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Task modules autodiscovery does not find (it imports each app's ``tasks`` module only).
+CELERY_IMPORTS = ["notifications.webhooks.tasks"]
 
 
 def quiet_hours(value: str) -> tuple[time, time] | None:
@@ -449,6 +451,8 @@ CELERY_BEAT_SCHEDULE = {
     "precheck-sweep": {"task": "applications.tasks.precheck_sweep", "schedule": 60.0},
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": SLA_SWEEP_INTERVAL},
     "delivery-relay": {"task": "notifications.tasks.relay", "schedule": 60.0},
+    # Webhook posts due for a retry, or left by a stopped broker or worker (notifications.webhooks).
+    "webhook-relay": {"task": "notifications.webhooks.tasks.webhook_relay", "schedule": 60.0},
     "applications-expire": {"task": "applications.tasks.applications_expire", "schedule": EXPIRY_INTERVAL},
     "expiry-reminders": {"task": "notifications.tasks.expiry_remind", "schedule": EXPIRY_INTERVAL},
     "retention": {"task": "applications.tasks.retention_sweep", "schedule": RETENTION_INTERVAL},
@@ -506,6 +510,7 @@ LOANPORTAL_STAGE_HOOKS = [
     "applications.services.delays.cause_on_stage_entry",
     "notifications.hooks.notify_customer",
     "notifications.hooks.notify_assignee",
+    "notifications.webhooks.hooks.queue_webhooks",
     "reviews.hooks.assign_on_stage_change",
 ]
 # What other apps show in the site's frame for a visitor, as callables ``part(request) -> str``
@@ -522,6 +527,9 @@ LOANPORTAL_PRIVACY_PARTS = ["notifications.privacy.PRIVACY_PART"]
 # ask through it instead of importing the back office. Empty: no back office, the role is told.
 # The core's transition path asks it too: staff act only on files they hold or nobody holds.
 LOANPORTAL_OWNER_SELECTOR = "reviews.selectors.current_assignees"
+# Webhook URLs must be https:// to a public address; plain http://127.0.0.1 (or localhost) is
+# allowed only when DEBUG is on or this is set (the test settings: their receiver is local).
+WEBHOOK_ALLOW_LOCAL_HTTP = False
 
 LOGGING = {
     "version": 1,

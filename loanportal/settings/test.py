@@ -53,3 +53,5 @@ SESSION_IDLE_SECONDS_STAFF = 0
 SESSION_ABSOLUTE_SECONDS_STAFF = 0
 SESSION_IDLE_SECONDS_CUSTOMER = 0
 SESSION_ABSOLUTE_SECONDS_CUSTOMER = 0
+# The webhook tests' receiver listens on http://127.0.0.1 (notifications/webhooks/validators.py).
+WEBHOOK_ALLOW_LOCAL_HTTP = True
