@@ -13,7 +13,11 @@ from urllib.parse import urlsplit, urlunsplit
 # (and the marker, so its own settings do not add the number a second time).
 _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 _redis_url = os.environ.get("REDIS_URL", "")
-if _xdist_worker.startswith("gw") and _redis_url.startswith("redis://") and "LOANPORTAL_WORKER_REDIS" not in os.environ:
+if (
+    _xdist_worker.startswith("gw")
+    and _redis_url.startswith("redis://")
+    and "LOANPORTAL_WORKER_REDIS" not in os.environ
+):
     _redis = urlsplit(_redis_url)
     _database = int(_redis.path.strip("/") or 0) + int(_xdist_worker[2:])
     os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_database}"))
