@@ -107,6 +107,9 @@ class EventKind(models.TextChoices):
     # A customer's question or a staff answer in the application's thread (``services.questions``);
     # never an internal note. Not shown in the customer's history: the thread shows the messages.
     MESSAGE = "message", pgettext_lazy("event kind", "Question or answer")
+    # A third party's step requested, under way, done or failed (``services.partner_steps``): the
+    # customer's timeline shows the current stage's steps as sub-steps, read from these events.
+    PARTNER = "partner", pgettext_lazy("event kind", "Partner step")
 
 
 class MessageKind(models.TextChoices):
@@ -154,3 +157,60 @@ class RepaymentMethod(models.TextChoices):
 
     EQUAL_INSTALMENT = "equal_instalment", _("Equal instalments (等额本息)")
     EQUAL_PRINCIPAL = "equal_principal", _("Equal principal (等额本金)")
+
+
+class PartnerStepKind(models.TextChoices):
+    """A third party's part of a stage (``models.partner_steps``): each has its own clock."""
+
+    CREDIT_REPORT = "credit_report", _("Credit-bureau report")
+    INSURANCE_POLICY = "insurance_policy", _("Insurance policy")
+    GPS_INSTALLATION = "gps_installation", _("GPS installation")
+    E_SIGNATURE = "e_signature", _("E-signature of the contract")
+    LIEN_REGISTRATION = "lien_registration", _("Lien registration at the vehicle registry")
+    FUNDS_TRANSFER = "funds_transfer", _("Funds transfer confirmation")
+
+
+class PartnerStepStatus(models.TextChoices):
+    REQUESTED = "requested", pgettext_lazy("partner step", "Requested")
+    IN_PROGRESS = "in_progress", pgettext_lazy("partner step", "In progress")
+    DONE = "done", pgettext_lazy("partner step", "Done")
+    FAILED = "failed", pgettext_lazy("partner step", "Failed")
+
+
+# A step the partner still owes: its clock runs and, when required, the stage waits for it.
+OPEN_PARTNER_STATUSES = frozenset({PartnerStepStatus.REQUESTED, PartnerStepStatus.IN_PROGRESS})
+
+
+@dataclass(frozen=True)
+class PartnerStepWords:
+    working: str  # the customer's timeline while the partner works on it
+    done: str  # once it is done
+
+
+# What the customer reads of each kind: who does what, in plain words (no partner's name or ids).
+PARTNER_STEP_WORDS: dict[str, PartnerStepWords] = {
+    PartnerStepKind.CREDIT_REPORT: PartnerStepWords(
+        _("The credit bureau is preparing your credit report"),
+        _("The credit bureau has sent your credit report"),
+    ),
+    PartnerStepKind.INSURANCE_POLICY: PartnerStepWords(
+        _("The insurer is issuing the vehicle's insurance policy"),
+        _("The insurer has issued the vehicle's insurance policy"),
+    ),
+    PartnerStepKind.GPS_INSTALLATION: PartnerStepWords(
+        _("The installer is fitting the vehicle's GPS tracker"),
+        _("The vehicle's GPS tracker is fitted"),
+    ),
+    PartnerStepKind.E_SIGNATURE: PartnerStepWords(
+        _("The e-signature service is completing the contract's signatures"),
+        _("The contract's e-signatures are complete"),
+    ),
+    PartnerStepKind.LIEN_REGISTRATION: PartnerStepWords(
+        _("The vehicle registry is registering the lien"),
+        _("The vehicle registry has registered the lien"),
+    ),
+    PartnerStepKind.FUNDS_TRANSFER: PartnerStepWords(
+        _("The bank is confirming the transfer of the funds"),
+        _("The bank has confirmed the transfer of the funds"),
+    ),
+}

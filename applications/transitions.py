@@ -33,6 +33,10 @@ class Notice(StrEnum):
 
 NOT_NOW = _("This action is not possible now.")
 DOCUMENTS_MISSING = _("Documents are still missing: %(documents)s.")
+# Any transition that moves a stage on while a required partner step of the stay is not done
+# (``LoanApplication.partner_steps_done``); ``%(steps)s`` is filled in with the steps waited for.
+# It takes precedence over the transition's own ``refused``: it names what the stage waits for.
+PARTNER_STEPS_WAITING = _("Waiting for partners to finish: %(steps)s. The stage moves on once they are done.")
 
 
 @dataclass(frozen=True)
@@ -147,19 +151,25 @@ TRANSITIONS: dict[str, TransitionMeaning] = {
             notice=Notice.DECISION,
         ),
         TransitionMeaning(
-            "sign_contract", _("Mark contract signed"), _("Contract signed"), notice=Notice.STAGE_CHANGED
+            "sign_contract",
+            _("Mark contract signed"),
+            _("Contract signed"),
+            notice=Notice.STAGE_CHANGED,
+            refused=PARTNER_STEPS_WAITING,
         ),
         TransitionMeaning(
             "register_lien",
             _("Mark lien registered"),
             _("Lien registered on the vehicle"),
             notice=Notice.STAGE_CHANGED,
+            refused=PARTNER_STEPS_WAITING,
         ),
         TransitionMeaning(
             "disburse",
             _("Release disbursement"),
             _("The loan was paid to the dealer"),
             notice=Notice.DECISION,
+            refused=PARTNER_STEPS_WAITING,
         ),
     )
 }
@@ -178,9 +188,14 @@ DELAY_CAUSE = TransitionMeaning(
     notice=Notice.DELAY,
 )
 
+# A partner's step requested, under way, done or failed (``services.partner_steps``): an event of
+# its own kind (``EventKind.PARTNER``) whose ``transition`` names this entry.
+PARTNER_STEP = TransitionMeaning("partner_step", _("Partner step"), _("A partner's step moved on"))
+
 # Every action a history row's ``transition`` can name.
 HISTORY_ACTIONS: dict[str, TransitionMeaning] = {
     CREATE.name: CREATE,
     DELAY_CAUSE.name: DELAY_CAUSE,
+    PARTNER_STEP.name: PARTNER_STEP,
     **TRANSITIONS,
 }

@@ -1,5 +1,6 @@
 """The core's default data: configuration (``configuration``), the expiry limits (``expiry``),
-the role groups and their permissions (``roles``) and the working calendar (``calendar``).
+the role groups and their permissions (``roles``), the working calendar (``calendar``) and the
+partner steps each stage needs (``partner_steps``).
 
 Each loader is idempotent and takes an app registry: the data migrations (0002, 0003, 0008) call
 them with their historical registry, and the test suite calls ``load`` with the live one to put
@@ -15,6 +16,7 @@ from django.apps.registry import Apps
 from .calendar import working_calendar_load
 from .configuration import configuration_load
 from .expiry import expiry_limits_load
+from .partner_steps import partner_steps_load
 from .roles import roles_assign
 
 
@@ -24,3 +26,4 @@ def load(apps: Apps) -> None:
     expiry_limits_load(apps)
     roles_assign(apps)
     working_calendar_load(apps)
+    partner_steps_load(apps)

@@ -280,6 +280,15 @@ REASONS = [
         "我们会在下一个工作日继续处理，您无需任何操作。",
         "We continue on the next working day; you need do nothing.",
     ),
+    # A partner's step failed (``services.partner_steps``) and staff gave no more precise cause.
+    (
+        "partner_step_failed",
+        "delay",
+        "合作机构的办理环节需要重新进行",
+        "A partner's step has to be done again",
+        "我们已请合作机构重新办理，完成后会立即通知您，您无需任何操作。",
+        "We have asked them to do it again and tell you as soon as it is done; you need do nothing.",
+    ),
     (
         "age_out_of_range",
         "rejection",

@@ -28,6 +28,7 @@ from .configuration import (
 )
 from .documents import Document, DocumentRequest, document_upload_to
 from .history import GENESIS_HASH, StageEvent
+from .partner_steps import PartnerStep, PartnerStepRequirement
 from .privacy import CorrectionRequest
 from .questions import QuestionThread, ThreadMessage, attachment_upload_to
 
@@ -49,6 +50,8 @@ __all__ = [
     "DocumentType",
     "LoanApplication",
     "LoanProduct",
+    "PartnerStep",
+    "PartnerStepRequirement",
     "QuestionThread",
     "Reason",
     "StageDefinition",

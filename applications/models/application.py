@@ -188,6 +188,12 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         db_index=False,  # read with the file, never searched by
     )
 
+    # Required partner steps of the current stay not done yet (``services.partner_steps`` counts
+    # them under the row lock); the stage moves on only at 0. Kept here so the condition is a
+    # predicate on the row, with no query on every page that lists the available transitions.
+    partner_steps_waiting = models.PositiveSmallIntegerField(
+        _("partner steps waited for"), default=0, editable=False
+    )
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
     stage_due_at = models.DateTimeField(_("stage due"), null=True, blank=True, db_index=True)
     # The SLA clock's verdict on the current stage (applications.services.sla_advance, set-based);
@@ -281,6 +287,10 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
 
     def has_no_missing_documents(self) -> bool:
         return not self.missing_document_types()
+
+    def partner_steps_done(self) -> bool:
+        """No required partner step of this stay is still owed (``partner_steps_waiting``)."""
+        return not self.partner_steps_waiting
 
     def offer_still_valid(self) -> bool:
         return self.stage_due_at is None or timezone.now() < self.stage_due_at
@@ -377,7 +387,7 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         stage,
         source=Stage.UNDER_REVIEW,
         target=Stage.APPROVAL,
-        conditions=[has_no_missing_documents],
+        conditions=[has_no_missing_documents, partner_steps_done],
         permission="applications.review_application",
     )
     def recommend_approval(self, *, by) -> None:
@@ -431,6 +441,7 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         stage,
         source=Stage.CONTRACT_SIGNING,
         target=Stage.LIEN_REGISTRATION,
+        conditions=[partner_steps_done],
         permission="applications.process_contract",
     )
     def sign_contract(self) -> None:
@@ -440,12 +451,19 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         stage,
         source=Stage.LIEN_REGISTRATION,
         target=Stage.DISBURSEMENT,
+        conditions=[partner_steps_done],
         permission="applications.process_contract",
     )
     def register_lien(self) -> None:
         pass
 
-    @transition(stage, source=Stage.DISBURSEMENT, target=Stage.DISBURSED, permission=_finance_not_approver)
+    @transition(
+        stage,
+        source=Stage.DISBURSEMENT,
+        target=Stage.DISBURSED,
+        conditions=[partner_steps_done],
+        permission=_finance_not_approver,
+    )
     def disburse(self, *, by) -> None:
         self.disbursed_by = by
 

@@ -10,6 +10,7 @@ Split by subdomain; import from here (``from applications import services``):
 - ``sla``: the SLA clock's passes (``sla_advance``: the new states, returned for others to act on);
 - ``questions``: the customer's questions, staff answers and internal notes, the first-response clock;
 - ``expiry``: the expiry pass (``applications_expire_due``: files whose time is up, closed as expired);
+- ``partner_steps``: third parties' steps within a stage (requested on entry, reported, their clock);
 - ``privacy``: a customer's privacy rights (a correction request and its answer, closing the account);
 - ``retention``: the retention pass (``retention_apply``: closed files anonymised after the retention
   period, applications never submitted deleted).
@@ -56,6 +57,12 @@ from .lifecycle import (
     review_resume,
     stage_due_at,
 )
+from .partner_steps import (
+    PartnerStepSlaChange,
+    may_record_partner_step,
+    partner_step_report,
+    partner_steps_sla_advance,
+)
 from .precheck import precheck_run, precheck_stuck_ids
 from .privacy import (
     AccountCloseRefused,
@@ -78,6 +85,7 @@ __all__ = [
     "AccountCloseRefused",
     "ExpiryPass",
     "NotAssignedToYou",
+    "PartnerStepSlaChange",
     "QuestionSlaChange",
     "ReasonRequired",
     "RetentionPass",
@@ -115,9 +123,12 @@ __all__ = [
     "draft_set_vehicle",
     "event_record",
     "lien_mark_registered",
+    "may_record_partner_step",
     "may_set_delay_cause",
     "offer_accept",
     "offer_decline",
+    "partner_step_report",
+    "partner_steps_sla_advance",
     "precheck_pass",
     "precheck_reject",
     "precheck_request_documents",

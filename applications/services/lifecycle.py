@@ -32,7 +32,7 @@ from ..models import (
     StageDefinition,
     StageEvent,
 )
-from ..transitions import TRANSITIONS, TransitionMeaning
+from ..transitions import PARTNER_STEPS_WAITING, TRANSITIONS, TransitionMeaning
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -217,6 +217,8 @@ def _transition(
         locked.stage_entered_at = now
         # A delay, and the sweep's verdict on it, belong to the stage that ran late.
         locked.delay_reason = None
+        # The partner steps the next stay waits for are counted when it requests them (a hook).
+        locked.partner_steps_waiting = 0
         locked.sla_state = sla.SlaState.ON_TIME
         locked.sla_escalated_at = None
         locked.stage_due_at = stage_due_at(stage=locked.stage, entered_at=now)
@@ -247,11 +249,17 @@ def _transition(
         hooks.run_stage_hooks(change=hooks.StageChange.of(event, customer_id=locked.customer_id))
         # A hook may have appended events (the back office's assignment): the chain head is the
         # row's, read back so the caller gets the application as it now is.
-        locked.refresh_from_db(fields=["event_count", "history_head", "delay_reason", "updated_at"])
+        locked.refresh_from_db(
+            fields=["event_count", "history_head", "delay_reason", "partner_steps_waiting", "updated_at"]
+        )
     return _Outcome(application=locked, event=event)
 
 
 def _condition_message(application: LoanApplication, meaning: TransitionMeaning) -> str:
+    if not application.partner_steps_done():
+        from .partner_steps import partner_steps_waited_for  # partner_steps imports this module
+
+        return str(PARTNER_STEPS_WAITING) % {"steps": partner_steps_waited_for(application=application)}
     message = str(meaning.refused)
     if "%(documents)s" in message:
         missing = ", ".join(str(t) for t in application.missing_document_types())

@@ -473,6 +473,16 @@ if REPORT_REFRESH_SECONDS:
 QUESTION_RESPONSE_HOURS = env.float("QUESTION_RESPONSE_HOURS", default=4.0)
 if QUESTION_RESPONSE_HOURS <= 0:
     raise ImproperlyConfigured(f"QUESTION_RESPONSE_HOURS must be more than 0, not {QUESTION_RESPONSE_HOURS}.")
+# Partner steps (``applications.services.partner_steps``): the sandbox partner answers every step
+# itself (in progress, then done) this many seconds after each request, through a Celery task, so
+# `make run` shows the sub-steps moving. On in development (DEBUG) unless PARTNER_SANDBOX says no;
+# never on by default in production, where the partners answer through the API or staff do.
+PARTNER_SANDBOX = env.bool("PARTNER_SANDBOX", default=False)
+PARTNER_SANDBOX_DELAY_SECONDS = env.float("PARTNER_SANDBOX_DELAY_SECONDS", default=20.0)
+if PARTNER_SANDBOX_DELAY_SECONDS < 0:
+    raise ImproperlyConfigured(
+        f"PARTNER_SANDBOX_DELAY_SECONDS must be 0 or more, not {PARTNER_SANDBOX_DELAY_SECONDS}."
+    )
 # Files asking for more than this (yuan) are approved or declined only by senior approvers. The
 # assignment rules (reviews, admin) route them there; this makes it a rule, not only a routing.
 SENIOR_APPROVAL_THRESHOLD = Decimal(env("SENIOR_APPROVAL_THRESHOLD", default="300000"))
@@ -508,6 +518,8 @@ if not 0 <= REPAYMENT_DAY_OF_MONTH <= 31:
 LOANPORTAL_STAGE_HOOKS = [
     "applications.hooks.queue_precheck",
     "applications.services.delays.cause_on_stage_entry",
+    # Partner steps the entered stage needs (credit bureau, insurer, registry…), each on its clock.
+    "applications.services.partner_steps.steps_on_stage_entry",
     "notifications.hooks.notify_customer",
     "notifications.hooks.notify_assignee",
     "notifications.webhooks.hooks.queue_webhooks",

@@ -12,7 +12,7 @@ view ``/bench/ping/`` and the signed-in empty page ``/bench/empty/``), routed in
 from __future__ import annotations
 
 from .development import *  # noqa: F403
-from .development import REDIS_URL, VAR_DIR, env
+from .development import LOANPORTAL_STAGE_HOOKS, REDIS_URL, VAR_DIR, env
 
 DEBUG = False
 # "testserver": the benchmark's in-process measurements use Django's test client.
@@ -30,6 +30,10 @@ if env.bool("BENCH_COLD", default=False):
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The benchmark's files move through contract signing to disbursement by the services with no
+# partner to answer: no partner steps are requested (they would hold those stages), no sandbox.
+LOANPORTAL_STAGE_HOOKS = [h for h in LOANPORTAL_STAGE_HOOKS if not h.endswith("steps_on_stage_entry")]
+PARTNER_SANDBOX = False
 SMS_LOG_FILE = VAR_DIR / "bench" / "sms.log"
 MEDIA_ROOT = VAR_DIR / "bench" / "media"
 

@@ -12,6 +12,8 @@ VAR_DIR.mkdir(exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="development-only-not-secret")
+# The sandbox partners answer partner steps by themselves (README: "Partner steps").
+PARTNER_SANDBOX = env.bool("PARTNER_SANDBOX", default=DEBUG)
 
 
 def _dev_key(label: str) -> str:

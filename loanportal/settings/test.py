@@ -24,7 +24,7 @@ if (
     os.environ["LOANPORTAL_WORKER_REDIS"] = _xdist_worker
 
 from .development import *  # noqa: E402, F403
-from .development import VAR_DIR, env  # noqa: E402
+from .development import LOANPORTAL_STAGE_HOOKS, VAR_DIR, env  # noqa: E402
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -59,3 +59,10 @@ SESSION_IDLE_SECONDS_CUSTOMER = 0
 SESSION_ABSOLUTE_SECONDS_CUSTOMER = 0
 # The webhook tests' receiver listens on http://127.0.0.1 (notifications/webhooks/validators.py).
 WEBHOOK_ALLOW_LOCAL_HTTP = True
+# No partner steps requested on stage entry: the suite's builders move files through contract
+# signing, lien registration and disbursement with no partner to answer. The partner steps' own
+# tests (applications/tests/test_partner_steps.py, the browser's) switch it on.
+PARTNER_STEPS_HOOK = "applications.services.partner_steps.steps_on_stage_entry"
+LOANPORTAL_STAGE_HOOKS = [hook for hook in LOANPORTAL_STAGE_HOOKS if hook != PARTNER_STEPS_HOOK]
+# The sandbox partner's own tests switch it on.
+PARTNER_SANDBOX = False

@@ -1,0 +1,246 @@
+"""Third parties' steps within a stage: requested when a file enters the stage, due on the working
+calendar, holding the stage until the required ones are done, a failure becoming the cause of
+delay, and every change a history event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied
+
+from applications import services
+from applications.choices import EventKind, PartnerStepKind, PartnerStepStatus, Stage
+from applications.history import verify_chains
+from applications.models import LoanApplication, PartnerStep, PartnerStepRequirement, Reason
+from applications.services import TransitionRefused
+from applications.services.partner_steps import partner_step_clock, partner_steps_sla_advance
+from applications.sla import SlaState
+from applications.working_calendar import CalendarDay
+
+from .factories import at_offer
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HOOK = "applications.services.partner_steps.steps_on_stage_entry"
+
+
+def at(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def partner_steps_on(settings):
+    """The test settings leave the hook out (other tests move files with no partner answering)."""
+    settings.LOANPORTAL_STAGE_HOOKS = [*settings.LOANPORTAL_STAGE_HOOKS, HOOK]
+
+
+def contract_signing(customer, dealer, reviewer, approver, *, now: dt.datetime) -> LoanApplication:
+    """A file that entered contract signing at ``now`` (the e-signature and insurance requested)."""
+    with time_machine.travel(now, tick=False):
+        application = at_offer(customer, dealer, reviewer, approver, now=now)
+        return services.offer_accept(application=application, actor=customer, now=now)
+
+
+@pytest.fixture
+def signing(customer, dealer, reviewer, approver):
+    return contract_signing(customer, dealer, reviewer, approver, now=at(2026, 3, 6, 17))
+
+
+def step_of(application: LoanApplication, kind: str) -> PartnerStep:
+    return PartnerStep.objects.get(application=application, kind=kind)
+
+
+def report(step: PartnerStep, status: str, **kwargs) -> PartnerStep:
+    return services.partner_step_report(step=step, status=status, **kwargs)
+
+
+# --- Deadlines on the working calendar ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_step_requested_friday_at_five_with_two_working_days_is_due_on_tuesday():
+    # 18 working hours (two days of 09:00–18:00): 1 on Friday, 9 on Monday, 8 on Tuesday.
+    clock = partner_step_clock(requested_at=at(2026, 3, 6, 17), limit_hours=18)
+    assert clock.due_at == at(2026, 3, 10, 17)
+    assert clock.at_risk_at == at(2026, 3, 10, 13, 24)  # 80 %: 14 h 24 min of working time
+    assert clock.usual_days == 2
+
+
+@pytest.mark.django_db
+def test_a_public_holiday_on_monday_moves_the_step_to_wednesday():
+    CalendarDay.objects.create(date=dt.date(2026, 3, 9), is_working=False, note="holiday")
+    clock = partner_step_clock(requested_at=at(2026, 3, 6, 17), limit_hours=18)
+    assert clock.due_at == at(2026, 3, 11, 17)
+
+
+@pytest.mark.django_db
+def test_a_limit_under_a_working_day_is_said_in_hours():
+    assert partner_step_clock(requested_at=at(2026, 3, 2, 10), limit_hours=4).usual_days == 0
+    assert partner_step_clock(requested_at=at(2026, 3, 2, 10), limit_hours=10).usual_days == 2
+
+
+def test_entering_a_stage_requests_its_steps_each_on_its_clock(signing):
+    steps = {step.kind: step for step in signing.partner_steps.filter(stage=Stage.CONTRACT_SIGNING)}
+    assert set(steps) == {PartnerStepKind.E_SIGNATURE, PartnerStepKind.INSURANCE_POLICY}
+    insurance = steps[PartnerStepKind.INSURANCE_POLICY]
+    assert insurance.status == PartnerStepStatus.REQUESTED
+    assert insurance.requested_at == at(2026, 3, 6, 17)
+    assert insurance.due_at == at(2026, 3, 9, 17)  # nine working hours: Friday's last, Monday's eight
+    assert insurance.required and insurance.stage == Stage.CONTRACT_SIGNING
+    signing.refresh_from_db()
+    assert signing.partner_steps_waiting == 2
+    kinds = [
+        e.data["kind"] for e in signing.events.filter(kind=EventKind.PARTNER, to_stage=Stage.CONTRACT_SIGNING)
+    ]
+    assert sorted(kinds) == [PartnerStepKind.E_SIGNATURE, PartnerStepKind.INSURANCE_POLICY]
+    # The review asked the credit bureau for its full report, which did not hold the review.
+    assert step_of(signing, PartnerStepKind.CREDIT_REPORT).stage == Stage.UNDER_REVIEW
+
+
+def test_a_requirement_switched_off_in_the_admin_is_not_requested(customer, dealer, reviewer, approver):
+    PartnerStepRequirement.objects.filter(kind=PartnerStepKind.INSURANCE_POLICY).update(is_active=False)
+    application = contract_signing(customer, dealer, reviewer, approver, now=at(2026, 3, 6, 17))
+    steps = application.partner_steps.filter(stage=Stage.CONTRACT_SIGNING)
+    assert [s.kind for s in steps] == [PartnerStepKind.E_SIGNATURE]
+
+
+# --- The stage waits for its required steps -----------------------------------------------------------
+
+
+def test_the_contract_cannot_be_marked_signed_while_a_required_step_is_open(signing, operations):
+    with pytest.raises(TransitionRefused) as refused:
+        services.contract_mark_signed(application=signing, actor=operations)
+    assert str(refused.value) == (
+        "Waiting for partners to finish: E-signature of the contract, Insurance policy. "
+        "The stage moves on once they are done."
+    )
+    report(step_of(signing, PartnerStepKind.E_SIGNATURE), PartnerStepStatus.DONE)
+    with pytest.raises(TransitionRefused, match="Insurance policy"):
+        services.contract_mark_signed(application=signing, actor=operations)
+    assert not services.available_transitions(
+        application=LoanApplication.objects.get(pk=signing.pk), user=operations
+    ).count("sign_contract")
+
+
+def test_once_every_required_step_is_done_the_stage_moves_on_and_asks_for_the_next(signing, operations):
+    for kind in (PartnerStepKind.E_SIGNATURE, PartnerStepKind.INSURANCE_POLICY):
+        step = report(step_of(signing, kind), PartnerStepStatus.IN_PROGRESS)
+        report(step, PartnerStepStatus.DONE)
+    application = services.contract_mark_signed(application=signing, actor=operations)
+    assert application.stage == Stage.LIEN_REGISTRATION
+    assert application.partner_steps_waiting == 1  # the lien; GPS is not required
+    kinds = set(
+        application.partner_steps.filter(stage=Stage.LIEN_REGISTRATION).values_list("kind", flat=True)
+    )
+    assert kinds == {PartnerStepKind.LIEN_REGISTRATION, PartnerStepKind.GPS_INSTALLATION}
+
+
+def test_a_step_not_required_does_not_hold_the_stage(signing, operations):
+    PartnerStep.objects.filter(application=signing).update(status=PartnerStepStatus.DONE)
+    LoanApplication.objects.filter(pk=signing.pk).update(partner_steps_waiting=0)
+    application = services.contract_mark_signed(application=signing, actor=operations)
+    lien = step_of(application, PartnerStepKind.LIEN_REGISTRATION)
+    report(lien, PartnerStepStatus.DONE)
+    # GPS installation is still requested, but not required: the lien alone held the stage.
+    moved = services.lien_mark_registered(application=application, actor=operations)
+    assert moved.stage == Stage.DISBURSEMENT
+
+
+def test_a_withdrawal_is_not_held_by_open_steps(signing, customer):
+    application = services.application_withdraw(application=signing, actor=customer)
+    assert application.stage == Stage.WITHDRAWN
+
+
+# --- Reports: progress, failure, asked again --------------------------------------------------------
+
+
+def test_each_report_is_a_history_event_and_the_chain_still_verifies(signing):
+    head = LoanApplication.objects.get(pk=signing.pk).history_head
+    step = report(
+        step_of(signing, PartnerStepKind.E_SIGNATURE), PartnerStepStatus.IN_PROGRESS, note="ticket 42"
+    )
+    event = signing.events.order_by("-sequence").first()
+    assert event.kind == EventKind.PARTNER
+    assert event.data["status"] == PartnerStepStatus.IN_PROGRESS and event.data["step"] == step.pk
+    assert "partner" not in event.data  # the partner's name stays with staff
+    assert LoanApplication.objects.get(pk=signing.pk).history_head != head
+    assert dict(verify_chains())[signing.reference] is None
+
+
+def test_the_same_status_again_changes_nothing(signing):
+    step = step_of(signing, PartnerStepKind.E_SIGNATURE)
+    report(step, PartnerStepStatus.IN_PROGRESS)
+    count = signing.events.count()
+    report(step, PartnerStepStatus.IN_PROGRESS)
+    assert signing.events.count() == count
+
+
+def test_a_done_step_cannot_fail_afterwards(signing):
+    step = report(step_of(signing, PartnerStepKind.E_SIGNATURE), PartnerStepStatus.DONE)
+    assert step.finished_at is not None
+    with pytest.raises(TransitionRefused, match="cannot become"):
+        report(step, PartnerStepStatus.FAILED)
+
+
+def test_a_failed_step_records_its_cause_as_the_files_cause_of_delay(signing):
+    step = report(step_of(signing, PartnerStepKind.INSURANCE_POLICY), PartnerStepStatus.FAILED)
+    assert step.failure_cause.code == "partner_step_failed"
+    application = LoanApplication.objects.get(pk=signing.pk)
+    assert application.delay_reason.code == "partner_step_failed"
+    last = application.events.order_by("-sequence").first()
+    assert last.kind == EventKind.DELAY and last.reason_code == "partner_step_failed"
+    assert application.partner_steps_waiting == 2  # a failed step is not done: the stage still waits
+
+
+def test_a_failure_with_a_cause_from_the_catalogue_records_that_cause(signing):
+    cause = Reason.objects.get(code="third_party_wait")
+    report(step_of(signing, PartnerStepKind.INSURANCE_POLICY), PartnerStepStatus.FAILED, cause=cause)
+    assert LoanApplication.objects.get(pk=signing.pk).delay_reason == cause
+
+
+def test_a_failed_step_asked_again_gets_a_new_clock(signing):
+    step = report(
+        step_of(signing, PartnerStepKind.INSURANCE_POLICY), PartnerStepStatus.FAILED, now=at(2026, 3, 9, 10)
+    )
+    again = report(step, PartnerStepStatus.REQUESTED, now=at(2026, 3, 9, 11))
+    assert again.requested_at == at(2026, 3, 9, 11)
+    assert again.due_at == at(2026, 3, 10, 11)  # nine working hours later
+    assert again.failure_cause is None and again.finished_at is None
+
+
+# --- Who may record a partner's answer ----------------------------------------------------------------
+
+
+def test_staff_of_the_stage_and_managers_record_a_step_others_may_not(signing, cast):
+    step = step_of(signing, PartnerStepKind.E_SIGNATURE)
+    for name in ("customer", "other_customer", "dealer", "reviewer", "approver", "finance"):
+        with pytest.raises(PermissionDenied):
+            report(step, PartnerStepStatus.IN_PROGRESS, actor=cast[name])
+    report(step, PartnerStepStatus.IN_PROGRESS, actor=cast["operations"])
+    report(step, PartnerStepStatus.DONE, actor=cast["manager"])
+    actors = list(signing.events.filter(kind=EventKind.PARTNER).values_list("actor__username", flat=True))
+    assert actors[-2:] == ["operations", "manager"]
+
+
+# --- The clock ----------------------------------------------------------------------------------------
+
+
+def test_the_clock_marks_an_open_step_at_risk_then_breached_once_each(signing):
+    report(step_of(signing, PartnerStepKind.E_SIGNATURE), PartnerStepStatus.DONE)
+    insurance = step_of(signing, PartnerStepKind.INSURANCE_POLICY)  # due Monday 17:00
+    assert partner_steps_sla_advance(now=at(2026, 3, 9, 14), batch=100) == ()
+    first = partner_steps_sla_advance(now=at(2026, 3, 9, 15, 30), batch=100)
+    assert [(c.step_id, c.sla_state) for c in first] == [(insurance.pk, SlaState.AT_RISK)]
+    assert partner_steps_sla_advance(now=at(2026, 3, 9, 15, 31), batch=100) == ()
+    breached = partner_steps_sla_advance(now=at(2026, 3, 9, 17), batch=100)
+    assert [(c.step_id, c.sla_state) for c in breached] == [(insurance.pk, SlaState.BREACHED)]
+    assert partner_steps_sla_advance(now=at(2026, 3, 9, 18), batch=100) == ()
+    assert step_of(signing, PartnerStepKind.INSURANCE_POLICY).sla_state == SlaState.BREACHED
+
+
+def test_the_clock_leaves_done_steps_and_steps_of_a_stay_that_ended(signing, customer):
+    report(step_of(signing, PartnerStepKind.E_SIGNATURE), PartnerStepStatus.DONE)
+    services.application_withdraw(application=signing, actor=customer)
+    assert partner_steps_sla_advance(now=at(2026, 4, 1, 12), batch=100) == ()
