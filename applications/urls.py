@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import apply, documents, home, offer, privacy, questions, timeline, track
+from .views.dealer import claim as dealer_claim
 
 app_name = "applications"
 
@@ -40,4 +41,6 @@ urlpatterns = [
     path("privacy/correction/", privacy.privacy_correction, name="privacy_correction"),
     path("privacy/marketing/", privacy.privacy_marketing, name="privacy_marketing"),
     path("privacy/close/", privacy.privacy_close, name="privacy_close"),
+    # --- a walk-in buyer's link (views/dealer/claim.py) ---
+    path("claim/<str:token>/", dealer_claim.claim, name="claim"),
 ]

@@ -15,6 +15,7 @@ class Purpose(models.TextChoices):
     PHONE_OLD = "phone_old", _("change the number: the current one")
     PHONE_NEW = "phone_new", _("change the number: the new one")
     TRACK = "track", _("track an application")
+    CLAIM = "claim", _("claim an application a dealer started")
 
 
 class OneTimeCode(models.Model):

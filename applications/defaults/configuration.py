@@ -52,6 +52,13 @@ DOCUMENT_TYPES = [
         "经销商开具的机动车销售统一发票。",
         "The unified motor-vehicle sales invoice issued by the dealer.",
     ),
+    (
+        "vehicle_certificate",
+        "车辆合格证",
+        "Vehicle certificate of conformity",
+        "随车提供的机动车整车出厂合格证，由经销商上传。",
+        "The manufacturer's certificate of conformity that comes with the vehicle, uploaded by the dealer.",
+    ),
 ]
 
 # stage, SLA, owner role, title zh/en, what happens now zh/en, what you can do zh/en, documents

@@ -31,6 +31,7 @@ from .history import GENESIS_HASH, StageEvent
 from .partner_steps import PartnerStep, PartnerStepRequirement
 from .privacy import CorrectionRequest
 from .questions import QuestionThread, ThreadMessage, attachment_upload_to
+from .walk_in import WalkInClaim
 
 __all__ = [
     "DOCUMENTS_STAGE",
@@ -57,6 +58,7 @@ __all__ = [
     "StageDefinition",
     "StageEvent",
     "ThreadMessage",
+    "WalkInClaim",
     "WorkingCalendar",
     "attachment_upload_to",
     "document_upload_to",

@@ -427,13 +427,14 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         source=Stage.OFFER_PENDING,
         target=Stage.CONTRACT_SIGNING,
         conditions=[offer_still_valid],
-        # A walk-in buyer answers the offer at the showroom, through the dealer's staff.
-        permission=_applicant_or_dealer,
+        # The buyer's own answer: a dealer sees the offer but never answers it for them (a walk-in
+        # buyer claims the file first, ``services.dealer``).
+        permission=_is_applicant,
     )
     def accept_offer(self, *, repayment_method: str) -> None:
         self.repayment_method = repayment_method
 
-    @transition(stage, source=Stage.OFFER_PENDING, target=Stage.WITHDRAWN, permission=_applicant_or_dealer)
+    @transition(stage, source=Stage.OFFER_PENDING, target=Stage.WITHDRAWN, permission=_is_applicant)
     def decline_offer(self) -> None:
         pass
 

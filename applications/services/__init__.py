@@ -11,11 +11,14 @@ Split by subdomain; import from here (``from applications import services``):
 - ``questions``: the customer's questions, staff answers and internal notes, the first-response clock;
 - ``expiry``: the expiry pass (``applications_expire_due``: files whose time is up, closed as expired);
 - ``partner_steps``: third parties' steps within a stage (requested on entry, reported, their clock);
+- ``dealer``: a dealer's walk-in buyer (``walk_in_start``, the buyer's claim by link and code) and the
+  documents a dealership holds;
 - ``privacy``: a customer's privacy rights (a correction request and its answer, closing the account);
 - ``retention``: the retention pass (``retention_apply``: closed files anonymised after the retention
   period, applications never submitted deleted).
 """
 
+from .dealer import dealer_document_upload, walk_in_claim, walk_in_link_send, walk_in_start
 from .delays import delay_cause_set, may_set_delay_cause
 from .documents import document_accept, document_reject, document_upload
 from .drafts import (
@@ -114,6 +117,7 @@ __all__ = [
     "correction_due_at",
     "correction_request_answer",
     "correction_request_create",
+    "dealer_document_upload",
     "delay_cause_set",
     "disbursement_release",
     "document_accept",
@@ -146,4 +150,7 @@ __all__ = [
     "review_resume",
     "sla_advance",
     "stage_due_at",
+    "walk_in_claim",
+    "walk_in_link_send",
+    "walk_in_start",
 ]

@@ -137,6 +137,26 @@ def document_upload(
         raise TransitionRefused(_("Documents can no longer be added to this application."))
     if document_type not in document_types_for(application):
         raise ValidationError({"file": _("This application does not need this document.")})
+    return document_store(
+        application=application,
+        document_type=document_type,
+        uploaded_file=uploaded_file,
+        actor=actor,
+        now=now,
+    )
+
+
+def document_store(
+    *,
+    application: LoanApplication,
+    document_type: DocumentType,
+    uploaded_file: UploadedFile,
+    actor: User,
+    now: dt.datetime,
+) -> Document:
+    """The checks every upload passes (content, size, quota) and the storing, once the caller has
+    decided who may upload which type at this stage: ``document_upload`` for the customer's
+    checklist, ``services.dealer.dealer_document_upload`` for the documents a dealer holds."""
     content_type, size = upload_check(uploaded_file)
 
     document = Document(

@@ -316,3 +316,46 @@ def complete_draft(client, dealer: Dealer) -> LoanApplication:
 
 def field_errors(response, field: str) -> list[str]:
     return response.context["form"].errors.get(field, [])
+
+
+# --- A dealer's walk-in buyer (services.dealer) --------------------------------------------------
+
+BUYER_PHONE = "13912345678"
+
+
+def walk_in_fields(product_code: str = "standard", **changes) -> dict:
+    """What a dealer enters for a walk-in buyer's car and loan (``walk_in_start``'s loan fields)."""
+    return {
+        "vehicle_make": "大众",
+        "vehicle_model": "帕萨特",
+        "vehicle_price": Decimal("200000.00"),
+        "powertrain": Powertrain.FUEL,
+        "product": LoanProduct.objects.get(code=product_code),
+        "down_payment": Decimal("60000.00"),
+        "requested_amount": Decimal("140000.00"),
+        "term_months": 36,
+        **changes,
+    }
+
+
+def start_walk_in(dealer: Dealer, actor, *, buyer_phone: str = BUYER_PHONE, **changes) -> LoanApplication:
+    return services.walk_in_start(
+        dealer=dealer, actor=actor, buyer_name="李娜", buyer_phone=buyer_phone, **walk_in_fields(**changes)
+    )
+
+
+def claim_token_from_sms(outbox) -> str:
+    """The token in the newest claim link texted (``common.sms.outbox``)."""
+    for sent in reversed(outbox):
+        found = re.search(r"/claim/([A-Za-z0-9_-]+)/", sent.message.text)
+        if found:
+            return found.group(1)
+    raise AssertionError("no claim link was texted")
+
+
+def code_from_sms(outbox) -> str:
+    for sent in reversed(outbox):
+        found = re.search(r"\b(\d{6})\b", sent.message.text)
+        if found and "/claim/" not in sent.message.text:
+            return found.group(1)
+    raise AssertionError("no code was texted")

@@ -112,14 +112,16 @@ TRANSITIONS = {
         {"approver"},
     ),
     "accept_offer": (
+        # The buyer's own answer: the dealership's staff see the offer, never answer it for them.
         lambda app, actor: services.offer_accept(application=app, actor=actor),
         {Stage.OFFER_PENDING},
-        {"customer", "dealer"},
+        {"customer"},
     ),
     "decline_offer": (
+        # The buyer's own answer: the dealership's staff see the offer, never answer it for them.
         lambda app, actor: services.offer_decline(application=app, actor=actor),
         {Stage.OFFER_PENDING},
-        {"customer", "dealer"},
+        {"customer"},
     ),
     "sign_contract": (
         lambda app, actor: services.contract_mark_signed(application=app, actor=actor),

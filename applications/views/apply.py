@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from .. import services
 from ..choices import Stage
 from ..forms import ConsentForm, LoanForm, PersonalForm, VehicleForm, add_service_errors
-from ..models import Consent, LoanApplication
+from ..models import Consent, LoanApplication, WalkInClaim
 from ..money import annuity_payment
 from ..selectors import customer_drafts
 from ..services.documents import document_checklist
@@ -173,7 +173,16 @@ def _render_step(request, application, step: str, form, **extra) -> HttpResponse
 
 def _personal(request: HttpRequest, application: LoanApplication) -> HttpResponse:
     applicant = getattr(application, "applicant", None)
-    form = PersonalForm(_posted(request), applicant=applicant, term_months=application.term_months)
+    extra = {}
+    if applicant is None:
+        # A walk-in buyer's file (services.dealer): the name the dealer gave and the number they
+        # signed in with, for the buyer to check; the rest is theirs to give.
+        name = (
+            WalkInClaim.objects.filter(application=application).values_list("buyer_name", flat=True).first()
+        )
+        if name:
+            extra["initial"] = {"full_name": name, "phone": request.user.phone}
+    form = PersonalForm(_posted(request), applicant=applicant, term_months=application.term_months, **extra)
     if request.method == "POST" and form.is_valid():
         try:
             services.applicant_set(application=application, **form.cleaned_data)

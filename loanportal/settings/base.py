@@ -369,6 +369,11 @@ def quiet_hours(value: str) -> tuple[time, time] | None:
 
 # No text message is sent in these hours (Asia/Shanghai): one due then waits, deferred, to the end.
 SMS_QUIET_HOURS = quiet_hours(env("SMS_QUIET_HOURS", default="21:00-08:00"))
+# --- Links in text messages -----------------------------------------------------------------------
+# The portal's address as customers reach it, for the links texted to them (a walk-in buyer's claim
+# link, applications.services.dealer): no request is at hand when a text is written.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # --- Text messages (common.sms) and one-time codes (accounts.otp) --------------------------------
 # The provider: the log file var/sms.log by default (make run prints each message), or
 # "common.sms.aliyun.AliyunSmsBackend" / "common.sms.tencent.TencentSmsBackend" with the settings below.
