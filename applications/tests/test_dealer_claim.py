@@ -4,6 +4,7 @@ code; then the buyer, signed in with that number, takes the file over and contin
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -21,6 +22,14 @@ from applications.tests.factories import (
 from common import sms
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """The code limits count in the shared cache: each test starts with none counted."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
