@@ -24,7 +24,8 @@ from .problems import Problem
 
 HEADER = "Idempotency-Key"
 # Printable ASCII without spaces, at most 255 characters (a UUID is the usual choice).
-KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+KEY_RE = re.compile(KEY_PATTERN)
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 

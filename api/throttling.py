@@ -19,7 +19,7 @@ class ApiKeyRateThrottle(BaseThrottle):
         api_key = request.auth
         if not isinstance(api_key, ApiKey):
             return True  # no key: refused by the permissions before anything is done
-        return hit("api", str(api_key.pk), limit=settings.API_RATE_LIMIT, window=WINDOW_SECONDS)
+        return hit("api", api_key.prefix, limit=settings.API_RATE_LIMIT, window=WINDOW_SECONDS)
 
     def wait(self) -> float:
         """Seconds until the counter's window ends (the limiter's windows start at the epoch)."""

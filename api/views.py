@@ -4,6 +4,7 @@ pages' do; the request acts as the dealership's API user (``models.DealerApiUser
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -18,7 +19,7 @@ from applications.selectors import application_timeline
 from applications.templatetags.timeline import disbursement_text, expected_text, reply_by_text
 from applications.views.timeline import history_entries
 
-from .idempotency import HEADER, idempotent
+from .idempotency import HEADER, KEY_PATTERN, idempotent
 from .pagination import UpdatedCursorPagination
 from .problems import PROBLEM_CONTENT_TYPE, Problem, problem_body, problems
 from .selectors import dealer_file_get, dealer_files
@@ -33,7 +34,7 @@ from .serializers import (
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
     OpenApiParameter.HEADER,
     required=True,
     description="A new value (e.g. a UUID) per request; a retry with the same value gets the first "
@@ -204,8 +205,8 @@ class ApplicationDocumentsView(DealerView):
         upload = DocumentUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         document_type = DocumentType.objects.filter(code=upload.validated_data["document_type"]).first()
-        if document_type is None:
-            raise serializers.ValidationError({"document_type": [_("No document type has this code.")]})
+        if document_type is None:  # a rule, like a type this file does not need: 422
+            raise DjangoValidationError({"document_type": _("No document type has this code.")})
         document = services.document_upload(
             application=application,
             document_type=document_type,
