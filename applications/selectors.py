@@ -184,7 +184,9 @@ DOCUMENT_STAGES = frozenset(
 # The customer-visible history: stage changes, document events and causes of delay (their staff
 # note is never shown). Assignments name staff and notes are internal; neither is ever read for a
 # customer page (the query does not load them).
-CUSTOMER_EVENT_KINDS = (EventKind.TRANSITION, EventKind.DOCUMENT, EventKind.DELAY)
+# Partner steps' events too: the current stay's steps are the timeline's sub-steps (``Timeline.
+# partner_steps``); their data holds the kind, status and usual time, never the partner's own.
+CUSTOMER_EVENT_KINDS = (EventKind.TRANSITION, EventKind.DOCUMENT, EventKind.DELAY, EventKind.PARTNER)
 _CUSTOMER_EVENT_FIELDS = (
     "application_id",  # the related manager sets each event's application from it
     "sequence",
@@ -212,6 +214,17 @@ class MilestoneState:
     state: str  # "done", "current", "upcoming", "stopped" (closed here) or "not_reached"
     started_at: dt.datetime | None  # when it was last entered from an earlier milestone
     done_at: dt.datetime | None  # when it was last left for a later one
+
+
+@dataclass(frozen=True)
+class PartnerSubStep:
+    """A partner's step of the current stay as the customer's timeline shows it (``partner_steps``)."""
+
+    kind: str  # PartnerStepKind
+    status: str  # PartnerStepStatus
+    usual_days: int  # the limit in working days; 0: under a day, say it in hours
+    limit_hours: int
+    due_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -265,6 +278,29 @@ class Timeline:
         return self.application.stage in WITHDRAWABLE_STAGES
 
     @property
+    def partner_steps(self) -> list[PartnerSubStep]:
+        """The third parties' steps of the current stay, in the order they were requested, each as
+        its latest event says: read from the history the timeline loaded (partner events are always
+        loaded, as stage changes are), so they cost no query. None on a closed file."""
+        if self.is_final:
+            return []
+        steps: dict[int, PartnerSubStep] = {}
+        for event in self.events:
+            if event.kind == EventKind.TRANSITION:
+                steps = {}  # a new stay: the earlier stage's steps are history
+            elif event.kind == EventKind.PARTNER and event.to_stage == self.stage:
+                data = event.data or {}
+                due = data.get("due_at")
+                steps[data.get("step", event.sequence)] = PartnerSubStep(
+                    kind=data.get("kind", ""),
+                    status=data.get("status", ""),
+                    usual_days=int(data.get("usual_days") or 0),
+                    limit_hours=int(data.get("limit_hours") or 0),
+                    due_at=dt.datetime.fromisoformat(due) if due else None,
+                )
+        return list(steps.values())
+
+    @property
     def delay_notice(self) -> bool:
         """A recorded cause of delay (any open stage: waiting for the customer's documents is one),
         or a staff stage past its time limit."""
@@ -289,9 +325,10 @@ def _customer_events(application: LoanApplication, *, latest: int | None) -> tup
         return events, len(events)
     ranked = visible.annotate(
         total=Window(Count("pk")),
-        # Stage changes rank 0: always kept. The rest by age, the newest first.
+        # Stage changes rank 0: always kept, and partner steps' events (a few a stay), which the
+        # sub-steps are read from. The rest by age, the newest first.
         rank=Case(
-            When(kind=EventKind.TRANSITION, then=Value(0)),
+            When(kind__in=(EventKind.TRANSITION, EventKind.PARTNER), then=Value(0)),
             default=Window(RowNumber(), order_by=F("sequence").desc()),
         ),
     )

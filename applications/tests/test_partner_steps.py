@@ -20,7 +20,7 @@ from applications.services.partner_steps import partner_step_clock, partner_step
 from applications.sla import SlaState
 from applications.working_calendar import CalendarDay
 
-from .factories import at_offer
+from .factories import at_offer, detail_url, text_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOOK = "applications.services.partner_steps.steps_on_stage_entry"
@@ -244,3 +244,64 @@ def test_the_clock_leaves_done_steps_and_steps_of_a_stay_that_ended(signing, cus
     report(step_of(signing, PartnerStepKind.E_SIGNATURE), PartnerStepStatus.DONE)
     services.application_withdraw(application=signing, actor=customer)
     assert partner_steps_sla_advance(now=at(2026, 4, 1, 12), batch=100) == ()
+
+
+# --- The customer's timeline --------------------------------------------------------------------------
+
+
+def lien_registration(signing, operations) -> LoanApplication:
+    for kind in (PartnerStepKind.E_SIGNATURE, PartnerStepKind.INSURANCE_POLICY):
+        report(step_of(signing, kind), PartnerStepStatus.DONE)
+    return services.contract_mark_signed(application=signing, actor=operations)
+
+
+def test_the_timeline_shows_each_step_as_a_sub_step_in_plain_words(client, signing, customer, operations):
+    application = lien_registration(signing, operations)
+    client.force_login(customer)
+    english = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "The vehicle registry is registering the lien: usually 2 working days" in english
+    assert "The installer is fitting the vehicle's GPS tracker: usually 1 working day" in english
+    assert "Vehicle registry" not in english  # the partner's name is the staff's
+    client.cookies.clear()
+    client.force_login(customer)
+    chinese = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    assert "车辆管理所正在办理抵押登记：通常需要 2 个工作日" in chinese
+    assert "合作机构办理进度" in chinese
+
+
+def test_a_sub_step_moves_on_with_the_partners_report_and_the_page_changes(
+    client, signing, customer, operations
+):
+    application = lien_registration(signing, operations)
+    client.force_login(customer)
+    before = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
+    report(step_of(application, PartnerStepKind.LIEN_REGISTRATION), PartnerStepStatus.DONE)
+    page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "The vehicle registry has registered the lien Done" in page
+    assert "The vehicle registry is registering the lien: usually" not in page
+    assert before.content != page
+
+
+def test_a_failed_step_says_it_is_being_redone_and_the_delay_says_why(client, signing, customer):
+    report(step_of(signing, PartnerStepKind.INSURANCE_POLICY), PartnerStepStatus.FAILED)
+    client.force_login(customer)
+    page = text_of(client.get(detail_url(signing), HTTP_ACCEPT_LANGUAGE="en"))
+    assert (
+        "The insurer is issuing the vehicle's insurance policy: it has to be done again, and we are "
+        "following it up Being redone" in page
+    )
+    assert "Delayed: A partner's step has to be done again" in page
+
+
+def test_the_earlier_stages_steps_leave_the_timeline_with_the_stage(client, signing, customer, operations):
+    application = lien_registration(signing, operations)
+    client.force_login(customer)
+    page = text_of(client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en"))
+    sub_steps = page.split("Steps with our partners", 1)[1].split("History", 1)[0]
+    assert "insurance policy" not in sub_steps
+    assert "The insurer has issued the vehicle's insurance policy" in page  # in the history
+
+
+def test_another_customer_sees_no_sub_steps_of_a_file_not_theirs(client, signing, other_customer):
+    client.force_login(other_customer)
+    assert client.get(detail_url(signing)).status_code == 404

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -30,13 +30,14 @@ from django.views.decorators.vary import vary_on_headers
 from common.money import yuan
 
 from .. import services
-from ..choices import EventKind, RepaymentMethod, Stage
+from ..choices import PARTNER_STEP_WORDS, EventKind, PartnerStepStatus, RepaymentMethod, Stage
 from ..forms import QuestionForm
 from ..frame import frame_version
 from ..models import LoanApplication
 from ..money import annuity_payment
 from ..selectors import (
     WITHDRAWABLE_STAGES,
+    PartnerSubStep,
     Timeline,
     TimelineVersion,
     application_timeline,
@@ -142,6 +143,79 @@ def _delay_entry(timeline: Timeline, event) -> HistoryEntry:
     )
 
 
+# --- Partner steps: the current stage's sub-steps, in the customer's words ----------------------
+
+# What a step's status means to the customer (the staff's labels say "failed": the customer is
+# told what happens next instead).
+PARTNER_STATUS_WORDS = {
+    PartnerStepStatus.REQUESTED: pgettext_lazy("partner step for the customer", "Requested"),
+    PartnerStepStatus.IN_PROGRESS: pgettext_lazy("partner step for the customer", "In progress"),
+    PartnerStepStatus.DONE: pgettext_lazy("partner step for the customer", "Done"),
+    PartnerStepStatus.FAILED: pgettext_lazy("partner step for the customer", "Being redone"),
+}
+
+
+def partner_usual_time(step: PartnerSubStep) -> str:
+    """How long the step usually takes: "usually 2 working days", or in hours under a day."""
+    if step.usual_days:
+        return ngettext("usually %(days)s working day", "usually %(days)s working days", step.usual_days) % {
+            "days": step.usual_days
+        }
+    return ngettext("usually %(hours)s working hour", "usually %(hours)s working hours", step.limit_hours) % {
+        "hours": step.limit_hours
+    }
+
+
+@dataclass(frozen=True)
+class SubStepLine:
+    kind: str
+    status: str
+    status_words: str
+    text: str
+
+
+def partner_step_text(step: PartnerSubStep) -> str:
+    """The sub-step in plain words: who does what and how long it usually takes while it is open
+    ("The vehicle registry is registering the lien: usually 2 working days"), what was done once
+    it is, and that it is being redone after a failure (the cause is the delay notice's)."""
+    words = PARTNER_STEP_WORDS.get(step.kind)
+    if words is None:
+        return ""
+    if step.status == PartnerStepStatus.DONE:
+        return str(words.done)
+    if step.status == PartnerStepStatus.FAILED:
+        return _("%(step)s: it has to be done again, and we are following it up") % {"step": words.working}
+    return _("%(step)s: %(usual)s") % {"step": words.working, "usual": partner_usual_time(step)}
+
+
+def partner_step_lines(timeline: Timeline) -> list[SubStepLine]:
+    return [
+        SubStepLine(
+            step.kind,
+            step.status,
+            str(PARTNER_STATUS_WORDS.get(step.status, "")),
+            partner_step_text(step),
+        )
+        for step in timeline.partner_steps
+        if step.kind in PARTNER_STEP_WORDS
+    ]
+
+
+def _partner_entry(event) -> HistoryEntry | None:
+    """A partner's step requested, under way, done or failed: what the partner does, in plain words."""
+    data = event.data or {}
+    words = PARTNER_STEP_WORDS.get(data.get("kind", ""))
+    if words is None:
+        return None
+    status = data.get("status")
+    if status == PartnerStepStatus.DONE:
+        return HistoryEntry(event.created_at, str(words.done), "", "good")
+    detail = str(PARTNER_STATUS_WORDS.get(status, ""))
+    if status == PartnerStepStatus.FAILED:
+        detail = _("It has to be done again; we are following it up.")
+    return HistoryEntry(event.created_at, str(words.working), detail)
+
+
 def history_entries(timeline: Timeline) -> list[HistoryEntry]:
     """The history in the customer's words, newest first (no staff names, no internal notes)."""
     entries = []
@@ -152,6 +226,8 @@ def history_entries(timeline: Timeline) -> list[HistoryEntry]:
             entries.append(_document_entry(timeline, event))
         elif event.kind == EventKind.DELAY:
             entries.append(_delay_entry(timeline, event))
+        elif event.kind == EventKind.PARTNER and (entry := _partner_entry(event)) is not None:
+            entries.append(entry)
     entries.reverse()
     return entries
 
@@ -198,6 +274,7 @@ def timeline_context(timeline: Timeline, *, read_only: bool, full_history: bool 
             else ""
         ),
         "offer_monthly": monthly,
+        "partner_steps": partner_step_lines(timeline),
     }
 
 
