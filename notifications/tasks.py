@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 from .channels import TransientDeliveryError
@@ -31,6 +32,9 @@ def sla_sweep() -> dict:
     retry_backoff_max=120,  # never a long countdown: the relay finds anything due later
     retry_jitter=True,
     max_retries=5,
+    # A send never outlives its claim (DELIVERY_LEASE_SECONDS): a worker child stuck past this is
+    # killed (prefork pool), and the relay puts the row back once the lease is over.
+    time_limit=max(settings.DELIVERY_LEASE_SECONDS - 5, 1),
 )
 def deliver(delivery_id: int) -> str:
     """Send one delivery. Safe to run twice or on two workers: the claim lets one through."""
@@ -39,8 +43,8 @@ def deliver(delivery_id: int) -> str:
 
 @shared_task
 def relay() -> int:
-    """Beat, every minute: queue the deliveries that are due (after a broker outage, quiet hours,
-    a backoff, or a worker that died mid-send)."""
+    """Beat, every ``DELIVERY_RELAY_INTERVAL`` seconds: queue the deliveries that are due (after a
+    broker outage, quiet hours, a backoff, or a worker that died mid-send: its claim's lease over)."""
     ids = services.deliveries_due()
     for delivery_id in ids:
         deliver.delay(delivery_id)

@@ -63,6 +63,17 @@ class SmsBackend:
         """A free-text notice (the outbox's deliveries)."""
         raise NotImplementedError
 
+    def was_sent(self, *, phone: str, reference: str, since: dt.datetime) -> bool | None:
+        """Did the provider accept a message with this ``reference`` for ``phone`` since ``since``?
+        None: this provider cannot say (the caller sends again: at least once). Raises
+        SmsTransientError when it could say but cannot be asked now.
+
+        Neither Alibaba Cloud nor Tencent Cloud drops a repeated send by itself (Alibaba's SendSms
+        documentation: no idempotence, check the receipt before retrying); both keep the client
+        reference each message was sent with and list it in their send records, which is what
+        their adapters read here."""
+        return None
+
 
 class TemplateSmsBackend(SmsBackend):
     """Base of the providers that send templates only: a free-text notice becomes the ``notice``
@@ -106,6 +117,14 @@ class LogFileBackend(SmsBackend):
             log.write(f"{stamp}\t{reference}\t{mask_phone(phone)}\t{text}\n")
         logger.info("SMS (log backend) to %s: %s", mask_phone(phone), text)
 
+    def was_sent(self, *, phone: str, reference: str, since: dt.datetime) -> bool | None:
+        """The log is the record of what was sent (development, the cluster's fault drills)."""
+        if not self.path.exists():
+            return False
+        needle = f"\t{reference}\t"
+        with self.path.open(encoding="utf-8") as log:
+            return any(needle in line for line in log)
+
 
 @dataclasses.dataclass(frozen=True)
 class SentSms:
@@ -128,6 +147,9 @@ class MemoryBackend(SmsBackend):
         self.send_message(
             phone=phone, message=SmsMessage("notice", {"text": text}, text), reference=reference
         )
+
+    def was_sent(self, *, phone: str, reference: str, since: dt.datetime) -> bool | None:
+        return any(sent.phone == phone and sent.reference == reference for sent in outbox)
 
 
 @cache

@@ -5,14 +5,21 @@ Settings: ``ALIYUN_SMS_ACCESS_KEY_ID``, ``ALIYUN_SMS_ACCESS_KEY_SECRET``, ``ALIY
 (``dysmsapi.aliyuncs.com``), ``SMS_SIGN_NAME`` (the approved signature, 签名) and ``SMS_TEMPLATES``
 (our template names to the approved template codes, ``SMS_123456789``). The parameters go as the
 JSON ``TemplateParam`` under their names (``${code}`` in the template).
+
+Every message carries the caller's reference as ``OutId``, the same on every try of one delivery.
+SendSms itself is not idempotent (its documentation says so, and asks callers to check the send
+record before retrying): ``was_sent`` reads the number's send records (QuerySendDetails, by
+day in China time, the last 30 days at most) for that ``OutId``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 from alibabacloud_dysmsapi20170525.client import Client
-from alibabacloud_dysmsapi20170525.models import SendSmsRequest
+from alibabacloud_dysmsapi20170525.models import QuerySendDetailsRequest, SendSmsRequest
 from alibabacloud_tea_openapi import exceptions as api_errors
 from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.exceptions import UnretryableException
@@ -23,6 +30,10 @@ from . import SmsError, SmsMessage, SmsTransientError, TemplateSmsBackend
 # The answers worth another try: Alibaba's throttling and its own failures. Any other code
 # (a malformed number, an unknown template, a missing signature, no balance) is permanent.
 TRANSIENT_CODES = {"isp.SYSTEM_ERROR", "isv.BUSINESS_LIMIT_CONTROL", "Throttling", "ServiceUnavailable"}
+CHINA = ZoneInfo("Asia/Shanghai")
+# QuerySendDetails: at most 50 records a page; a number gets few texts a day, so a few pages do.
+PAGE_SIZE = 50
+MAX_PAGES = 4
 
 
 class AliyunSmsBackend(TemplateSmsBackend):
@@ -68,3 +79,31 @@ class AliyunSmsBackend(TemplateSmsBackend):
         # The request id, never the provider's message, which may repeat the number.
         detail = f"Alibaba Cloud SMS {code} (request {getattr(body, 'request_id', '?')})"
         raise (SmsTransientError if code in TRANSIENT_CODES else SmsError)(detail)
+
+    def was_sent(self, *, phone: str, reference: str, since: dt.datetime) -> bool | None:
+        today = dt.datetime.now(CHINA).date()
+        day = max(since.astimezone(CHINA).date(), today - dt.timedelta(days=29))
+        while day <= today:
+            for page in range(1, MAX_PAGES + 1):
+                records = self._records(phone=phone, day=day, page=page)
+                if any(record.out_id == reference for record in records):
+                    return True
+                if len(records) < PAGE_SIZE:
+                    break
+            day += dt.timedelta(days=1)
+        return False
+
+    def _records(self, *, phone: str, day: dt.date, page: int) -> list:
+        request = QuerySendDetailsRequest(
+            phone_number=phone, send_date=day.strftime("%Y%m%d"), page_size=PAGE_SIZE, current_page=page
+        )
+        try:
+            body = self.client.query_send_details(request).body
+        except (api_errors.AlibabaCloudException, UnretryableException) as error:
+            raise SmsTransientError(f"Alibaba Cloud SMS send records: {type(error).__name__}") from error
+        if getattr(body, "code", None) != "OK":
+            raise SmsTransientError(
+                f"Alibaba Cloud SMS send records {body.code} (request {getattr(body, 'request_id', '?')})"
+            )
+        found = body.sms_send_detail_dtos
+        return list(found.sms_send_detail_dto or []) if found else []

@@ -4,9 +4,19 @@ Settings: ``TENCENT_SMS_SECRET_ID``, ``TENCENT_SMS_SECRET_KEY``, ``TENCENT_SMS_S
 SmsSdkAppId of the SMS application), ``TENCENT_SMS_REGION`` (``ap-guangzhou``), ``SMS_SIGN_NAME``
 and ``SMS_TEMPLATES`` (our template names to the approved template IDs). Tencent's templates
 number their parameters ({1}, {2}): they go in the order ``SmsMessage.params`` lists them.
+
+Every message carries the caller's reference as ``SessionContext``, the same on every try of one
+delivery. SendSms drops no repeat by itself: ``was_sent`` pulls the number's send statuses
+(PullSmsSendStatusByPhoneNumber, the last 7 days at most) and looks for that ``SessionContext``.
+Two limits, both Tencent's: a message is listed there once the carrier's receipt is in (seconds,
+usually), and the status carries the ``SessionContext`` only once Tencent's SMS helper has enabled
+it for the account (empty by default, says the SDK). Until then nothing is found and a retried
+delivery may be sent twice: at least once, not at most once.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from tencentcloud.common import credential
@@ -20,6 +30,11 @@ from . import SmsError, SmsMessage, SmsTransientError, TemplateSmsBackend
 # Codes worth another try: the network, Tencent's own failures, its API rate limit. Others (a bad
 # number, template or signature, a number's daily limit, no balance) are permanent.
 TRANSIENT_PREFIXES = ("ClientNetworkError", "ServerNetworkError", "InternalError", "RequestLimitExceeded")
+
+
+# PullSmsSendStatusByPhoneNumber: at most 100 statuses a call, from at most 7 days back.
+PULL_LIMIT = 100
+PULL_DAYS = 7
 
 
 def _transient(code: str) -> bool:
@@ -63,3 +78,21 @@ class TencentSmsBackend(TemplateSmsBackend):
             return
         detail = f"Tencent Cloud SMS {code} (request {response.RequestId or '?'})"
         raise (SmsTransientError if _transient(code) else SmsError)(detail)
+
+    def was_sent(self, *, phone: str, reference: str, since: dt.datetime) -> bool | None:
+        now = dt.datetime.now(dt.UTC)
+        request = models.PullSmsSendStatusByPhoneNumberRequest()
+        request.PhoneNumber = f"+86{phone}"
+        request.SmsSdkAppId = settings.TENCENT_SMS_SDK_APP_ID
+        request.BeginTime = int(max(since, now - dt.timedelta(days=PULL_DAYS)).timestamp())
+        request.EndTime = int(now.timestamp())
+        request.Limit = PULL_LIMIT
+        request.Offset = 0
+        try:
+            response = self.client.PullSmsSendStatusByPhoneNumber(request)
+        except TencentCloudSDKException as error:
+            raise SmsTransientError(
+                f"Tencent Cloud SMS send statuses {error.get_code() or 'unknown'} "
+                f"(request {error.get_request_id() or '?'})"
+            ) from error
+        return any(status.SessionContext == reference for status in response.PullSmsSendStatusSet or [])

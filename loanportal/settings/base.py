@@ -426,6 +426,19 @@ REPORT_COMPUTE_SECONDS = env.int("REPORT_COMPUTE_SECONDS", default=600)
 REPORT_RETRY_SECONDS = env.int("REPORT_RETRY_SECONDS", default=120)
 REPORT_REFRESH_SECONDS = env.float("REPORT_REFRESH_SECONDS", default=600.0)
 REPORT_WORK_MEM = env("REPORT_WORK_MEM", default="128MB")
+# Deliveries (notifications.services.delivery): a worker's claim on one lasts DELIVERY_LEASE_SECONDS
+# (its send is bounded well inside: the SMS adapters' timeouts, EMAIL_TIMEOUT, the task's time
+# limit); the relay runs every DELIVERY_RELAY_INTERVAL seconds and puts back a row whose claim
+# lapsed (its worker died), so such a delivery is tried again within a minute.
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=30)
+DELIVERY_RELAY_INTERVAL = env.float("DELIVERY_RELAY_INTERVAL", default=30.0)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+if EMAIL_TIMEOUT + 10 > DELIVERY_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        f"DELIVERY_LEASE_SECONDS ({DELIVERY_LEASE_SECONDS}) must leave a send room: at least "
+        f"EMAIL_TIMEOUT ({EMAIL_TIMEOUT}) + 10 seconds."
+    )
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 # Seconds between SLA sweeps; the admin warns when the last one is older than three of them.
 SLA_SWEEP_INTERVAL = env.float("SLA_SWEEP_INTERVAL", default=60.0)
 # The most stages one sweep pass changes (and second escalations it marks); a backlog is worked
@@ -455,7 +468,7 @@ CORRECTION_WORKING_DAYS = env.int("CORRECTION_WORKING_DAYS", default=15)
 CELERY_BEAT_SCHEDULE = {
     "precheck-sweep": {"task": "applications.tasks.precheck_sweep", "schedule": 60.0},
     "sla-sweep": {"task": "notifications.tasks.sla_sweep", "schedule": SLA_SWEEP_INTERVAL},
-    "delivery-relay": {"task": "notifications.tasks.relay", "schedule": 60.0},
+    "delivery-relay": {"task": "notifications.tasks.relay", "schedule": DELIVERY_RELAY_INTERVAL},
     # Webhook posts due for a retry, or left by a stopped broker or worker (notifications.webhooks).
     "webhook-relay": {"task": "notifications.webhooks.tasks.webhook_relay", "schedule": 60.0},
     "applications-expire": {"task": "applications.tasks.applications_expire", "schedule": EXPIRY_INTERVAL},

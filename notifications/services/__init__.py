@@ -11,7 +11,7 @@
 - ``preferences``: which channels a user wants besides the inbox.
 """
 
-from .delivery import MAX_ATTEMPTS, STUCK_AFTER, deliveries_due, delivery_send, quiet_hours_end
+from .delivery import MAX_ATTEMPTS, deliveries_due, delivery_send, lease, quiet_hours_end
 from .digest import digest_send
 from .expiry import expiry_reminders_send
 from .outbox import (
@@ -26,7 +26,6 @@ from .sla import SWEEP_NAME, SweepResult, sla_sweep, sla_sweep_health
 
 __all__ = [
     "MAX_ATTEMPTS",
-    "STUCK_AFTER",
     "SWEEP_NAME",
     "NewNotification",
     "SweepResult",
@@ -36,6 +35,7 @@ __all__ = [
     "delivery_send",
     "digest_send",
     "expiry_reminders_send",
+    "lease",
     "notification_create",
     "notifications_create_many",
     "notifications_mark_read",

@@ -21,8 +21,17 @@ logger = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_ATTEMPTS = 6
-# A row left in "sending" this long belonged to a worker that died mid-send: the relay reclaims it.
-STUCK_AFTER = dt.timedelta(minutes=10)
+
+
+def lease() -> dt.timedelta:
+    """How long a claim on a delivery lasts (``DELIVERY_LEASE_SECONDS``, 30 s by default). A send
+    ends well inside it: the providers' own timeouts (SMS: 3 s to connect, 5 s to answer; e-mail:
+    ``EMAIL_TIMEOUT``) and the task's time limit (``deliver``) bound it. A row still "sending"
+    after its lease belonged to a worker that died: the relay, every ``DELIVERY_RELAY_INTERVAL``
+    seconds, puts it back, so it is tried again within lease + interval (a minute by default)."""
+    return dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+
+
 _WAITING = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
 
 
@@ -60,7 +69,10 @@ def queue_relay() -> None:
 def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
     """Claim the delivery (one conditional UPDATE: exactly one caller wins), send it, mark it sent.
 
-    Returns "sent", "failed" or "skipped" (not due, or someone else has it or sent it); raises
+    A try after an earlier one (a worker that died mid-send, a timeout) first asks the provider
+    whether that earlier try got through, by the delivery's own reference, which every try passes
+    (``channels.reference_of``): then the row is marked sent and nothing is sent again. Returns
+    "sent", "failed" or "skipped" (not due, or someone else has it or sent it); raises
     ``channels.TransientDeliveryError`` after putting the row back to wait, so the task retries.
     """
     now = now or timezone.now()
@@ -72,9 +84,14 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
     delivery = Delivery.objects.select_related("notification__recipient", "notification__application").get(
         pk=delivery_id
     )
-    mine = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING)
+    # This claim only: should it have outlived its lease and been taken by another worker, the
+    # failures below leave that worker's claim alone.
+    mine = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING, claimed_at=now)
     try:
-        channels.send(delivery)
+        if delivery.attempts > 1 and channels.already_sent(delivery):
+            logger.info("Delivery %s: an earlier try reached the provider; not sent again.", delivery_id)
+        else:
+            channels.send(delivery)
     except channels.TransientDeliveryError as exc:
         if delivery.attempts >= MAX_ATTEMPTS:
             mine.update(status=DeliveryStatus.FAILED, last_error=str(exc)[:1000])
@@ -85,15 +102,18 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
     except channels.PermanentDeliveryError as exc:
         mine.update(status=DeliveryStatus.FAILED, last_error=str(exc)[:1000])
         return "failed"
-    mine.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    # Sent is true whoever holds the row now: it must not be sent again.
+    Delivery.objects.filter(pk=delivery_id).exclude(status=DeliveryStatus.SENT).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+    )
     return "sent"
 
 
 def deliveries_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
-    """The relay's work: reclaim rows stuck in "sending" (their worker died), then return the ids
-    of deliveries due now, oldest first."""
+    """The relay's work: reclaim rows whose claim outlived its lease (their worker died), then
+    return the ids of deliveries due now, oldest first."""
     now = now or timezone.now()
-    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=now - STUCK_AFTER).update(
+    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=now - lease()).update(
         status=DeliveryStatus.PENDING, claimed_at=None, last_error="reclaimed: the worker stopped mid-send"
     )
     return list(

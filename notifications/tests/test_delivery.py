@@ -186,9 +186,10 @@ def test_a_transient_failure_waits_with_backoff_then_fails_after_the_bound(with_
     sms._backend_class.cache_clear()
 
 
-def test_a_row_left_sending_by_a_dead_worker_is_reclaimed(with_phone):
+def test_a_row_left_sending_by_a_dead_worker_is_reclaimed_after_its_lease(with_phone, settings):
+    lease = dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
     delivery = notify(with_phone).deliveries.get(channel=Channel.SMS)
     Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING, claimed_at=NOON)
-    assert delivery.pk not in deliveries_due(now=NOON + dt.timedelta(minutes=9))
-    assert delivery.pk in deliveries_due(now=NOON + dt.timedelta(minutes=11))
-    assert delivery_send(delivery_id=delivery.pk, now=NOON + dt.timedelta(minutes=11)) == "sent"
+    assert delivery.pk not in deliveries_due(now=NOON + lease - dt.timedelta(seconds=1))
+    assert delivery.pk in deliveries_due(now=NOON + lease + dt.timedelta(seconds=1))
+    assert delivery_send(delivery_id=delivery.pk, now=NOON + lease + dt.timedelta(seconds=1)) == "sent"

@@ -6,6 +6,7 @@ import datetime as dt
 import signal
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -98,8 +99,8 @@ def test_a_worker_killed_mid_send_still_ends_with_exactly_one_delivery(
     celery_worker_process.send_signal(signal.SIGKILL)  # in the middle of the provider call
     celery_worker_process.wait(timeout=10)
     assert lines(slow_sms) == []
-    # Ten minutes on, the relay reclaims the row; a second attempt (here in-process) sends it.
-    later = timezone.now() + dt.timedelta(minutes=11)
+    # Past the claim's lease, the relay reclaims the row; a second attempt (here in-process) sends it.
+    later = timezone.now() + dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
     assert delivery.pk in deliveries_due(now=later)
     monkeypatch.setenv("SMS_SLOW_SECONDS", "0")
     assert delivery_send(delivery_id=delivery.pk, now=later) == "sent"
