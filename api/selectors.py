@@ -13,9 +13,10 @@ from applications.models import Dealer, LoanApplication, normalise_reference
 def dealer_files(
     *, dealer: Dealer, updated_since: dt.datetime | None = None, stage: str | None = None
 ) -> QuerySet[LoanApplication]:
-    """The dealership's files with the buyer (for the masked name and phone) joined: one query per
-    page. Drafts count: a file the dealer's system created is a draft until the buyer claims it."""
-    files = LoanApplication.objects.filter(dealer=dealer).select_related("applicant")
+    """The dealership's files with the buyer (for the masked name and phone: the applicant's, or the
+    walk-in claim's until the buyer gives their own) joined: one query per page. Drafts count: a
+    file the dealer's system started is a draft until the buyer completes and submits it."""
+    files = LoanApplication.objects.filter(dealer=dealer).select_related("applicant", "walk_in")
     if updated_since is not None:
         files = files.filter(updated_at__gt=updated_since)
     if stage:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from applications.choices import DocumentStatus, Stage, milestone_of
+from applications.choices import DocumentStatus, Powertrain, Stage, milestone_of
 from applications.models import Document, LoanApplication
 from common.pii import mask_name
 
@@ -67,13 +69,20 @@ class ApplicationSummarySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_buyer_name(self, application: LoanApplication) -> str:
+        """The applicant's own details once given, else the name the dealer started the file with."""
         applicant = getattr(application, "applicant", None)
-        return mask_name(applicant.full_name) if applicant else ""
+        if applicant is not None:
+            return mask_name(applicant.full_name)
+        claim = getattr(application, "walk_in", None)
+        return claim.masked_buyer_name if claim is not None else ""
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_buyer_phone(self, application: LoanApplication) -> str:
         applicant = getattr(application, "applicant", None)
-        return applicant.masked_phone if applicant else ""
+        if applicant is not None:
+            return applicant.masked_phone
+        claim = getattr(application, "walk_in", None)
+        return claim.masked_buyer_phone if claim is not None else ""
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_url(self, application: LoanApplication) -> str:
@@ -170,6 +179,25 @@ class DocumentSerializer(serializers.ModelSerializer):
         return reason.localized("text") if reason else ""
 
 
+class WalkInSerializer(serializers.Serializer):
+    """A file for a walk-in buyer: who they are (they are texted a link to claim the file, then
+    give their own details and consents) and the vehicle and loan, checked as the web form checks
+    them."""
+
+    buyer_name = serializers.CharField(max_length=60)
+    buyer_phone = serializers.CharField(max_length=30, help_text="A mainland China mobile number.")
+    vehicle_make = serializers.CharField(max_length=60)
+    vehicle_model = serializers.CharField(max_length=80)
+    vehicle_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    powertrain = serializers.ChoiceField(choices=Powertrain.choices)
+    product = serializers.SlugField(max_length=30, help_text="A loan product's code, e.g. standard.")
+    down_payment = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    requested_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    term_months = serializers.IntegerField(min_value=1, max_value=120)
+
+
 class DocumentUploadSerializer(serializers.Serializer):
-    document_type = serializers.SlugField(max_length=40, help_text="A document type's code.")
+    document_type = serializers.SlugField(
+        max_length=40, help_text="The document type's code: vehicle_invoice or vehicle_certificate."
+    )
     file = serializers.FileField(help_text="A PDF, JPEG or PNG (judged by its content), at most 10 MB.")

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from applications import services
 from applications.choices import FINAL_STAGES, Stage
-from applications.models import DocumentType, LoanApplication
+from applications.models import DocumentType, LoanApplication, LoanProduct
 from applications.selectors import application_timeline
 from applications.templatetags.timeline import disbursement_text, expected_text, reply_by_text
 from applications.views.timeline import history_entries
@@ -29,6 +29,7 @@ from .serializers import (
     DocumentSerializer,
     DocumentUploadSerializer,
     HistorySerializer,
+    WalkInSerializer,
     milestone_data,
 )
 
@@ -78,6 +79,36 @@ class ApplicationListView(DealerView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(files, request, view=self)
         return paginator.get_paginated_response(ApplicationSummarySerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="applications_create",
+        summary="Start a file for a walk-in buyer",
+        description="The dealership starts a draft with the vehicle and the loan (checked as the "
+        "web form checks them); the buyer is texted a link to claim it, give their own details "
+        "and consents, and submit. The answer's `Location` is the file's status.",
+        request=WalkInSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: ApplicationSummarySerializer, **problems(400, 401, 403, 406, 415, 422, 429)},
+    )
+    @idempotent
+    def post(self, request):
+        walk_in = WalkInSerializer(data=request.data)
+        walk_in.is_valid(raise_exception=True)
+        fields = dict(walk_in.validated_data)
+        product = LoanProduct.objects.filter(code=fields.pop("product")).first()
+        if product is None:
+            raise DjangoValidationError({"product": _("No loan product has this code.")})
+        application = services.walk_in_start(
+            dealer=request.auth.dealer,
+            actor=request.user,
+            buyer_name=fields.pop("buyer_name"),
+            buyer_phone=fields.pop("buyer_phone"),
+            product=product,
+            **fields,
+        )
+        created = dealer_files(dealer=request.auth.dealer).get(pk=application.pk)
+        body = ApplicationSummarySerializer(created).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
 
 def status_data(application: LoanApplication) -> dict:
@@ -192,9 +223,10 @@ class ApplicationDocumentsView(DealerView):
     @extend_schema(
         operation_id="documents_upload",
         summary="Upload a document",
-        description="A PDF, JPEG or PNG (judged by its content, not its name), at most 10 MB, of a "
-        "type the file needs (`documents_needed` in its status), until the review is over. Checked "
-        "as the buyer's own uploads are: quotas per type and per file.",
+        description="The documents a dealership holds for the car: `vehicle_invoice` or "
+        "`vehicle_certificate` (the buyer uploads their own), until the lien is registered. A PDF, "
+        "JPEG or PNG (judged by its content, not its name), at most 10 MB; checked and stored as "
+        "the buyer's own uploads are, with the same quotas.",
         request={"multipart/form-data": DocumentUploadSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: DocumentSerializer, **problems(400, 401, 403, 404, 406, 409, 415, 422, 429)},
@@ -207,7 +239,7 @@ class ApplicationDocumentsView(DealerView):
         document_type = DocumentType.objects.filter(code=upload.validated_data["document_type"]).first()
         if document_type is None:  # a rule, like a type this file does not need: 422
             raise DjangoValidationError({"document_type": _("No document type has this code.")})
-        document = services.document_upload(
+        document = services.dealer_document_upload(
             application=application,
             document_type=document_type,
             uploaded_file=upload.validated_data["file"],

@@ -9,7 +9,7 @@ import pytest
 
 from applications.models import Document
 
-from .builders import bearer, make_key, pdf_upload, required_type
+from .builders import bearer, dealer_type, make_key, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ READS = [
 def _upload(api, reference: str, headers: dict):
     return api.post(
         f"/api/v1/applications/{reference}/documents/",
-        {"document_type": required_type().code, "file": pdf_upload()},
+        {"document_type": dealer_type().code, "file": pdf_upload()},
         HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
         **headers,
     )

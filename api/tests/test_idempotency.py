@@ -15,7 +15,7 @@ from api.models import IdempotencyRecord
 from api.services import idempotency_records_purge
 from applications.models import Document
 
-from .builders import PDF, pdf_upload, required_type
+from .builders import PDF, dealer_type, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def _upload(client, reference, headers, key, *, name="invoice.pdf", content=PDF):
     return client.post(
         f"/api/v1/applications/{reference}/documents/",
-        {"document_type": required_type().code, "file": pdf_upload(name, content)},
+        {"document_type": dealer_type().code, "file": pdf_upload(name, content)},
         HTTP_IDEMPOTENCY_KEY=key,
         **headers,
     )
@@ -77,7 +77,7 @@ def test_a_refusal_is_the_first_answer_too(api, own_file, writer):
 def test_a_post_without_the_header_answers_400(api, own_file, writer):
     response = api.post(
         f"/api/v1/applications/{own_file.reference}/documents/",
-        {"document_type": required_type().code, "file": pdf_upload()},
+        {"document_type": dealer_type().code, "file": pdf_upload()},
         **writer,
     )
     assert response.status_code == 400

@@ -14,7 +14,7 @@ from api.models import ApiKey, DealerApiUser, Scope
 from api.services import api_key_authenticate
 from applications.models import StageEvent
 
-from .builders import bearer, make_key, pdf_upload, required_type
+from .builders import bearer, dealer_type, make_key, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def test_last_used_is_written_at_most_once_a_minute(dealer, manager, django_asse
 def test_history_names_the_dealerships_system_not_the_manager(api, own_file, write_key, writer, manager):
     api.post(
         f"/api/v1/applications/{own_file.reference}/documents/",
-        {"document_type": required_type().code, "file": pdf_upload()},
+        {"document_type": dealer_type().code, "file": pdf_upload()},
         HTTP_IDEMPOTENCY_KEY="h1",
         **writer,
     )

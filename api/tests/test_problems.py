@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from .builders import pdf_upload, required_type
+from .builders import dealer_type, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_invalid_upload_lists_the_fields(api, own_file, writer):
 def test_the_services_refusal_is_422_with_its_field(api, own_file, writer):
     response = api.post(
         f"/api/v1/applications/{own_file.reference}/documents/",
-        {"document_type": required_type().code, "file": pdf_upload("payslip.pdf", b"not a pdf at all")},
+        {"document_type": dealer_type().code, "file": pdf_upload("payslip.pdf", b"not a pdf at all")},
         HTTP_IDEMPOTENCY_KEY="k2",
         **writer,
     )
