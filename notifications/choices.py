@@ -25,6 +25,10 @@ class Kind(models.TextChoices):
     QUESTION_ANSWERED = "question_answered", _("Your question has been answered")
     QUESTION_REMINDER = "question_reminder", _("A customer's question waits for an answer")
     QUESTION_ESCALATION = "question_escalation", _("An unanswered question is escalated to you")
+    # A partner's step close to or past its time limit (the SLA sweep): the file's owner chases the
+    # partner; the managers are told once it is overdue.
+    PARTNER_STEP_REMINDER = "partner_step_reminder", _("A partner's step is close to or past its time limit")
+    PARTNER_STEP_ESCALATION = "partner_step_escalation", _("An overdue partner step is escalated to you")
 
 
 # Kinds for staff: never sent to a customer, and words for staff in the back office.
@@ -37,6 +41,8 @@ STAFF_KINDS = frozenset(
         Kind.DAILY_DIGEST,
         Kind.QUESTION_REMINDER,
         Kind.QUESTION_ESCALATION,
+        Kind.PARTNER_STEP_REMINDER,
+        Kind.PARTNER_STEP_ESCALATION,
     }
 )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from applications.choices import Stage
+from applications.choices import PartnerStepKind, Stage
 from applications.models import DocumentType, Reason
 from applications.reference import reference_data
 from applications.templatetags.timeline import when
@@ -174,6 +174,24 @@ def render(
             )
             % values,
         )
+    if notification.kind in (Kind.PARTNER_STEP_REMINDER, Kind.PARTNER_STEP_ESCALATION):
+        step = context.get("step", "")
+        values = {**values, "step": PartnerStepKind(step).label if step in PartnerStepKind.values else step}
+        if notification.kind == Kind.PARTNER_STEP_ESCALATION:
+            words = _(
+                "The partner's step “%(step)s” for application %(reference)s is past its time limit and "
+                "has been escalated to you."
+            )
+        elif context.get("level") == "breached":
+            words = _(
+                "The partner's step “%(step)s” for application %(reference)s is past its time limit: "
+                "chase the partner."
+            )
+        else:
+            words = _(
+                "The partner's step “%(step)s” for application %(reference)s is close to its time limit."
+            )
+        return Rendered(_kind_label(notification.kind), words % values)
     if notification.kind == Kind.STAGE_CHANGED:
         return Rendered(
             _("Your application moved on"), _("Application %(reference)s is now at: %(stage)s.") % values

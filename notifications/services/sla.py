@@ -3,7 +3,8 @@ what changed into notifications — the owner's reminder, the managers' escalati
 delay notice — and sends the missing-document nudges, all in one transaction per pass. The
 first-response clock of customers' questions moves in the same pass
 (``applications.services.questions_sla_advance``): the file's owner is reminded when an answer is
-close to due and again when it is overdue, and the managers are told when it is.
+close to due and again when it is overdue, and the managers are told when it is. So does the clock
+of partners' steps (``applications.services.partner_steps_sla_advance``), with the same reminders.
 
 Who owns a file now is the back office's to say: it is asked through
 ``settings.LOANPORTAL_OWNER_SELECTOR``, never imported.
@@ -29,7 +30,15 @@ from django.utils.module_loading import import_string
 from accounts.roles import Role
 from applications.choices import Stage
 from applications.models import LoanApplication, StageDefinition
-from applications.services import QuestionSlaChange, SlaChange, SlaChanges, questions_sla_advance, sla_advance
+from applications.services import (
+    PartnerStepSlaChange,
+    QuestionSlaChange,
+    SlaChange,
+    SlaChanges,
+    partner_steps_sla_advance,
+    questions_sla_advance,
+    sla_advance,
+)
 from applications.sla import SlaState
 
 from ..choices import Kind
@@ -50,6 +59,8 @@ class SweepResult:
     nudged: int = 0
     questions_at_risk: int = 0
     questions_breached: int = 0
+    partner_steps_at_risk: int = 0
+    partner_steps_breached: int = 0
     notifications: int = 0
     skipped: bool = False  # another sweep held the lock
     more: bool = False  # the pass stopped at its batch size: more stages are waiting for the next
@@ -81,6 +92,10 @@ def sla_sweep(*, now: dt.datetime | None = None, batch: int | None = None) -> Sw
         rows = _sla_rows(changes)
         questions = questions_sla_advance(now=now, batch=batch)
         rows += _question_rows(questions)
+        partner_steps = partner_steps_sla_advance(now=now, batch=batch)
+        rows += _partner_step_rows(partner_steps)
+        result.partner_steps_at_risk = sum(p.sla_state == SlaState.AT_RISK for p in partner_steps)
+        result.partner_steps_breached = sum(p.sla_state == SlaState.BREACHED for p in partner_steps)
         nudges = _nudge_rows(now=now)
         result.questions_at_risk = sum(q.sla_state == SlaState.AT_RISK for q in questions)
         result.questions_breached = sum(q.sla_state == SlaState.BREACHED for q in questions)
@@ -152,7 +167,7 @@ class _Audience:
         self.members = members
         self.managers = members.get(Role.MANAGER, [])
 
-    def owners(self, change: SlaChange | QuestionSlaChange) -> list[int]:
+    def owners(self, change: SlaChange | QuestionSlaChange | PartnerStepSlaChange) -> list[int]:
         """The file's current owner, else every active member of the stage's owner role."""
         if change.application_id in self.owner:
             return [self.owner[change.application_id]]
@@ -224,6 +239,39 @@ def _question_rows(changes: tuple[QuestionSlaChange, ...]) -> list[NewNotificati
                 key = f"{occurrence}:escalate:{recipient}"
                 rows.append(
                     NewNotification(recipient, Kind.QUESTION_ESCALATION, key, change.application_id, context)
+                )
+    return rows
+
+
+def _partner_step_rows(changes: tuple[PartnerStepSlaChange, ...]) -> list[NewNotification]:
+    """The reminders of partners' steps close to or past their time limit: the file's owner (else
+    the stage's role), who chases the partner, at risk and again once overdue; the managers once
+    overdue. Each dedupe key names the request (the step and when it was asked for: a step asked
+    again is a new request), the level and the recipient: a repeated pass adds nothing."""
+    if not changes:
+        return []
+    audience = _Audience([change.application_id for change in changes])
+    rows: list[NewNotification] = []
+    for change in changes:
+        occurrence = f"partner:{change.step_id}:{_stamp(change.requested_at)}"
+        context = {
+            "stage": change.stage,
+            "step": change.kind,
+            "due": change.due_at.isoformat(),
+            "level": change.sla_state,
+        }
+        for recipient in audience.owners(change):
+            key = f"{occurrence}:remind:{change.sla_state}:{recipient}"
+            rows.append(
+                NewNotification(recipient, Kind.PARTNER_STEP_REMINDER, key, change.application_id, context)
+            )
+        if change.sla_state == SlaState.BREACHED:
+            for recipient in audience.managers:
+                key = f"{occurrence}:escalate:{recipient}"
+                rows.append(
+                    NewNotification(
+                        recipient, Kind.PARTNER_STEP_ESCALATION, key, change.application_id, context
+                    )
                 )
     return rows
 
