@@ -19,7 +19,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -195,12 +196,7 @@ def problems(*codes: int) -> dict:
         422: "Refused by the rules (a file type, a quota), or an Idempotency-Key reused with another body.",
         429: "Too many requests with this key: wait for Retry-After seconds.",
     }
-    from drf_spectacular.utils import OpenApiResponse
-
     return {
         (code, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=described[code])
         for code in codes
     }
-
-
-__all__ = ["PROBLEM_CONTENT_TYPE", "Problem", "ProblemSerializer", "exception_handler", "problems", "status"]

@@ -10,8 +10,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from applications.choices import DocumentStatus, Powertrain, Stage, milestone_of
-from applications.models import Document, LoanApplication
+from applications.choices import (
+    DocumentStatus,
+    PartnerStepKind,
+    PartnerStepStatus,
+    Powertrain,
+    Stage,
+    milestone_of,
+)
+from applications.models import Document, LoanApplication, PartnerStep
 from common.pii import mask_name
 
 
@@ -107,6 +114,14 @@ class DelaySerializer(serializers.Serializer):
     what_happens_next = serializers.CharField()
 
 
+class PartnerSubStepSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PartnerStepKind.choices)
+    status = serializers.ChoiceField(choices=PartnerStepStatus.choices)
+    words = serializers.CharField(help_text="What the customer reads: who does what, in plain words.")
+    usual_days = serializers.IntegerField(help_text="Usual length in working days; 0: under a day.")
+    due_at = serializers.DateTimeField(allow_null=True)
+
+
 class ApplicationStatusSerializer(serializers.Serializer):
     """Where a file stands, in the customer's words (the timeline's)."""
 
@@ -130,6 +145,9 @@ class ApplicationStatusSerializer(serializers.Serializer):
     reply_by_text = serializers.CharField()
     delay = DelaySerializer(allow_null=True, help_text="A recorded cause of delay.")
     documents_needed = DocumentNeedSerializer(many=True)
+    partner_steps = PartnerSubStepSerializer(
+        many=True, help_text="Third parties' steps of the current stage."
+    )
     offer = OfferSerializer(allow_null=True)
     closing_reason = serializers.CharField(help_text="Why a closed file ended; may be empty.")
     updated_at = serializers.DateTimeField()
@@ -201,3 +219,29 @@ class DocumentUploadSerializer(serializers.Serializer):
         max_length=40, help_text="The document type's code: vehicle_invoice or vehicle_certificate."
     )
     file = serializers.FileField(help_text="A PDF, JPEG or PNG (judged by its content), at most 10 MB.")
+
+
+class PartnerReportSerializer(serializers.Serializer):
+    """A partner's progress on its step of a file."""
+
+    status = serializers.ChoiceField(
+        choices=PartnerStepStatus.choices,
+        help_text="in_progress, done, failed (with a cause), or requested to start again after a failure.",
+    )
+    cause = serializers.SlugField(
+        max_length=40, required=False, help_text="On failure: a cause of delay's code from the catalogue."
+    )
+    note = serializers.CharField(
+        max_length=500, required=False, help_text="For staff; never shown to the buyer."
+    )
+
+
+class PartnerStepSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=PartnerStepKind.choices, read_only=True)
+    status = serializers.ChoiceField(choices=PartnerStepStatus.choices, read_only=True)
+    stage = serializers.ChoiceField(choices=Stage.choices, read_only=True)
+
+    class Meta:
+        model = PartnerStep
+        fields = ["kind", "status", "stage", "requested_at", "due_at", "finished_at"]
+        read_only_fields = fields

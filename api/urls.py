@@ -25,6 +25,11 @@ urlpatterns = [
         views.ApplicationDocumentsView.as_view(),
         name="application-documents",
     ),
+    path(
+        "v1/applications/<str:reference>/partner-steps/<str:kind>/",
+        views.PartnerStepReportView.as_view(),
+        name="partner-step-report",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^", views.not_found),

@@ -7,14 +7,21 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from applications import services
-from applications.choices import FINAL_STAGES, Stage
-from applications.models import DocumentType, LoanApplication, LoanProduct
+from applications.choices import (
+    FINAL_STAGES,
+    PARTNER_STEP_WORDS,
+    PartnerStepKind,
+    PartnerStepStatus,
+    ReasonKind,
+    Stage,
+)
+from applications.models import DocumentType, LoanApplication, LoanProduct, Reason
 from applications.selectors import application_timeline
 from applications.templatetags.timeline import disbursement_text, expected_text, reply_by_text
 from applications.views.timeline import history_entries
@@ -29,6 +36,8 @@ from .serializers import (
     DocumentSerializer,
     DocumentUploadSerializer,
     HistorySerializer,
+    PartnerReportSerializer,
+    PartnerStepSerializer,
     WalkInSerializer,
     milestone_data,
 )
@@ -111,6 +120,13 @@ class ApplicationListView(DealerView):
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
 
+def _partner_words(step) -> str:
+    words = PARTNER_STEP_WORDS.get(step.kind)
+    if words is None:
+        return ""
+    return str(words.done if step.status == PartnerStepStatus.DONE else words.working)
+
+
 def status_data(application: LoanApplication) -> dict:
     """The file's status as the customer's timeline tells it (``applications.selectors``)."""
     timeline = application_timeline(application=application, latest_events=0)
@@ -160,6 +176,16 @@ def status_data(application: LoanApplication) -> dict:
                 "rejected": need.rejected,
             }
             for need in timeline.needs
+        ],
+        "partner_steps": [
+            {
+                "kind": step.kind,
+                "status": step.status,
+                "words": _partner_words(step),
+                "usual_days": step.usual_days,
+                "due_at": step.due_at,
+            }
+            for step in timeline.partner_steps
         ],
         "offer": (
             {
@@ -248,6 +274,60 @@ class ApplicationDocumentsView(DealerView):
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
 
+# The partner steps a dealership's own key may report: those its partners do at the showroom or
+# for it (the insurer it sells with, the GPS installer, the agent registering the lien). The
+# bureau's report, the e-signature service and the bank's transfer confirmation are not the
+# dealership's to vouch for: those partners need keys of their own (not built yet), or staff
+# record them in the back office.
+DEALER_REPORTED_STEPS = frozenset(
+    {PartnerStepKind.INSURANCE_POLICY, PartnerStepKind.GPS_INSTALLATION, PartnerStepKind.LIEN_REGISTRATION}
+)
+
+
+class PartnerStepReportView(DealerView):
+    @extend_schema(
+        operation_id="partner_steps_report",
+        summary="Report a partner's step",
+        description="A partner's progress on the file's latest step of this kind: `in_progress`, "
+        "`done`, `failed` (with a cause of delay from the catalogue, which becomes the file's), or "
+        "`requested` again after a failure. The same status again changes nothing. A dealership's "
+        "key reports insurance_policy, gps_installation and lien_registration.",
+        request=PartnerReportSerializer,
+        parameters=[
+            IDEMPOTENCY_PARAMETER,
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=PartnerStepKind.values),
+        ],
+        responses={200: PartnerStepSerializer, **problems(400, 401, 403, 404, 406, 409, 415, 422, 429)},
+    )
+    @idempotent
+    def post(self, request, reference: str, kind: str):
+        application = self.file_or_404(reference)
+        if kind not in PartnerStepKind.values:
+            raise Problem("not-found", 404, _("No such partner step."))
+        if kind not in DEALER_REPORTED_STEPS:
+            raise Problem("forbidden", 403, _("A dealership's key may not report this partner's step."))
+        step = application.partner_steps.filter(kind=kind).order_by("-requested_at", "-pk").first()
+        if step is None:
+            raise Problem("not-found", 404, _("This application has no such partner step."))
+        report = PartnerReportSerializer(data=request.data)
+        report.is_valid(raise_exception=True)
+        cause = None
+        if code := report.validated_data.get("cause"):
+            cause = Reason.objects.filter(code=code, kind=ReasonKind.DELAY, is_active=True).first()
+            if cause is None:
+                raise DjangoValidationError({"cause": _("No cause of delay has this code.")})
+        # actor None: the partner itself, as the core's callback path has it; which key reported
+        # is on the idempotency record.
+        step = services.partner_step_report(
+            step=step,
+            status=report.validated_data["status"],
+            note=report.validated_data.get("note", ""),
+            cause=cause,
+            actor=None,
+        )
+        return Response(PartnerStepSerializer(step).data)
+
+
 def not_found(request, *args, **kwargs) -> JsonResponse:
     """Any other address under /api/: a problem, not the site's HTML page."""
     return JsonResponse(
@@ -255,6 +335,3 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
         status=404,
         content_type=PROBLEM_CONTENT_TYPE,
     )
-
-
-__all__ = ["OpenApiResponse"]
