@@ -75,3 +75,7 @@ class ChannelPreferenceAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ChannelPreference, form, change: bool) -> None:
         # The same write path as the settings page.
         obj.pk = channel_preference_update(user=obj.user, email=obj.email, sms=obj.sms).pk
+
+
+# Dealers' webhooks: endpoints and the delivery log (notifications/webhooks/admin.py).
+from .webhooks import admin as webhooks_admin  # noqa: E402, F401
