@@ -14,7 +14,7 @@ TEST_WORKERS ?= auto
 # Runs the command that follows against DATABASE_URL, or the embedded PostgreSQL without it.
 WITH_DB := $(PY) bin/embedded_db.py run --
 
-.PHONY: run serve test lint format messages makemessages static install clean bench
+.PHONY: run serve cluster cluster-serve test lint format messages makemessages static install clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,19 @@ serve:
 	$(PY) manage.py seed_demo
 	@echo "Loan Portal on http://127.0.0.1:$(PORT)/ (admin: /admin/). Ctrl-C stops the web server, worker and beat."
 	$(VENV)/bin/honcho start --procfile Procfile.dev --port $(PORT)
+
+# The production topology on one machine (Procfile.cluster; README, "Running it in production"):
+# two gunicorn web processes (ports 8001 and 8002), a Celery worker per queue, one beat. Needs a
+# Redis server (REDIS_URL: broker and shared cache); DATABASE_URL, or the embedded PostgreSQL.
+cluster: install messages static
+	@test -n "$$REDIS_URL" || { echo "make cluster needs REDIS_URL=redis://… (the broker and the shared cache of every process)"; exit 2; }
+	$(WITH_DB) $(MAKE) --no-print-directory cluster-serve
+
+cluster-serve:
+	$(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py seed_demo
+	@echo "Loan Portal on http://127.0.0.1:$${CLUSTER_WEB1_PORT:-8001}/ and :$${CLUSTER_WEB2_PORT:-8002}/ (docs/nginx.conf puts a proxy in front). Ctrl-C stops every process."
+	$(VENV)/bin/honcho start --procfile Procfile.cluster
 
 test: install messages static
 	$(WITH_DB) $(VENV)/bin/pytest --numprocesses $(TEST_WORKERS) $(PYTEST_ARGS)

@@ -21,6 +21,7 @@ from django.urls import reverse
 from applications.models import DocumentType, LoanApplication, Reason, StageEvent
 from applications.tests.factories import at_offer, detail_url, in_review
 from common import ratelimit
+from common.logging import OncePerInterval, reset_filters
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,7 @@ def redis_away(request, settings, closed_port, hung_port, caplog):
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     settings.TIMELINE_CACHE_SECONDS = 60
     caplog.set_level(logging.ERROR, logger="django_redis.cache")
+    reset_filters("django_redis.cache", "common.ratelimit")
     return request.param
 
 
@@ -185,3 +187,18 @@ def test_the_rate_limit_uses_the_shared_cache_when_it_is_there():
     allowed = [ratelimit.hit("test-shared", "203.0.113.10", limit=2, now=2_000_000.0) for _ in range(3)]
     assert allowed == [True, True, False]
     assert ratelimit._local.get("ratelimit:test-shared:203.0.113.10:33333") is None
+
+
+def test_a_failure_repeated_on_every_call_is_logged_once_per_interval(settings):
+    """Every cache call fails while Redis is away: the log gets one traceback per 10 s per process."""
+    logger = logging.getLogger("django_redis.cache")
+    assert any(isinstance(found, OncePerInterval) for found in logger.filters)
+    once = OncePerInterval(seconds=3600)
+    records = [
+        logging.LogRecord("x", logging.ERROR, __file__, 1, "Exception ignored", None, None) for _ in range(5)
+    ]
+    kept = [record for record in records if once.filter(record)]
+    assert len(kept) == 1
+    once.reset()
+    again = logging.LogRecord("x", logging.ERROR, __file__, 1, "Exception ignored", None, None)
+    assert once.filter(again) and "4 more like it" in again.getMessage()

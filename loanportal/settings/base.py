@@ -561,13 +561,22 @@ LOANPORTAL_OWNER_SELECTOR = "reviews.selectors.current_assignees"
 # allowed only when DEBUG is on or this is set (the test settings: their receiver is local).
 WEBHOOK_ALLOW_LOCAL_HTTP = False
 
+# While Redis or the broker is away every cache call or request would log the same failure; the
+# first is logged, then one every 10 s per process with the number held back (common.logging).
+_ONCE_PER_10S = {"()": "common.logging.OncePerInterval", "seconds": 10.0}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"cache_away": _ONCE_PER_10S, "broker_away": _ONCE_PER_10S, "limit_away": _ONCE_PER_10S},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django_redis.cache": {"filters": ["cache_away"]},
+        "common.broker": {"filters": ["broker_away"]},
+        "common.ratelimit": {"filters": ["limit_away"]},
+    },
 }
 
 # Content-Security-Policy (django-csp 4): scripts, styles, fonts and everything else from this site
