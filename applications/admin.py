@@ -18,6 +18,7 @@ from .models import (
     Dealer,
     DocumentType,
     LoanProduct,
+    PartnerStepRequirement,
     Reason,
     StageDefinition,
 )
@@ -132,6 +133,16 @@ class BlacklistEntryAdmin(SimpleHistoryAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(PartnerStepRequirement)
+class PartnerStepRequirementAdmin(SimpleHistoryAdmin):
+    """Which partner steps each stage asks for when a file enters it, their limits in working hours,
+    and whether the stage waits for them (``services.partner_steps``)."""
+
+    list_display = ("stage", "kind", "partner_name", "limit_hours", "required", "is_active")
+    list_filter = ("stage", "required", "is_active")
+    list_editable = ("limit_hours", "required", "is_active")
 
 
 @admin.register(WorkingCalendar)

@@ -16,10 +16,18 @@ VIEW_CASES = [
     "applications.view_reason",
     "applications.view_stagedefinition",
     "applications.view_documenttype",
+    "applications.view_partnerstep",
 ]
 CONFIGURE = [
     f"applications.{action}_{model}"
-    for model in ("stagedefinition", "reason", "loanproduct", "documenttype", "dealer")
+    for model in (
+        "stagedefinition",
+        "reason",
+        "loanproduct",
+        "documenttype",
+        "dealer",
+        "partnersteprequirement",
+    )
     for action in ("add", "change", "view")
 ]
 

@@ -37,6 +37,7 @@ from .inlines import (
     StageEventInline,
     person_label,
 )
+from .partner_steps import PARTNER_STEPS_FORM_ID, PartnerStepInline, partner_step_view
 
 
 def _back_url(request: HttpRequest, application: LoanApplication) -> str:
@@ -54,7 +55,7 @@ class ApplicationPageMixin:
     """The page's half of ``LoanApplicationAdmin``: its fields, inlines and staff actions."""
 
     change_form_template = "admin/reviews/loanapplication/change_form.html"
-    inlines = (ApplicantInline, DocumentInline, StageEventInline)
+    inlines = (ApplicantInline, DocumentInline, PartnerStepInline, StageEventInline)
     fieldsets = (
         (
             None,
@@ -216,6 +217,7 @@ class ApplicationPageMixin:
             "delay_form": delay_form,
             "documents_form_id": DOCUMENTS_FORM_ID,
             "pii_form_id": PII_FORM_ID,
+            "partner_steps_form_id": PARTNER_STEPS_FORM_ID,
             "requested_amount_display": yuan(application.requested_amount, empty="—"),
         }
 
@@ -248,6 +250,11 @@ class ApplicationPageMixin:
                 "<path:object_id>/delay/",
                 view(require_POST(self.delay_view)),
                 name="applications_loanapplication_delay",
+            ),
+            path(
+                "<path:object_id>/partner-step/",
+                view(require_POST(self.partner_step_view)),
+                name="applications_loanapplication_partner_step",
             ),
             path(
                 "<path:object_id>/reassign/",
@@ -427,6 +434,10 @@ class ApplicationPageMixin:
                 % {"reason": reason.localized("text")},
             )
         return redirect(_back_url(request, application))
+
+    def partner_step_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Record a partner's answer on a step (``admin/partner_steps.py``)."""
+        return partner_step_view(self, request, object_id)
 
     def reassign_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         application = self._get_visible(request, object_id)

@@ -226,19 +226,20 @@ def test_the_page_costs_the_same_queries_however_many_documents_and_events(
     client.get(page_url(application))  # warms the content-type cache, as any running server has
     # 1 user, 2 the user's roles, 3 the application with dealer, product, applicant and the people
     # it names, 4 its open assignment with the assignee, 5-6 the user's own and group permissions,
-    # 7 the applicant inline, 8 the documents inline with types and reasons, 9 the history inline
-    # with actors, 10-12 whether every required document is on file (documents, required types,
-    # requests: "recommend approval"'s condition), 13 document problems and 14 rejection reasons
-    # for the buttons' forms, 15 document types to request, 16 document problems for the documents
-    # inline's reject buttons, 17 document-type names for the history's document events, 18 the
-    # catalogue's delay reasons for the cause-of-delay form. (The session comes from the cache;
-    # the file is assigned, so nobody is asked who may claim it.)
-    with django_assert_num_queries(18):
+    # 7 the applicant inline, 8 the documents inline with types and reasons, 9 the partner steps
+    # inline with their causes, 10 the history inline with actors, 11-13 whether every required
+    # document is on file (documents, required types, requests: "recommend approval"'s condition),
+    # 14 document problems and 15 rejection reasons for the buttons' forms, 16 document types to
+    # request, 17 document problems for the documents inline's reject buttons, 18 document-type
+    # names for the history's document events, 19 the catalogue's delay reasons for the
+    # cause-of-delay form. (The session comes from the cache; the file is assigned, so nobody is
+    # asked who may claim it.)
+    with django_assert_num_queries(19):
         client.get(page_url(application))
     for code in ("id_card_back", "driving_licence", "income_proof"):
         upload(application, code, customer)
 
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(19):
         client.get(page_url(application))
 
 
