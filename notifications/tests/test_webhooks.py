@@ -476,3 +476,35 @@ def test_a_draft_without_a_dealer_writes_nothing(customer, receiver, dealer):
     application = make_draft(customer=customer, dealer=dealer)
     assert application.dealer_id == dealer.pk
     assert not WebhookDelivery.objects.exists()  # a draft's creation is no event
+
+
+def test_a_name_that_now_resolves_inside_our_network_is_not_called(customer, dealer, reviewer, monkeypatch):
+    delivery, _secret = one_delivery(customer, dealer, reviewer, url="https://dms.example.cn/hooks")
+    posted = []
+    monkeypatch.setattr(services, "post", lambda **kwargs: posted.append(kwargs))
+    monkeypatch.setattr(
+        services.socket, "getaddrinfo", lambda *args, **kwargs: [(2, 1, 6, "", ("10.0.0.5", 443))]
+    )
+    assert services.webhook_delivery_send(delivery_id=delivery.pk, now=T0) == "retry"
+    assert posted == []
+    delivery.refresh_from_db()
+    assert (
+        delivery.last_error == "Refused: dms.example.cn resolves to a private or reserved address (10.0.0.5)."
+    )
+
+
+def test_the_secrets_are_encrypted_again_under_a_new_key(dealer, settings):
+    from io import StringIO
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    endpoint, secret = services.webhook_endpoint_create(
+        dealer=dealer, url="https://dms.example.cn/h", events=ALL_EVENTS
+    )
+    old_keys = list(settings.PII_ENCRYPTION_KEYS)
+    new_key = Fernet.generate_key().decode()
+    settings.PII_ENCRYPTION_KEYS = [new_key, *old_keys]
+    call_command("webhook_secrets_reencrypt", stdout=StringIO())
+    settings.PII_ENCRYPTION_KEYS = [new_key]  # the old key removed
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret

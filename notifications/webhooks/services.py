@@ -11,9 +11,12 @@ countdown has to survive a restart.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -28,6 +31,7 @@ from applications.reference import reference_data
 from . import payloads, signing
 from .choices import WebhookStatus
 from .models import WebhookDelivery, WebhookEndpoint
+from .validators import local_http_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +107,16 @@ def webhook_endpoint_rotate_secret(
     endpoint.secret_created_at = now
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until", "secret_created_at"])
     return secret
+
+
+def webhook_secrets_reencrypt() -> int:
+    """Encrypt every endpoint's secrets again under the newest PII key (after a key rotation):
+    reading decrypts with any key, saving encrypts with the first. Returns how many endpoints."""
+    count = 0
+    for endpoint in WebhookEndpoint.objects.order_by("pk").iterator(chunk_size=200):
+        endpoint.save(update_fields=["secret", "previous_secret"])
+        count += 1
+    return count
 
 
 # --- Deliveries written (the outbox) ------------------------------------------------------------
@@ -231,6 +245,22 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
+def refused_address(url: str) -> str:
+    """Why a post to ``url`` is refused now, or "": the URL was checked when it was saved, but its
+    name may since resolve to an address inside our network (a private, loopback or reserved one),
+    which the portal does not call (loopback only where plain local http is allowed)."""
+    parts = urlsplit(url)
+    try:
+        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ""  # the post fails with its own error
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if not address.is_global and not (address.is_loopback and local_http_allowed()):
+            return f"Refused: {parts.hostname} resolves to a private or reserved address ({address})."
+    return ""
+
+
 def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
     """POST once: ``TIMEOUT`` seconds, no redirects followed, the answer's start kept."""
     try:
@@ -265,19 +295,20 @@ def webhook_delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -
         return "failed"
     body = delivery.body.encode()
     timestamp = int(now.timestamp())
-    answer = post(
-        url=endpoint.url,
-        body=body,
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": USER_AGENT,
-            "Webhook-Id": str(delivery.event_id),
-            "Webhook-Timestamp": str(timestamp),
-            "Webhook-Signature": signing.signature_header(
-                secrets=endpoint.signing_secrets(now), timestamp=timestamp, body=body
-            ),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        "Webhook-Id": str(delivery.event_id),
+        "Webhook-Timestamp": str(timestamp),
+        "Webhook-Signature": signing.signature_header(
+            secrets=endpoint.signing_secrets(now), timestamp=timestamp, body=body
+        ),
+    }
+    refused = refused_address(endpoint.url)
+    if refused:
+        answer = Answer(status=None, text="", error=refused)
+    else:
+        answer = post(url=endpoint.url, body=body, headers=headers)
     kept = {"response_status": answer.status, "response_body": answer.text, "last_error": answer.error}
     if answer.ok:
         mine.update(status=WebhookStatus.DELIVERED, delivered_at=now, **kept)
