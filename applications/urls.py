@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import apply, documents, home, offer, privacy, questions, timeline, track
 from .views.dealer import claim as dealer_claim
+from .views.dealer import workspace as dealer
 
 app_name = "applications"
 
@@ -43,4 +44,14 @@ urlpatterns = [
     path("privacy/close/", privacy.privacy_close, name="privacy_close"),
     # --- a walk-in buyer's link (views/dealer/claim.py) ---
     path("claim/<str:token>/", dealer_claim.claim, name="claim"),
+    # --- the dealer workspace (views/dealer/workspace.py) ---
+    path("dealer/", dealer.workspace, name="dealer_workspace"),
+    path("dealer/new/", dealer.walk_in_new, name="dealer_walk_in"),
+    path("dealer/<str:reference>/", dealer.dealer_detail, name="dealer_detail"),
+    path("dealer/<str:reference>/link/", dealer.dealer_link_resend, name="dealer_link_resend"),
+    path(
+        "dealer/<str:reference>/documents/<slug:type_code>/",
+        dealer.dealer_document_upload,
+        name="dealer_document_upload",
+    ),
 ]
