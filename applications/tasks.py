@@ -12,6 +12,7 @@ from common.broker import publish
 
 from . import services
 from .bureau import BureauUnavailable
+from .choices import PartnerStepStatus
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +75,34 @@ def retention_sweep() -> dict:
 def enqueue_precheck(application_id: int) -> None:
     """Queue the pre-check; when the broker is away, leave it to the sweep (``common.broker``)."""
     publish(lambda: precheck_run.delay(application_id), what=f"the pre-check of application {application_id}")
+
+
+# --- The sandbox partner (``settings.PARTNER_SANDBOX``) -------------------------------------------
+
+
+@shared_task(acks_late=True)
+def partner_sandbox_answer(step_id: int, status: str) -> str:
+    """The sandbox partner's answer on one step: under way, then (``PARTNER_SANDBOX_DELAY_SECONDS``
+    later) done, through the same service as a real partner's callback. Safe to run twice (the same
+    status again changes nothing); a step staff finished, or whose file left the stage, is left as
+    it is."""
+    from .models import PartnerStep
+
+    step = PartnerStep.objects.select_related("application").filter(pk=step_id).first()
+    if step is None or not step.is_open or step.application.stage != step.stage:
+        return "left alone"
+    services.partner_step_report(step=step, status=status)
+    if status == PartnerStepStatus.IN_PROGRESS:
+        enqueue_partner_sandbox(step_id, PartnerStepStatus.DONE)
+    return status
+
+
+def enqueue_partner_sandbox(step_id: int, status: str = PartnerStepStatus.IN_PROGRESS) -> None:
+    """Queue the sandbox partner's next answer on a step, ``PARTNER_SANDBOX_DELAY_SECONDS`` from now;
+    when the broker is down, log it (the step waits for staff, as with a real partner)."""
+    try:
+        partner_sandbox_answer.apply_async(
+            (step_id, str(status)), countdown=settings.PARTNER_SANDBOX_DELAY_SECONDS
+        )
+    except Exception:  # kombu raises several types for an unreachable broker
+        logger.exception("Could not queue the sandbox partner's answer on step %s.", step_id)

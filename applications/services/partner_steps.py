@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
@@ -170,7 +171,22 @@ def partner_steps_request(*, application_id: int, stage: str, now: dt.datetime) 
         locked.save(update_fields=["event_count", "history_head", "partner_steps_waiting", "updated_at"])
         for event in events:
             hooks.run_stage_hooks(change=hooks.StageChange.of(event, customer_id=locked.customer_id))
+        _sandbox_answers([step.pk for step in steps])
     return steps
+
+
+def _sandbox_answers(step_ids: list[int]) -> None:
+    """With ``settings.PARTNER_SANDBOX`` (development, `make run`), the sandbox partner answers each
+    step by itself once the request commits (``tasks.partner_sandbox_answer``)."""
+    if not settings.PARTNER_SANDBOX:
+        return
+    from ..tasks import enqueue_partner_sandbox  # tasks import the services
+
+    def enqueue() -> None:
+        for step_id in step_ids:
+            enqueue_partner_sandbox(step_id)
+
+    transaction.on_commit(enqueue)
 
 
 @hooks.stage_hook(EventKind.TRANSITION)
@@ -257,6 +273,8 @@ def partner_step_report(
         hooks.run_stage_hooks(change=hooks.StageChange.of(event, customer_id=application.customer_id))
         if status == PartnerStepStatus.FAILED and cause is not None and in_this_stay:
             delay_cause_set(application=application, reason=cause, actor=None, now=now)
+        if status == PartnerStepStatus.REQUESTED and in_this_stay:
+            _sandbox_answers([locked.pk])
     return locked
 
 

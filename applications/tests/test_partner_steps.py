@@ -5,6 +5,7 @@ delay, and every change a history event."""
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -305,3 +306,51 @@ def test_the_earlier_stages_steps_leave_the_timeline_with_the_stage(client, sign
 def test_another_customer_sees_no_sub_steps_of_a_file_not_theirs(client, signing, other_customer):
     client.force_login(other_customer)
     assert client.get(detail_url(signing)).status_code == 404
+
+
+# --- The sandbox partner --------------------------------------------------------------------------------
+
+
+def test_the_sandbox_partner_answers_each_step_after_the_configured_delay(
+    customer, dealer, reviewer, approver, settings, django_capture_on_commit_callbacks
+):
+    settings.PARTNER_SANDBOX = True
+    settings.PARTNER_SANDBOX_DELAY_SECONDS = 7
+    with (
+        mock.patch("applications.tasks.partner_sandbox_answer.apply_async") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        application = contract_signing(customer, dealer, reviewer, approver, now=at(2026, 3, 6, 17))
+    steps = set(application.partner_steps.filter(stage=Stage.CONTRACT_SIGNING).values_list("pk", flat=True))
+    asked = {call.args[0][0]: call for call in queued.call_args_list}
+    assert steps <= set(asked)  # and the review's credit report, requested earlier
+    for step_id in steps:
+        assert asked[step_id].args[0][1] == PartnerStepStatus.IN_PROGRESS
+        assert asked[step_id].kwargs == {"countdown": 7}
+
+
+def test_the_sandbox_task_moves_a_step_under_way_then_done(signing, settings):
+    from applications.tasks import partner_sandbox_answer
+
+    step = step_of(signing, PartnerStepKind.INSURANCE_POLICY)
+    # Eager in tests: the "done" the task queues runs at once instead of after the delay.
+    assert partner_sandbox_answer(step.pk, PartnerStepStatus.IN_PROGRESS) == PartnerStepStatus.IN_PROGRESS
+    step.refresh_from_db()
+    assert step.status == PartnerStepStatus.DONE
+    statuses = [
+        e.data["status"]
+        for e in signing.events.filter(kind=EventKind.PARTNER).order_by("sequence")
+        if e.data["step"] == step.pk
+    ]
+    assert statuses == [PartnerStepStatus.REQUESTED, PartnerStepStatus.IN_PROGRESS, PartnerStepStatus.DONE]
+
+
+def test_the_sandbox_leaves_a_step_staff_finished_and_a_file_that_moved_on(signing, customer):
+    from applications.tasks import partner_sandbox_answer
+
+    step = report(step_of(signing, PartnerStepKind.INSURANCE_POLICY), PartnerStepStatus.FAILED)
+    assert partner_sandbox_answer(step.pk, PartnerStepStatus.IN_PROGRESS) == "left alone"
+    signature = step_of(signing, PartnerStepKind.E_SIGNATURE)
+    services.application_withdraw(application=signing, actor=customer)
+    assert partner_sandbox_answer(signature.pk, PartnerStepStatus.IN_PROGRESS) == "left alone"
+    assert step_of(signing, PartnerStepKind.E_SIGNATURE).status == PartnerStepStatus.REQUESTED
