@@ -1,12 +1,9 @@
-"""The worker's part of the reports: figures computed away from the web request, which a large
-book's 90 days would outlast (tens of seconds at a million applications)."""
+"""The worker's part of the reports: the daily rollups of stays kept up to date, and the default
+range's figures kept in the cache ahead of the managers."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from celery import shared_task
-from django.utils import translation
 
 from . import selectors
 
@@ -19,15 +16,9 @@ def report_refresh() -> int:
 
 
 @shared_task
-def report_compute(start: str, end: str, language: str) -> None:
-    """One range's report in one language, into the cache; queued by the page when a manager asks
-    for figures that are not kept (``views.report_for``)."""
-    date_range = selectors.DateRange(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
-    with translation.override(language):
-        try:
-            report = selectors.sla_report(date_range.start, date_range.end)
-        except Exception:
-            selectors.report_release(date_range, failed=True)
-            raise
-        selectors.report_store(report)
-        selectors.report_release(date_range)
+def stay_rollup_refresh() -> int:
+    """Beat, every ``REPORT_ROLLUP_SECONDS``: the daily rollups of stays brought up to date (the
+    days that ended since the last run and the past days the history gained stays for). Returns
+    the days rolled up."""
+    days, _rows = selectors.rollup_refresh()
+    return days

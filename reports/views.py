@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -23,7 +20,6 @@ from . import charts, exports, selectors
 from .forms import ReportRangeForm
 from .permissions import is_manager
 from .selectors import AGE_BUCKETS, DateRange, SlaReport, default_range, sla_report
-from .tasks import report_compute
 
 PRESET_DAYS = (7, 30, 90)
 
@@ -38,23 +34,14 @@ def _range_data(query, today: dt.date) -> dict[str, str]:
     return data
 
 
-def report_for(date_range: DateRange) -> SlaReport | None:
-    """The range's figures: kept ones; else asked of a worker (once, however many managers ask)
-    and waited for up to ``REPORT_WAIT_SECONDS``, which a small book's report fits in; None when
-    still being computed (a large book's 90 days take tens of seconds, longer than a web request
-    may). With ``REPORT_CACHE_SECONDS`` 0 the page computes them itself, every time."""
-    if not settings.REPORT_CACHE_SECONDS:
-        return sla_report(date_range.start, date_range.end, now=timezone.now())
+def report_for(date_range: DateRange) -> SlaReport:
+    """The range's figures: kept ones, else computed now and kept for ``REPORT_CACHE_SECONDS``
+    (0: computed on every view). The stays come from the daily rollups, so any range is computed
+    within the request: the page never waits on a worker."""
     report = selectors.cached_report(date_range)
-    if report is None and selectors.report_failed(date_range):
-        return None
-    if report is None and selectors.report_claim(date_range):
-        report_compute.delay(date_range.start.isoformat(), date_range.end.isoformat(), get_language())
-        report = selectors.cached_report(date_range)  # a worker in this process (tests) is done
-    deadline = time.monotonic() + settings.REPORT_WAIT_SECONDS
-    while report is None and time.monotonic() < deadline:
-        time.sleep(0.25)
-        report = selectors.cached_report(date_range)
+    if report is None:
+        report = sla_report(date_range.start, date_range.end, now=timezone.now())
+        selectors.report_store(report)
     return report
 
 
@@ -63,8 +50,7 @@ def report_for(date_range: DateRange) -> SlaReport | None:
 def sla(request: HttpRequest) -> HttpResponse:
     """Queries: the user (sign-in; the session comes from the cache), the manager check, the
     navbar's unread count, and the report's figures (``report_for``): none while they are kept,
-    else a worker's four (stays, backlog, funnel, approval factors; on PostgreSQL after one that
-    gives their sorts memory). A CSV file is written from the kept figures; with the cache off it
+    else its six, computed here (on PostgreSQL after one that gives their sorts memory). A CSV file is written from the kept figures; with the cache off it
     makes only its table's one query."""
     if not is_manager(request.user):
         raise PermissionDenied
@@ -81,13 +67,6 @@ def sla(request: HttpRequest) -> HttpResponse:
         if not settings.REPORT_CACHE_SECONDS:
             return exports.csv_response(table, exports.FreshFigures(date_range, timezone.now()))
         report = report_for(date_range)
-        if report is None:
-            messages.info(
-                request,
-                _("The figures for this range are being computed: download the table once they show."),
-            )
-            query = urlencode({"start": date_range.start.isoformat(), "end": date_range.end.isoformat()})
-            return redirect(f"{request.path}?{query}")
         return exports.csv_response(table, report)
 
     context: dict = {"form": form, "presets": [], "report": None}
@@ -100,17 +79,6 @@ def sla(request: HttpRequest) -> HttpResponse:
         report = report_for(date_range)
         range_query = urlencode({"start": date_range.start.isoformat(), "end": date_range.end.isoformat()})
         active_preset = next((p["days"] for p in context["presets"] if p["range"] == date_range), None)
-        if report is None:
-            # Being computed by a worker: the page says so and reloads itself until it is there,
-            # unless the last attempt failed.
-            failed = selectors.report_failed(date_range)
-            context.update(
-                preparing=not failed,
-                report_failed=failed,
-                range_query=range_query,
-                active_preset=active_preset,
-            )
-            return render(request, "reports/sla.html", context)
         titles = [str(m.title) for m in MILESTONES]
         context.update(
             report=report,

@@ -411,14 +411,13 @@ OTP_PER_ADDRESS_PER_HOUR = env.int("OTP_PER_ADDRESS_PER_HOUR", default=20)
 # of the file, and a browser's copy is confirmed (304) within the same window (0: neither); see
 # applications.views.timeline.application_detail.
 TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)
-# The SLA report: a range's figures are computed by a worker and kept this many seconds (0: the
-# page computes them itself on every view; it says how old they are). The page waits up to
-# REPORT_WAIT_SECONDS for figures it asked for, then says they are being prepared and reloads
-# itself. Beat computes the default range (the last 90 days) in every language every
-# REPORT_REFRESH_SECONDS, so managers opening the report never wait for it. Its statements sort
-# millions of stays on a large book: they get REPORT_WORK_MEM (PostgreSQL).
-# Without Redis every process has its own cache, and a worker's figures would never reach the web
-# process: the page then computes them itself (0), as fits the small book of `make run`.
+# The SLA report: a range's figures are computed by the page itself (its stays from daily rollups,
+# REPORT_ROLLUP_SECONDS below, so any range takes well under a second) and kept this many seconds
+# (0: computed on every view; the page says how old they are). Beat computes the default range
+# (the last 90 days) in every language every REPORT_REFRESH_SECONDS, so the page managers open
+# first is ready. Its statements get REPORT_WORK_MEM for their sorts (PostgreSQL).
+# REPORT_WAIT_SECONDS, REPORT_COMPUTE_SECONDS and REPORT_RETRY_SECONDS are no longer read (the page
+# waited on a worker before the rollups); kept so that existing environments still load.
 REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=900 if REDIS_URL else 0)
 REPORT_WAIT_SECONDS = env.float("REPORT_WAIT_SECONDS", default=3.0)
 REPORT_COMPUTE_SECONDS = env.int("REPORT_COMPUTE_SECONDS", default=600)
@@ -426,6 +425,9 @@ REPORT_COMPUTE_SECONDS = env.int("REPORT_COMPUTE_SECONDS", default=600)
 REPORT_RETRY_SECONDS = env.int("REPORT_RETRY_SECONDS", default=120)
 REPORT_REFRESH_SECONDS = env.float("REPORT_REFRESH_SECONDS", default=600.0)
 REPORT_WORK_MEM = env("REPORT_WORK_MEM", default="128MB")
+# The report reads stays from daily rollups (reports.models.StayRollup); beat brings them up to
+# date this often (0: never; `manage.py reports_backfill` computes them all).
+REPORT_ROLLUP_SECONDS = env.float("REPORT_ROLLUP_SECONDS", default=300.0)
 # Deliveries (notifications.services.delivery): a worker's claim on one lasts DELIVERY_LEASE_SECONDS
 # (its send is bounded well inside: the SMS adapters' timeouts, EMAIL_TIMEOUT, the task's time
 # limit); the relay runs every DELIVERY_RELAY_INTERVAL seconds and puts back a row whose claim
@@ -484,6 +486,11 @@ if REPORT_REFRESH_SECONDS:
     CELERY_BEAT_SCHEDULE["report-refresh"] = {
         "task": "reports.tasks.report_refresh",
         "schedule": REPORT_REFRESH_SECONDS,
+    }
+if REPORT_ROLLUP_SECONDS:
+    CELERY_BEAT_SCHEDULE["stay-rollups"] = {
+        "task": "reports.tasks.stay_rollup_refresh",
+        "schedule": REPORT_ROLLUP_SECONDS,
     }
 # Questions about an application (the timeline's thread): staff's first response is due this many
 # working hours after a question (on the working calendar, like staff stages); the SLA sweep reminds

@@ -61,15 +61,13 @@ from .report import (
     SlaReport,
     _beside,
     cached_report,
-    report_claim,
-    report_failed,
     report_memory,
     report_refresh,
-    report_release,
     report_store,
     sla_report,
 )
-from .stays import StayGroups, StayRow, StayStats, stage_summary_sql, stay_groups
+from .rollups import rollup_backfill, rollup_days, rollup_refresh
+from .stays import StayGroups, StayRow, StayStats, stage_summary_sql, stay_groups, stay_groups_exact
 
 # What the views, tasks, exports, charts, forms, the benchmark and the tests import from here. The
 # result classes are here too because reports kept in the cache were pickled under this module's
@@ -98,13 +96,14 @@ __all__ = [
     "default_range",
     "first_response",
     "funnel",
-    "report_claim",
-    "report_failed",
     "report_memory",
     "report_refresh",
-    "report_release",
     "report_store",
+    "rollup_backfill",
+    "rollup_days",
+    "rollup_refresh",
     "sla_report",
     "stage_summary_sql",
     "stay_groups",
+    "stay_groups_exact",
 ]

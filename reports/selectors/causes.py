@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from applications.choices import EventKind, Stage
 from applications.models import Reason
 
+from . import rollups
 from .base import REPORT_STAGES, DateRange, placeholders, tables
 from .stays import _localized
 
@@ -66,10 +67,25 @@ def breaches_by_cause_sql(date_range: DateRange) -> tuple[str, list[Any]]:
     return sql, [*REPORT_STAGES, start_at, end_at]
 
 
-def breaches_by_cause(date_range: DateRange) -> list[CauseRow]:
+def rollup_causes_sql(date_range: DateRange) -> tuple[str, list[Any]]:
+    """``breaches_by_cause_sql``'s columns from the daily rollups' cause rows for the rolled-up
+    days and the history for the rest (``rollups.rows_cte``)."""
+    params: list[Any] = []
+    rows = rollups.rows_cte(date_range, params, causes_only=True)
+    reason = default_connection.ops.quote_name(Reason._meta.db_table)
+    sql = (
+        f"WITH {rows} SELECT c.stage, c.cause, c.breached, r.text_zh_hans, r.text_en"
+        f" FROM (SELECT stage, cause, SUM(breached) AS breached FROM rollup_rows GROUP BY stage, cause) c"
+        f" LEFT JOIN {reason} r ON r.code = c.cause"
+    )
+    return sql, params
+
+
+def breaches_by_cause(date_range: DateRange, *, exact: bool = False) -> list[CauseRow]:
     """Stage by stage in lifecycle order, the most frequent cause first, "no cause recorded" last
-    in each stage (1 query)."""
-    sql, params = breaches_by_cause_sql(date_range)
+    in each stage (1 query). From the rollups and today's history; ``exact``: from the history
+    alone (as the rollups are checked)."""
+    sql, params = breaches_by_cause_sql(date_range) if exact else rollup_causes_sql(date_range)
     with default_connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -142,27 +142,6 @@ def report_store(report: SlaReport) -> None:
         cache.set(_report_key(report.range), report, timeout=settings.REPORT_CACHE_SECONDS)
 
 
-def report_claim(date_range: DateRange) -> bool:
-    """True for the one caller that should have the range computed now (in the active language);
-    False while a computation is already under way. The claim lapses after
-    ``REPORT_COMPUTE_SECONDS`` should its worker die."""
-    key = f"{_report_key(date_range)}:computing"
-    return cache.add(key, 1, timeout=settings.REPORT_COMPUTE_SECONDS)
-
-
-def report_release(date_range: DateRange, *, failed: bool = False) -> None:
-    """The computation ended. ``failed``: the page says so for ``REPORT_RETRY_SECONDS`` instead
-    of asking a worker again on every reload (the error is in the worker's log)."""
-    cache.delete(f"{_report_key(date_range)}:computing")
-    if failed:
-        cache.set(f"{_report_key(date_range)}:failed", 1, timeout=settings.REPORT_RETRY_SECONDS)
-
-
-def report_failed(date_range: DateRange) -> bool:
-    """The last computation of the range (active language) failed a moment ago."""
-    return bool(cache.get(f"{_report_key(date_range)}:failed"))
-
-
 def report_refresh(*, today: dt.date | None = None, now: dt.datetime | None = None) -> int:
     """Compute the default range's report in every language and keep it (beat, every
     ``REPORT_REFRESH_SECONDS``). Returns how many were stored."""

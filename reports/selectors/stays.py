@@ -6,6 +6,7 @@ package's docstring."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.choices import EventKind, Stage
 
+from . import rollups
 from .base import (
     REPORT_STAGES,
     DateRange,
@@ -186,6 +188,128 @@ def stay_groups_sql(
     return sql, params
 
 
+# --- From the rollups ---------------------------------------------------------------------------
+
+# Each grouping of the report: (dim, the rollup rows' dimension, the columns it groups by).
+_ROLLUP_GROUPINGS = (
+    ("stage", "stage", ("stage",)),
+    ("stage_week", "stage", ("stage", "week")),
+    ("week", "stage", ("week",)),
+    ("total", "stage", ()),
+    ("reviewer", "staff", ("stage", "key")),
+    ("dealer", "dealer", ("stage", "key")),
+    ("product", "product", ("stage", "key")),
+)
+
+
+def _per_grouping(source: str, columns: str, extra: tuple[str, ...] = ()) -> str:
+    """``source`` grouped as each of the report's groupings, UNION ALL: dim, stage, key_id, week,
+    then ``columns`` (aggregates), grouped by the grouping's columns and ``extra``."""
+    parts = []
+    for dim, dimension, keys in _ROLLUP_GROUPINGS:
+        selected = [
+            f"{column if column in keys else f'CAST(NULL AS {kind})'} AS {name}"
+            for column, kind, name in (
+                ("stage", "varchar", "stage"),
+                ("key", "bigint", "key_id"),
+                ("week", "date", "week"),
+            )
+        ]
+        group = ", ".join((*keys, *extra))
+        parts.append(
+            f"SELECT '{dim}' AS dim, {', '.join(selected)}, {columns} FROM {source}"
+            f" WHERE dimension = '{dimension}'" + (f" GROUP BY {group}" if group else "")
+        )
+    return " UNION ALL ".join(parts)
+
+
+def rollup_groups_sql(date_range: DateRange) -> tuple[str, list[Any]]:
+    """``stay_groups_sql``'s columns from the rollups (``rollups.rows_cte``): the counts added up,
+    the histograms merged (``unnest``, one sum per bucket) and each percentile read as
+    ``percentile_cont`` reads it, at the rollups' bucket middles: the value at rank ⌊p·(n − 1)⌋
+    and at the next rank (the first bucket whose running count passes each), interpolated.
+
+    The stage rows' histograms are merged once, by stage and week; the stage, week and total
+    histograms are added up from those. The query returns the two buckets of each percentile;
+    ``_merged_rows`` reads their middles and interpolates."""
+    params: list[Any] = []
+    rows = rollups.rows_cte(date_range, params)
+    week = "CAST(date_trunc('week', CAST(day AS timestamp)) AS date)"
+    counts = _per_grouping(
+        "rows_w",
+        "COALESCE(SUM(stays), 0) AS stays, COALESCE(SUM(with_due), 0) AS with_due,"
+        " COALESCE(SUM(breached), 0) AS breached",
+    )
+    partition = "PARTITION BY dim, stage, key_id, week"
+    picks = []
+    for p in (0.5, 0.9):
+        name = f"pct_{round(p * 100)}"
+        for end, rounding in (("lo", "floor"), ("hi", "ceil")):
+            picks.append(f"MIN(bucket) FILTER (WHERE upto > {rounding}({p} * (total - 1))) AS {name}_{end}")
+    unnested = "rollup_rows r CROSS JOIN LATERAL unnest(r.buckets, r.counts) AS u(bucket, n)"
+    t = tables()
+    sql = (
+        f"WITH {rows},"
+        f" rows_w AS (SELECT dimension, stage, key, {week} AS week, stays, with_due, breached FROM rollup_rows),"
+        f" cnt AS ({counts}),"
+        f" sw AS MATERIALIZED (SELECT r.stage, {week} AS week, u.bucket, SUM(u.n) AS n FROM {unnested}"
+        f"  WHERE r.dimension = 'stage' GROUP BY r.stage, week, u.bucket),"
+        f" hist AS ("
+        f"  SELECT 'stage_week' AS dim, stage, CAST(NULL AS bigint) AS key_id, week, bucket, n FROM sw"
+        f"  UNION ALL SELECT 'stage', stage, NULL, NULL, bucket, SUM(n) FROM sw GROUP BY stage, bucket"
+        f"  UNION ALL SELECT 'week', NULL, NULL, week, bucket, SUM(n) FROM sw GROUP BY week, bucket"
+        f"  UNION ALL SELECT 'total', NULL, NULL, NULL, bucket, SUM(n) FROM sw GROUP BY bucket"
+        f"  UNION ALL SELECT CASE r.dimension WHEN 'staff' THEN 'reviewer' ELSE r.dimension END, r.stage,"
+        f"   r.key, NULL, u.bucket, SUM(u.n) FROM {unnested}"
+        f"   WHERE r.dimension IN ('staff', 'dealer', 'product') GROUP BY r.dimension, r.stage, r.key, u.bucket),"
+        f" cum AS (SELECT dim, stage, key_id, week, bucket,"
+        f"  SUM(n) OVER ({partition} ORDER BY bucket) AS upto, SUM(n) OVER ({partition}) AS total FROM hist),"
+        f" q AS (SELECT dim, stage, key_id, week, MIN(total) AS total, {', '.join(picks)}"
+        f"  FROM cum GROUP BY dim, stage, key_id, week),"
+        f" g AS (SELECT c.dim, c.stage, c.key_id, c.week, c.stays, c.with_due, c.breached,"
+        f"  q.total, q.pct_50_lo, q.pct_50_hi, q.pct_90_lo, q.pct_90_hi FROM cnt c"
+        f"  LEFT JOIN q ON q.dim = c.dim AND q.stage IS NOT DISTINCT FROM c.stage"
+        f"   AND q.key_id IS NOT DISTINCT FROM c.key_id AND q.week IS NOT DISTINCT FROM c.week)"
+        f" SELECT g.dim, g.stage, g.key_id, g.week, g.stays, g.with_due, g.breached,"
+        f"  g.total, g.pct_50_lo, g.pct_50_hi, g.pct_90_lo, g.pct_90_hi,"
+        f"  u.username, d.name, pr.name_zh_hans, pr.name_en"
+        f" FROM g"
+        f" LEFT JOIN {t['user']} u ON g.dim = 'reviewer' AND u.id = g.key_id"
+        f" LEFT JOIN {t['dealer']} d ON g.dim = 'dealer' AND d.id = g.key_id"
+        f" LEFT JOIN {t['product']} pr ON g.dim = 'product' AND pr.id = g.key_id"
+    )
+    return sql, params
+
+
+def interpolated(p: float, total: int | None, low: int | None, high: int | None) -> float | None:
+    """``percentile_cont``'s interpolation between the values at ranks ⌊p·(n − 1)⌋ and the next,
+    each read as the middle of its bucket."""
+    if not total or low is None or high is None:
+        return None
+    position = p * (int(total) - 1)
+    below, above = rollups.bucket_middle(low), rollups.bucket_middle(high)
+    return below + (position - math.floor(position)) * (above - below)
+
+
+def _merged_rows(rows: list[tuple]) -> list[tuple]:
+    """``rollup_groups_sql``'s rows in ``stay_groups_sql``'s columns."""
+    return [
+        (
+            dim,
+            stage,
+            key_id,
+            week,
+            stays,
+            with_due,
+            breached,
+            interpolated(0.5, total, p50_lo, p50_hi),
+            interpolated(0.9, total, p90_lo, p90_hi),
+            *labels,
+        )
+        for dim, stage, key_id, week, stays, with_due, breached, total, p50_lo, p50_hi, p90_lo, p90_hi, *labels in rows
+    ]
+
+
 def stage_summary_sql(date_range: DateRange) -> tuple[str, list[Any]]:
     """The raw ``GROUP BY`` the per-stage table wraps: the stays of the range, grouped by stage, with
     count, breach counts, median and p90. For the benchmark ("the report vs the SQL it wraps")."""
@@ -206,12 +330,28 @@ def _localized(zh: str | None, en: str | None) -> str:
 
 
 def stay_groups(date_range: DateRange) -> StayGroups:
-    """Every grouping of the stays that ended in the range (1 query). The weekly rows cover every
-    week the range touches (the first and last may be partial), empty weeks too."""
+    """Every grouping of the stays that ended in the range (1 query), from the daily rollups for
+    the rolled-up days and the history for the rest (``rollups``): counts and breaches exact,
+    median and p90 within 1 % of ``percentile_cont``. The weekly rows cover every week the range
+    touches (the first and last may be partial), empty weeks too."""
+    sql, params = rollup_groups_sql(date_range)
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return _stay_groups_from(date_range, _merged_rows(rows))
+
+
+def stay_groups_exact(date_range: DateRange) -> StayGroups:
+    """``stay_groups`` from the history alone, the percentiles exact (``percentile_cont``): what
+    the rollups are checked against (tests, benchmark). Tens of seconds on a large book."""
     sql, params = stay_groups_sql(date_range)
     with default_connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    return _stay_groups_from(date_range, rows)
+
+
+def _stay_groups_from(date_range: DateRange, rows: list[tuple]) -> StayGroups:
     groups = StayGroups()
     by_stage: dict[str, StayRow] = {}
     order: dict[str | None, int] = {stage: number for number, stage in enumerate(REPORT_STAGES)}

@@ -76,7 +76,13 @@ def test_the_stage_table_as_csv(client, manager, book):
     ]
     by_stage = {row[0]: row[1:] for row in rows[1:]}
     # Reviews [2, 6] h: median 4 h, p90 2 + 0.9·4 = 5.6 h; one of two late.
-    assert by_stage["Under review"] == ["2", "4.00", "5.60", "2", "1", "50.0"]
+    # Median and p90 come from the daily rollups' histograms: within 1 % (the counts exactly).
+    review = by_stage["Under review"]
+    assert review[0] == "2" and review[3:] == ["2", "1", "50.0"]
+    assert (float(review[1]), float(review[2])) == (
+        pytest.approx(4.0, rel=0.01),
+        pytest.approx(5.6, rel=0.01),
+    )
     assert by_stage["Approval"] == ["2", "1.00", "1.00", "0", "0", ""]
     assert by_stage["Contract signing"] == ["0", "", "", "0", "0", ""]
     # The total mixes stages (two submissions, pre-checks, reviews, approvals): counts and breach

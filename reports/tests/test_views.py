@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
-from django.utils import translation
 
 from applications.choices import Stage
 from applications.tests.factories import DealerFactory
@@ -225,74 +224,24 @@ def test_a_csv_file_of_kept_figures_costs_no_report_query(
     assert response["Content-Type"].startswith("text/csv")
 
 
-@pytest.fixture
-def busy_worker(monkeypatch, settings):
-    """A worker that has not got round to the report yet: what a large book looks like for a while."""
-    from reports import views
-
-    queued = []
-    monkeypatch.setattr(views.report_compute, "delay", lambda *args: queued.append(args))
-    settings.REPORT_WAIT_SECONDS = 0
-    return queued
-
-
-def test_figures_still_being_computed_say_so_and_the_page_reloads_itself(
-    client, manager, customer, report_cache, busy_worker
+def test_a_range_not_kept_is_computed_in_the_request_without_waiting(
+    client, manager, customer, report_cache, monkeypatch
 ):
+    """The stays come from the daily rollups: the page computes any range itself, at once, and
+    keeps it; it never sleeps waiting on a worker."""
+    import time
+
+    def no_sleep(seconds):
+        raise AssertionError(f"the page slept {seconds} s")
+
+    monkeypatch.setattr(time, "sleep", no_sleep)
     _book(customer, 2)
     client.force_login(manager)
     november = {"start": "2026-11-01", "end": "2026-11-30"}
     response = client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
     page = response.content.decode()
     assert response.status_code == 200
-    assert "The figures for this range are being computed" in page
-    assert '<meta http-equiv="refresh" content="5">' in page
-    assert response.context["report"] is None
-    assert busy_worker == [("2026-11-01", "2026-11-30", "en")]
-
-    # Asked again while it runs: not queued twice.
-    client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
-    assert len(busy_worker) == 1
-
-    # The worker finishes: the next reload shows the figures.
-    from reports.tasks import report_compute
-
-    with translation.override("en"):
-        report_compute.run(*busy_worker[0])
-    response = client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
     assert response.context["report"].funnel.submitted == 2
-    assert "being computed" not in response.content.decode()
-
-
-def test_a_csv_file_asked_for_while_the_figures_are_computed_leads_back_to_the_page(
-    client, manager, customer, report_cache, busy_worker
-):
-    client.force_login(manager)
-    november = {"start": "2026-11-01", "end": "2026-11-30"}
-    response = client.get(URL, {**november, "format": "csv", "table": "stages"}, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 302
-    assert response["Location"] == f"{URL}?start=2026-11-01&end=2026-11-30"
-    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "download the table once they show" in page
-
-
-def test_a_failed_computation_says_so_instead_of_reloading_for_ever(
-    client, manager, customer, report_cache, monkeypatch, settings
-):
-    from reports import selectors as report_selectors
-
-    settings.REPORT_WAIT_SECONDS = 0
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("the database went away")
-
-    monkeypatch.setattr(report_selectors, "sla_report", broken)
-    client.force_login(manager)
-    november = {"start": "2026-11-01", "end": "2026-11-30"}
-    with pytest.raises(RuntimeError):  # tasks run in-process here, and their errors propagate
-        client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
-
-    response = client.get(URL, november, HTTP_ACCEPT_LANGUAGE="en")
-    page = response.content.decode()
-    assert "could not be computed" in page
     assert 'http-equiv="refresh"' not in page
+    csv = client.get(URL, {**november, "format": "csv", "table": "stages"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")

@@ -1,0 +1,351 @@
+"""Daily rollups of stays (``reports.models.StayRollup``): how they are computed from the history,
+kept up to date, and read back as the report's groupings.
+
+**Buckets.** A duration of s seconds (to the millisecond) falls in bucket
+⌊log_RATIO(1000·s)⌋ (0 for one millisecond); 0 s in bucket −1; a negative duration (a clock set
+back) in −2 − ⌊log_RATIO(−1000·s)⌋, so that the indexes follow the durations' order. A bucket is
+read as its geometric middle, RATIO^(b + ½) ms: every duration in it lies within a factor
+√RATIO (0.995 % for 1.02) of that value, so a quantile read from the merged histogram — the
+middle of the bucket holding the rank, interpolated between the two ranks as ``percentile_cont``
+does — is within 1 % of the exact one.
+
+**Days.** A day (in Asia/Shanghai) is rolled up by one ``INSERT … SELECT … GROUP BY GROUPING
+SETS`` over its stays (``rollup_days``: a run of days in one statement, after deleting their rows,
+in one transaction: recomputing a day replaces it). ``StayRollupMark`` says up to which instant
+the rollups go (``rolled_until``, ``SETTLE`` before the run: today's rows hold today's stays up to
+it) and up to which event (the high-water mark): beat (``rollup_refresh``, every few minutes)
+recomputes the days from the last mark's to today and the day of every transition recorded since
+the mark (history written late for a past day too); ``manage.py reports_backfill`` every day.
+Both take one advisory lock, so two never write the same days at once.
+
+**Reading.** The report's queries take the rollups for the stays that ended before
+``rolled_until`` and the history for the few minutes after it, computed into the same rows by the
+same SQL (``rollup_select``) and merged in one statement. Without a mark (before the first
+backfill) everything is read from the history, as before the rollups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from django.db import connection as default_connection
+from django.db import transaction
+from django.db.backends.utils import CursorWrapper
+from django.utils import timezone
+
+from applications.choices import EventKind
+from applications.models import StageEvent
+
+from ..models import StayRollup, StayRollupMark
+from .base import REPORT_STAGES, DateRange, placeholders, seconds_between, tables
+
+RATIO = 1.02
+# Events recorded this recently are looked at again next time: a transaction still open when
+# beat reads the history commits them later, with ids below the mark it takes.
+SETTLE = dt.timedelta(minutes=10)
+# Days per statement in a backfill: each statement groups this many days' stays.
+BACKFILL_DAYS = 31
+_LOCK = 0x5EA7_0011  # pg_advisory_xact_lock key of the rollups' writers
+
+
+def bucket_middle(bucket: int) -> float:
+    """The value (seconds) a bucket is read as: its geometric middle."""
+    if bucket >= 0:
+        return RATIO ** (bucket + 0.5) / 1000
+    if bucket == -1:
+        return 0.0
+    return -(RATIO ** (-2 - bucket + 0.5)) / 1000
+
+
+def bucket_of(seconds: float) -> int:
+    """The bucket of a duration, as the SQL computes it (for tests)."""
+    if seconds > 0:
+        return math.floor(math.log(seconds * 1000) / math.log(RATIO))
+    if seconds == 0:
+        return -1
+    return -2 - math.floor(math.log(-seconds * 1000) / math.log(RATIO))
+
+
+def _bucket_sql(value: str) -> str:
+    log = f"ln({RATIO!r})"
+    return (
+        f"CASE WHEN {value} > 0 THEN CAST(floor(ln({value} * 1000) / {log}) AS integer)"
+        f" WHEN {value} = 0 THEN -1"
+        f" ELSE -2 - CAST(floor(ln(-{value} * 1000) / {log}) AS integer) END"
+    )
+
+
+def middle_sql(bucket: str) -> str:
+    """SQL for ``bucket_middle``."""
+    return (
+        f"CASE WHEN {bucket} >= 0 THEN power({RATIO!r}, {bucket} + 0.5) / 1000"
+        f" WHEN {bucket} = -1 THEN 0"
+        f" ELSE -power({RATIO!r}, -2 - {bucket} + 0.5) / 1000 END"
+    )
+
+
+def mark_table() -> str:
+    return default_connection.ops.quote_name(StayRollupMark._meta.db_table)
+
+
+def rollup_table() -> str:
+    return default_connection.ops.quote_name(StayRollup._meta.db_table)
+
+
+# --- From the history to rollup rows ------------------------------------------------------------
+
+
+def _source(lower: str, upper: str, bounds: list[Any], params: list[Any], *, causes_only: bool) -> str:
+    """``src``: the transitions out of a report stage recorded in ``[lower, upper)`` (SQL
+    expressions whose parameters are ``bounds``) that are stays (their start is on record) or
+    breaches (for the breaches by cause, which do not need the start): the day they ended, the
+    groupings' keys, the duration, the breach flag and, for a breach, its cause."""
+    t = tables()
+    transition = EventKind.TRANSITION.value
+    assert transition.isidentifier()  # a code constant, never input
+    params.append(str(timezone.get_default_timezone()))
+    seconds = seconds_between("e.created_at", "e.stay_started_at")
+    late = "e.stay_due_at IS NOT NULL AND e.created_at > e.stay_due_at"
+    params.extend(REPORT_STAGES)
+    params.extend(bounds)
+    which = late if causes_only else f"e.stay_started_at IS NOT NULL OR ({late})"
+    return (
+        f"SELECT CAST(e.created_at AT TIME ZONE %s AS date) AS day, e.from_stage AS stage,"
+        f" CASE WHEN u.is_staff THEN e.actor_id END AS staff_id,"
+        f" a.dealer_id AS dealer_id, a.product_id AS product_id,"
+        f" CASE WHEN e.stay_started_at IS NOT NULL THEN {seconds} END AS seconds,"
+        f" CASE WHEN e.stay_due_at IS NULL THEN NULL WHEN e.created_at > e.stay_due_at THEN 1 ELSE 0 END"
+        f"  AS breached,"
+        f" CASE WHEN {late} THEN COALESCE(e.data ->> 'delay_reason', '') END AS cause"
+        f" FROM {t['event']} e"
+        f" JOIN {t['app']} a ON a.id = e.application_id"
+        f" LEFT JOIN {t['user']} u ON u.id = e.actor_id"
+        f" WHERE e.kind = '{transition}' AND e.from_stage IN ({placeholders(REPORT_STAGES)})"
+        f"  AND e.created_at >= {lower} AND e.created_at < {upper} AND ({which})"
+    )
+
+
+ROLLUP_COLUMNS = "day, stage, dimension, key, cause, stays, with_due, breached, seconds, buckets, counts"
+
+
+def rollup_select(lower: str, upper: str, bounds: list[Any], params: list[Any]) -> str:
+    """A SELECT of ``ROLLUP_COLUMNS``: the rollup rows of the stays that ended in ``[lower,
+    upper)``, one per day, stage and grouping (``models.StayRollup``), in one pass over the
+    history (``GROUPING SETS``)."""
+    src = _source(lower, upper, bounds, params, causes_only=False)
+    bucket = _bucket_sql("seconds")
+    # GROUPING(staff_id, dealer_id, product_id): a bit for each column a set does not group by.
+    return (
+        f"WITH src AS MATERIALIZED ({src}),"
+        f" hist AS (SELECT day, stage, GROUPING(staff_id, dealer_id, product_id) AS g,"
+        f"  staff_id, dealer_id, product_id, bucket, COUNT(*) AS n,"
+        f"  COUNT(breached) AS with_due, COALESCE(SUM(breached), 0) AS breached, SUM(seconds) AS seconds"
+        f"  FROM (SELECT *, {bucket} AS bucket FROM src WHERE seconds IS NOT NULL) timed"
+        f"  GROUP BY GROUPING SETS ((day, stage, bucket), (day, stage, staff_id, bucket),"
+        f"   (day, stage, dealer_id, bucket), (day, stage, product_id, bucket)))"
+        f" SELECT day, stage,"
+        f"  CASE g WHEN 7 THEN 'stage' WHEN 3 THEN 'staff' WHEN 5 THEN 'dealer' ELSE 'product' END"
+        f"   AS dimension,"
+        f"  COALESCE(staff_id, dealer_id, product_id) AS key, '' AS cause, CAST(SUM(n) AS integer) AS stays,"
+        f"  CAST(SUM(with_due) AS integer) AS with_due, CAST(SUM(breached) AS integer) AS breached,"
+        f"  SUM(seconds) AS seconds, array_agg(bucket ORDER BY bucket) AS buckets,"
+        f"  array_agg(CAST(n AS integer) ORDER BY bucket) AS counts"
+        f" FROM hist GROUP BY day, stage, g, staff_id, dealer_id, product_id"
+        f" UNION ALL"
+        f" SELECT day, stage, 'cause', NULL, cause, CAST(COUNT(*) AS integer), CAST(COUNT(*) AS integer),"
+        f"  CAST(COUNT(*) AS integer), 0, CAST('{{}}' AS integer[]), CAST('{{}}' AS integer[])"
+        f" FROM src WHERE cause IS NOT NULL GROUP BY day, stage, cause"
+    )
+
+
+def cause_select(lower: str, upper: str, bounds: list[Any], params: list[Any]) -> str:
+    """The cause rows alone (``dimension = 'cause'``), as ``rollup_select`` makes them: the
+    breaches by cause read only the breached stays of the history."""
+    src = _source(lower, upper, bounds, params, causes_only=True)
+    return (
+        f"SELECT day, stage, 'cause' AS dimension, CAST(NULL AS bigint) AS key, cause,"
+        f" CAST(COUNT(*) AS integer) AS breached FROM ({src}) src GROUP BY day, stage, cause"
+    )
+
+
+# --- Writing ------------------------------------------------------------------------------------
+
+
+def rollup_days(first: dt.date, last: dt.date, *, until: dt.datetime) -> int:
+    """Replace the rollups of ``first`` … ``last`` (Shanghai days, both included) by the history's
+    stays that ended before ``until``, in one transaction: one DELETE and one INSERT … SELECT per
+    ``BACKFILL_DAYS`` days. Returns the rows written."""
+    written = 0
+    with transaction.atomic(), default_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        start = first
+        while start <= last:
+            end = min(last, start + dt.timedelta(days=BACKFILL_DAYS - 1))
+            cursor.execute(
+                f"DELETE FROM {rollup_table()} WHERE period = 'day' AND day >= %s AND day <= %s", [start, end]
+            )
+            lower, upper = DateRange(start, end).bounds()
+            params: list[Any] = []
+            select = rollup_select("%s", "%s", [lower, min(upper, until)], params)
+            cursor.execute(
+                f"INSERT INTO {rollup_table()} (period, {ROLLUP_COLUMNS}) SELECT 'day', s.* FROM ({select}) s",
+                params,
+            )
+            written += max(cursor.rowcount, 0)
+            start = end + dt.timedelta(days=1)
+        written += _rollup_weeks(cursor, monday(first), monday(last))
+    return written
+
+
+def monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _rollup_weeks(cursor: CursorWrapper, first: dt.date, last: dt.date) -> int:
+    """The week rows of the weeks from the Monday ``first`` to the Monday ``last`` replaced by the
+    sums of their days' rows (counts added up, histograms merged)."""
+    table = rollup_table()
+    keys = "week, stage, dimension, key, cause"
+    cursor.execute(f"DELETE FROM {table} WHERE period = 'week' AND day >= %s AND day <= %s", [first, last])
+    cursor.execute(
+        f"INSERT INTO {table} (period, day, stage, dimension, key, cause, stays, with_due, breached, seconds,"
+        f" buckets, counts)"
+        f" WITH d AS (SELECT CAST(date_trunc('week', CAST(day AS timestamp)) AS date) AS week, stage,"
+        f"  dimension, key, cause, stays, with_due, breached, seconds, buckets, counts FROM {table}"
+        f"  WHERE period = 'day' AND day >= %s AND day <= %s),"
+        f" c AS (SELECT {keys}, SUM(stays) AS stays, SUM(with_due) AS with_due, SUM(breached) AS breached,"
+        f"  SUM(seconds) AS seconds FROM d GROUP BY {keys}),"
+        f" h AS (SELECT {keys}, u.bucket, SUM(u.n) AS n"
+        f"  FROM d CROSS JOIN LATERAL unnest(d.buckets, d.counts) AS u(bucket, n) GROUP BY {keys}, u.bucket),"
+        f" a AS (SELECT {keys}, array_agg(bucket ORDER BY bucket) AS buckets,"
+        f"  array_agg(CAST(n AS integer) ORDER BY bucket) AS counts FROM h GROUP BY {keys})"
+        f" SELECT 'week', c.week, c.stage, c.dimension, c.key, c.cause, c.stays, c.with_due, c.breached,"
+        f"  c.seconds, COALESCE(a.buckets, CAST('{{}}' AS integer[])), COALESCE(a.counts, CAST('{{}}' AS integer[]))"
+        f" FROM c LEFT JOIN a ON a.week = c.week AND a.stage = c.stage AND a.dimension = c.dimension"
+        f"  AND COALESCE(a.key, -1) = COALESCE(c.key, -1) AND a.cause = c.cause",
+        [first, last + dt.timedelta(days=6)],
+    )
+    return max(cursor.rowcount, 0)
+
+
+def _settled(now: dt.datetime) -> tuple[int, dt.datetime]:
+    """The mark to record now: ``now − SETTLE`` (every transaction that wrote a stay before it has
+    committed) and the last transition recorded before it (the high-water mark)."""
+    until = now - SETTLE
+    last_id = (
+        StageEvent.objects.filter(kind=EventKind.TRANSITION, created_at__lt=until)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return last_id or 0, until
+
+
+def _save_mark(event_id: int, until: dt.datetime) -> None:
+    StayRollupMark.objects.update_or_create(pk=1, defaults={"event_id": event_id, "rolled_until": until})
+
+
+def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive days as (first, last) runs."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] + dt.timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def first_stay_day() -> dt.date | None:
+    first = (
+        StageEvent.objects.filter(kind=EventKind.TRANSITION, from_stage__in=REPORT_STAGES)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return timezone.localdate(first) if first else None
+
+
+def rollup_backfill(*, since: dt.date | None = None, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Every day from ``since`` (default: the first stay's) to today rolled up afresh, up to
+    ``now − SETTLE``, and the mark set. Without a mark yet the whole history is rolled up whatever
+    ``since`` says (days before it would otherwise be read as empty). Returns (days, rows)."""
+    now = now or timezone.now()
+    event_id, until = _settled(now)
+    mark = StayRollupMark.objects.filter(pk=1).first()
+    if mark is None or mark.rolled_until is None or since is None:
+        since = first_stay_day()
+    last = timezone.localdate(until)
+    if since is None or since > last:
+        _save_mark(event_id, until)
+        return 0, 0
+    rows = rollup_days(since, last, until=until)
+    _save_mark(event_id, until)
+    return (last - since).days + 1, rows
+
+
+def rollup_refresh(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Beat: bring the rollups up to ``now − SETTLE``: the days from the last mark's to today (today's
+    rows hold today's stays so far), and every past day a transition was recorded for since the
+    mark (history written late); each day recomputed whole, so running it twice changes nothing.
+    Without a mark, the whole history (``rollup_backfill``). Returns (days, rows)."""
+    now = now or timezone.now()
+    mark = StayRollupMark.objects.filter(pk=1).first()
+    if mark is None or mark.rolled_until is None:
+        return rollup_backfill(now=now)
+    event_id, until = _settled(now)
+    until = max(until, mark.rolled_until)  # the mark never goes back
+    last = timezone.localdate(until)
+    zone = str(timezone.get_default_timezone())
+    with default_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT CAST(created_at AT TIME ZONE %s AS date) FROM {tables()['event']}"
+            f" WHERE id > %s AND kind = %s AND from_stage IN ({placeholders(REPORT_STAGES)})",
+            [zone, mark.event_id, EventKind.TRANSITION.value, *REPORT_STAGES],
+        )
+        touched = [day for (day,) in cursor.fetchall() if day <= last]
+    day = timezone.localdate(mark.rolled_until)
+    while day <= last:
+        touched.append(day)
+        day += dt.timedelta(days=1)
+    rows = 0
+    runs = _runs(touched)
+    for first, final in runs:
+        rows += rollup_days(first, final, until=until)
+    _save_mark(max(event_id, mark.event_id), until)
+    return sum((final - first).days + 1 for first, final in runs), rows
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+def rows_cte(date_range: DateRange, params: list[Any], *, causes_only: bool = False) -> str:
+    """``rollup_rows``: the range's rollup rows: the rollups' for the stays that ended before the
+    mark's ``rolled_until``, and the same rows computed from the history for the stays that ended
+    after it (today's latest, or the whole range before the first backfill). The mark is read
+    inside the statement, so that one statement sees one mark."""
+    start_at, end_at = date_range.bounds()
+    mark = f"(SELECT rolled_until FROM {mark_table()} WHERE id = 1)"
+    lower = f"GREATEST(%s, COALESCE({mark}, %s))"
+    columns = "day, stage, dimension, key, cause, breached" if causes_only else ROLLUP_COLUMNS
+    raw_params: list[Any] = []
+    raw = (cause_select if causes_only else rollup_select)(
+        lower, "%s", [start_at, start_at, end_at], raw_params
+    )
+    # The whole weeks of the range from their week rows, the days around them from day rows.
+    first_monday = monday(date_range.start + dt.timedelta(days=6))
+    last_monday = monday(date_range.end + dt.timedelta(days=1)) - dt.timedelta(days=7)
+    if first_monday > last_monday:
+        first_monday, last_monday = date_range.end + dt.timedelta(days=1), date_range.end
+    params.extend([date_range.start, date_range.end, first_monday, last_monday, first_monday, last_monday])
+    params.extend(raw_params)
+    where = "dimension = 'cause' AND " if causes_only else ""
+    return (
+        f"rollup_rows AS MATERIALIZED ("
+        f"SELECT {columns} FROM {rollup_table()} WHERE {where}{mark} IS NOT NULL AND ("
+        f" (period = 'day' AND day >= %s AND day <= %s AND NOT (day >= %s AND day <= %s + 6))"
+        f" OR (period = 'week' AND day >= %s AND day <= %s))"
+        f" UNION ALL SELECT {columns} FROM ({raw}) raw)"
+    )
