@@ -72,3 +72,9 @@ def test_the_document_is_served_as_openapi_3(api):
     assert document["openapi"].startswith("3.")
     assert "/api/v1/applications/" in document["paths"]
     assert document["components"]["securitySchemes"]["dealerKey"]["scheme"] == "bearer"
+
+
+def test_the_document_is_valid_openapi_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))

@@ -658,6 +658,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"StageEnum": "applications.choices.Stage"},
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "applications.choices.Stage",
+        "DocumentStatusEnum": "applications.choices.DocumentStatus",
+        "PartnerStepStatusEnum": "applications.choices.PartnerStepStatus",
+    },
 }
 CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {"task": "api.tasks.idempotency_purge", "schedule": 3600.0}
