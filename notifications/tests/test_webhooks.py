@@ -508,3 +508,39 @@ def test_the_secrets_are_encrypted_again_under_a_new_key(dealer, settings):
     call_command("webhook_secrets_reencrypt", stdout=StringIO())
     settings.PII_ENCRYPTION_KEYS = [new_key]  # the old key removed
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_the_same_delivery_at_once_post_it_once(customer, dealer, receiver):
+    import threading
+
+    from django.db import connections
+
+    # A row as the hook writes it (a transactional test runs the pre-check on commit: no factory).
+    endpoint, _secret = services.webhook_endpoint_create(dealer=dealer, url=receiver.url, events=ALL_EVENTS)
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        application=make_draft(customer=customer, dealer=dealer),
+        event_type=WebhookEvent.STAGE_CHANGED,
+        body="{}",
+        occurred_at=T0,
+        due_at=T0,
+        retry_until=T0 + dt.timedelta(hours=24),
+    )
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def worker():
+        start.wait()
+        try:
+            outcomes.append(services.webhook_delivery_send(delivery_id=delivery.pk, now=T0))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["delivered", "skipped"]
+    assert len(receiver.posts) == 1
