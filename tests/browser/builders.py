@@ -38,3 +38,27 @@ def at_offer(*, customer, dealer, reviewer, approver, **draft) -> LoanApplicatio
         rate=Decimal("0.0588"),
         term_months=36,
     )
+
+
+def documents_then_offer(application: LoanApplication, *, customer, reviewer, approver) -> LoanApplication:
+    """A submitted file waiting for the customer's documents: they are uploaded (review resumes), the
+    reviewer recommends it and the approver offers ¥140,000.00 at 5.88 % over 36 months."""
+    for doc_type in application.missing_document_types():
+        upload(application, doc_type.code, customer)
+    application.refresh_from_db()
+    assert application.stage == Stage.UNDER_REVIEW, application.stage
+    application = services.review_recommend(application=application, actor=reviewer)
+    return services.approval_approve(
+        application=application,
+        actor=approver,
+        amount=Decimal("140000.00"),
+        rate=Decimal("0.0588"),
+        term_months=36,
+    )
+
+
+def paid_out(application: LoanApplication, *, operations, finance) -> LoanApplication:
+    """An accepted offer through contract, lien registration and disbursement."""
+    application = services.contract_mark_signed(application=application, actor=operations)
+    application = services.lien_mark_registered(application=application, actor=operations)
+    return services.disbursement_release(application=application, actor=finance)
