@@ -316,8 +316,9 @@ def test_the_list_costs_the_same_whatever_its_length(
     client.force_login(dealer_user)
     client.get(WORKSPACE)  # warms the configuration and the stage durations' caches
 
-    # session, user, the user's permissions (user's and groups'), the dealerships, the count, the
-    # page with applicant, claim, dealer, product and cause joined, the page's documents, its requests.
+    # The user, their permissions (their own and their groups'), their dealerships, the count, the
+    # page with applicant, claim, dealer, product and cause joined, the page's documents and
+    # requests (dealer_rows), the navbar's unread count. The session is in the cache.
     with django_assert_num_queries(9):
         client.get(WORKSPACE)
     for _ in range(3):
@@ -342,3 +343,17 @@ def test_the_navbar_leads_a_signed_in_dealer_to_the_workspace_and_nobody_else(cl
     client.logout()
     client.login(username=customer.username, password="a-Long-passphrase-42")
     assert WORKSPACE not in client.get("/").content.decode()
+
+
+def test_a_files_page_costs_a_fixed_number_of_queries(
+    client, dealer_user, dealer, customer, reviewer, approver, django_assert_num_queries
+):
+    offered = at_offer(customer, dealer, reviewer, approver)
+    client.force_login(dealer_user)
+    client.get(detail(offered))  # warms the configuration and the stage durations' caches
+
+    # The user, their permissions (own and groups'), the file with applicant, claim, dealer,
+    # product and cause joined; the timeline's events, documents and requests; the dealership's
+    # documents and the types it may upload; the navbar's unread count.
+    with django_assert_num_queries(10):
+        client.get(detail(offered))
