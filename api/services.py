@@ -52,7 +52,7 @@ def dealer_api_user(*, dealer: Dealer) -> User:
         return link.user
     users = get_user_model()
     with transaction.atomic():
-        user = users(username=f"api~{dealer.code}~{secrets.token_hex(3)}", first_name=f"API · {dealer.name}")
+        user = users(username=f"api.{dealer.code}.{secrets.token_hex(3)}", first_name=f"API · {dealer.name}")
         user.set_unusable_password()
         user.save()
         user.groups.add(Group.objects.get(name=Role.DEALER))

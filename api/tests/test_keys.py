@@ -34,6 +34,7 @@ def test_the_dealerships_keys_share_one_api_user_in_its_staff(dealer, manager):
     assert first.actor == second.actor == DealerApiUser.objects.get(dealer=dealer).user
     assert dealer.staff.filter(pk=first.actor.pk).exists()
     assert not first.actor.has_usable_password()
+    first.actor.full_clean()  # a user name the admin's own form accepts
     assert first.created_by == manager
 
 
@@ -103,3 +104,22 @@ def test_only_managers_see_the_keys(client, cast, role, write_key):
 
 def test_a_read_key_reads(api, own_file, read_key):
     assert api.get("/api/v1/applications/", **bearer(read_key[1])).status_code == 200
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_the_key_list_reads_a_fixed_number_of_queries(
+    client, manager, dealer, other_dealer, count, django_assert_num_queries
+):
+    for index in range(count):
+        make_key(dealer=dealer if index % 2 else other_dealer, created_by=manager, name=f"Key {index}")
+    client.force_login(manager)
+    client.get("/admin/api/apikey/")  # the session and the configuration caches warmed
+    # 1. the user (the session is in the cache), 2. the manager check, 3. the dealer filter's
+    # choices, 4-5. the admin's two counts (filtered, all), 6-8. the user's permissions and role
+    # names for the menus, 9. the page of keys with their dealers and creators: the same whatever
+    # the number of keys.
+    with django_assert_num_queries(9):
+        response = client.get("/admin/api/apikey/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert all(f"lp_{key.prefix}_…" in page for key in ApiKey.objects.all())
