@@ -18,6 +18,7 @@ from applications.tests.factories import (
     detail_url,
     start_walk_in,
     text_of,
+    upload,
 )
 from common import sms
 
@@ -155,3 +156,22 @@ def test_neither_the_number_nor_the_code_is_ever_in_an_address(client, walk_in, 
 
     for address in (url, response.url):
         assert BUYER_PHONE not in address and code not in address
+
+
+def test_the_dealer_who_started_the_file_never_uses_the_buyers_pages(client, walk_in, dealer_user, buyer):
+    application, url = walk_in
+    client.force_login(buyer)
+    prove_number(client, url)
+    client.post(url, {"action": "claim"})
+    document = upload(application, "id_card_front", actor=buyer)
+    client.force_login(dealer_user)
+
+    download = reverse("applications:document_download", args=[application.reference, document.public_id])
+    assert client.get(download).status_code == 404
+    assert (
+        client.get(
+            reverse("applications:document_upload", args=[application.reference, "id_card_front"])
+        ).status_code
+        == 404
+    )
+    assert client.get(apply_step_url(application, "consent")).status_code == 403

@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -65,8 +64,11 @@ def _posted(request: HttpRequest):
 
 
 def own_application(request: HttpRequest, reference: str) -> LoanApplication:
-    """The user's application by reference, or 404 (another customer's looks like a wrong one)."""
-    mine = LoanApplication.objects.filter(Q(customer=request.user) | Q(created_by=request.user))
+    """The user's application by reference, or 404 (another customer's looks like a wrong one).
+
+    The customer's only: a dealer's staff who started a walk-in buyer's file (its ``created_by``)
+    follow it in their workspace and never fill in, upload or consent on the buyer's pages."""
+    mine = LoanApplication.objects.filter(customer=request.user)
     return get_object_or_404(mine.select_related("applicant", "dealer", "product"), reference=reference)
 
 

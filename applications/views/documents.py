@@ -105,8 +105,9 @@ def document_download(request: HttpRequest, reference: str, public_id: uuid.UUID
     )
     application, user = document.application, request.user
     # Staff open documents in the back office, which checks the file is in their scope and logs
-    # each opening (``reviews/admin/documents.py``): here only the file's own people.
-    if user.pk not in (application.customer_id, application.created_by_id):
+    # each opening (``reviews/admin/documents.py``): here only the file's customer (a dealer's staff
+    # who started it see their dealership's uploads in their workspace, never the buyer's papers).
+    if user.pk != application.customer_id:
         raise Http404  # the same answer as for a document that does not exist
     extension = EXTENSIONS.get(document.content_type, "bin")
     try:
