@@ -357,3 +357,17 @@ def test_a_files_page_costs_a_fixed_number_of_queries(
     # documents and the types it may upload; the navbar's unread count.
     with django_assert_num_queries(10):
         client.get(detail(offered))
+
+
+@pytest.mark.parametrize("persona", EXPECTED)
+def test_only_the_dealerships_staff_text_a_new_link(
+    client, personas, persona, dealer, dealer_user, django_capture_on_commit_callbacks
+):
+    application = start_walk_in(dealer, dealer_user)
+    url = reverse("applications:dealer_link_resend", args=[application.reference])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_persona(client, personas, persona).post(url)
+
+    assert response.status_code == {"own": 302, "other": 404, "customer": 403, "anonymous": 302}[persona]
+    assert len(sms.outbox) == (1 if persona == "own" else 0)
