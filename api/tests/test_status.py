@@ -57,3 +57,16 @@ def test_history_has_no_staff_names_or_notes(api, in_review, reader, reviewer):
 def test_the_reference_may_be_typed_with_its_dash_and_in_lower_case(api, own_file, reader):
     typed = own_file.display_reference.lower()
     assert api.get(f"/api/v1/applications/{typed}/", **reader).status_code == 200
+
+
+def test_status_and_history_read_a_fixed_number_of_queries(api, in_review, reader, django_assert_num_queries):
+    base = f"/api/v1/applications/{in_review.reference}/"
+    api.get(base, **reader)  # the configuration, the delay prediction and the key's last use, once
+    api.get(f"{base}history/", **reader)
+    # 1. the key with its dealership and API user, 2. the file with its buyer, product and cause
+    # of delay, 3. its events (stage changes and partner steps, windowed), 4. its documents,
+    # 5. its document requests.
+    with django_assert_num_queries(5):
+        api.get(base, **reader)
+    with django_assert_num_queries(5):
+        api.get(f"{base}history/", **reader)
