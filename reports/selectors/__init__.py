@@ -14,10 +14,13 @@ Definitions (the report's page and its CSV files say the same):
   (``StageEvent.due_at``, kept since migration 0012, which the leaving transition repeats as
   ``stay_due_at``; staff stages count their limit in working time). Stays without a recorded due time (stages without a limit, history from before 0012)
   count in the durations but not in the breach share, whose denominator is shown beside it.
-- **Median and p90** are ``percentile_cont``: sort the n durations, take position p·(n − 1)
+- **Median and p90** are ``percentile_cont``'s: sort the n durations, take position p·(n − 1)
   (0-based) and interpolate linearly between the two neighbouring values (PostgreSQL's
   ``percentile_cont(p) WITHIN GROUP (ORDER BY …)``). Durations are measured to the millisecond
-  (each timestamp rounded to the nearest millisecond).
+  (each timestamp rounded to the nearest millisecond). The report reads them from the daily
+  rollups of stays (``rollups``): the same ranks, each value read as the middle of its
+  histogram bucket (buckets 2 % wide), so within 1 % of the exact figure; counts and breaches
+  are exact. ``stay_groups_exact`` computes the exact figures from the history (tests, bench).
 - **The reviewer** of a stay is the staff member whose transition ended it (reviewer, approver,
   operations, finance); stays ended by the customer, a dealer or the system are grouped as such —
   customers never appear by name.
@@ -36,14 +39,16 @@ Definitions (the report's page and its CSV files say the same):
   share breached: answered late, or unanswered past due, of the waits answered or past due.
 
 Queries: ``stay_groups`` 1, ``backlog`` 1, ``funnel`` 1, ``approval_factors`` 1,
-``breaches_by_cause`` 1, ``first_response`` 1 — ``sla_report`` makes these six whatever the size
+``breaches_by_cause`` 1, ``first_response`` 1, and the rollups' mark before the stays and the
+breaches (1 each) — ``sla_report`` makes these eight whatever the size
 of the book. Values
 never go into the SQL text: every value is
 a query parameter; only table names, column names and the package's own constants are written in.
 
 Each table has its module: ``stays`` (durations and breaches), ``open_applications`` (the
 backlog), ``milestones`` (the funnel), ``factors`` (approval factors), ``causes`` (breaches by
-cause), ``questions`` (first response to customers' questions); ``report`` assembles them
+cause), ``questions`` (first response to customers' questions); ``rollups`` keeps the daily
+rollups of stays the stays and causes are read from; ``report`` assembles them
 and keeps the result in the cache; ``base`` is what they share (the range, the SQL building
 blocks). The backlog's and the funnel's modules are not named ``backlog`` and ``funnel``: here
 those names are the functions.

@@ -97,7 +97,15 @@ def rollup_table() -> str:
 # --- From the history to rollup rows ------------------------------------------------------------
 
 
-def _source(lower: str, upper: str, bounds: list[Any], params: list[Any], *, causes_only: bool) -> str:
+def _source(
+    lower: str,
+    upper: str,
+    bounds: list[Any],
+    params: list[Any],
+    *,
+    causes_only: bool,
+    after: dt.datetime | None = None,
+) -> str:
     """``src``: the transitions out of a report stage recorded in ``[lower, upper)`` (SQL
     expressions whose parameters are ``bounds``) that are stays (their start is on record) or
     breaches (for the breaches by cause, which do not need the start): the day they ended, the
@@ -111,6 +119,12 @@ def _source(lower: str, upper: str, bounds: list[Any], params: list[Any], *, cau
     params.extend(REPORT_STAGES)
     params.extend(bounds)
     which = late if causes_only else f"e.stay_started_at IS NOT NULL OR ({late})"
+    # ``after``: a bound known before the statement, which ``lower`` implies; the planner then
+    # sees how few rows it reads (a bound read inside the statement it would take for a third).
+    known = ""
+    if after is not None:
+        known = " AND e.created_at >= %s"
+        params.append(after)
     return (
         f"SELECT CAST(e.created_at AT TIME ZONE %s AS date) AS day, e.from_stage AS stage,"
         f" CASE WHEN u.is_staff THEN e.actor_id END AS staff_id,"
@@ -123,18 +137,20 @@ def _source(lower: str, upper: str, bounds: list[Any], params: list[Any], *, cau
         f" JOIN {t['app']} a ON a.id = e.application_id"
         f" LEFT JOIN {t['user']} u ON u.id = e.actor_id"
         f" WHERE e.kind = '{transition}' AND e.from_stage IN ({placeholders(REPORT_STAGES)})"
-        f"  AND e.created_at >= {lower} AND e.created_at < {upper} AND ({which})"
+        f"  AND e.created_at >= {lower} AND e.created_at < {upper}{known} AND ({which})"
     )
 
 
 ROLLUP_COLUMNS = "day, stage, dimension, key, cause, stays, with_due, breached, seconds, buckets, counts"
 
 
-def rollup_select(lower: str, upper: str, bounds: list[Any], params: list[Any]) -> str:
+def rollup_select(
+    lower: str, upper: str, bounds: list[Any], params: list[Any], *, after: dt.datetime | None = None
+) -> str:
     """A SELECT of ``ROLLUP_COLUMNS``: the rollup rows of the stays that ended in ``[lower,
     upper)``, one per day, stage and grouping (``models.StayRollup``), in one pass over the
     history (``GROUPING SETS``)."""
-    src = _source(lower, upper, bounds, params, causes_only=False)
+    src = _source(lower, upper, bounds, params, causes_only=False, after=after)
     bucket = _bucket_sql("seconds")
     # GROUPING(staff_id, dealer_id, product_id): a bit for each column a set does not group by.
     return (
@@ -160,10 +176,12 @@ def rollup_select(lower: str, upper: str, bounds: list[Any], params: list[Any]) 
     )
 
 
-def cause_select(lower: str, upper: str, bounds: list[Any], params: list[Any]) -> str:
+def cause_select(
+    lower: str, upper: str, bounds: list[Any], params: list[Any], *, after: dt.datetime | None = None
+) -> str:
     """The cause rows alone (``dimension = 'cause'``), as ``rollup_select`` makes them: the
     breaches by cause read only the breached stays of the history."""
-    src = _source(lower, upper, bounds, params, causes_only=True)
+    src = _source(lower, upper, bounds, params, causes_only=True, after=after)
     return (
         f"SELECT day, stage, 'cause' AS dimension, CAST(NULL AS bigint) AS key, cause,"
         f" CAST(COUNT(*) AS integer) AS breached FROM ({src}) src GROUP BY day, stage, cause"
@@ -321,19 +339,32 @@ def rollup_refresh(*, now: dt.datetime | None = None) -> tuple[int, int]:
 # --- Reading ------------------------------------------------------------------------------------
 
 
+def rolled_until() -> dt.datetime | None:
+    """The mark's instant: stays that ended before it are in the rollups (1 query)."""
+    return StayRollupMark.objects.filter(pk=1).values_list("rolled_until", flat=True).first()
+
+
 def rows_cte(date_range: DateRange, params: list[Any], *, causes_only: bool = False) -> str:
     """``rollup_rows``: the range's rollup rows: the rollups' for the stays that ended before the
     mark's ``rolled_until``, and the same rows computed from the history for the stays that ended
-    after it (today's latest, or the whole range before the first backfill). The mark is read
-    inside the statement, so that one statement sees one mark."""
+    after it (today's latest, or the whole range before the first backfill).
+
+    The mark is read twice: before (1 query), so that a range ending before it reads no history
+    and the planner knows how little of it the rest reads; and inside the statement, which takes
+    its bound from there, so that one statement sees one mark even if beat moves it meanwhile
+    (it only moves forward)."""
     start_at, end_at = date_range.bounds()
+    known = rolled_until()
     mark = f"(SELECT rolled_until FROM {mark_table()} WHERE id = 1)"
-    lower = f"GREATEST(%s, COALESCE({mark}, %s))"
     columns = "day, stage, dimension, key, cause, breached" if causes_only else ROLLUP_COLUMNS
+    raw = ""
     raw_params: list[Any] = []
-    raw = (cause_select if causes_only else rollup_select)(
-        lower, "%s", [start_at, start_at, end_at], raw_params
-    )
+    if known is None or known < end_at:
+        lower = f"GREATEST(%s, COALESCE({mark}, %s))"
+        select = cause_select if causes_only else rollup_select
+        after = max(start_at, known) if known is not None else None
+        raw = select(lower, "%s", [start_at, start_at, end_at], raw_params, after=after)
+        raw = f" UNION ALL SELECT {columns} FROM ({raw}) raw"
     # The whole weeks of the range from their week rows, the days around them from day rows.
     first_monday = monday(date_range.start + dt.timedelta(days=6))
     last_monday = monday(date_range.end + dt.timedelta(days=1)) - dt.timedelta(days=7)
@@ -346,6 +377,5 @@ def rows_cte(date_range: DateRange, params: list[Any], *, causes_only: bool = Fa
         f"rollup_rows AS MATERIALIZED ("
         f"SELECT {columns} FROM {rollup_table()} WHERE {where}{mark} IS NOT NULL AND ("
         f" (period = 'day' AND day >= %s AND day <= %s AND NOT (day >= %s AND day <= %s + 6))"
-        f" OR (period = 'week' AND day >= %s AND day <= %s))"
-        f" UNION ALL SELECT {columns} FROM ({raw}) raw)"
+        f" OR (period = 'week' AND day >= %s AND day <= %s)){raw})"
     )
