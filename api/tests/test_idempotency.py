@@ -128,3 +128,24 @@ def test_concurrent_retries_make_one_document(own_file, writer):
     assert answers[0][1] == answers[1][1]
     assert Document.objects.count() == 1
     assert IdempotencyRecord.objects.count() == 1
+
+
+def test_a_server_error_is_not_kept_so_a_retry_runs_again(api, own_file, writer, monkeypatch):
+    from applications import services
+
+    upload = services.dealer_document_upload
+
+    def broken(**kwargs):
+        raise RuntimeError("the bucket is away")
+
+    monkeypatch.setattr(services, "dealer_document_upload", broken)
+    first = _upload(api, own_file.reference, writer, "flaky")
+    assert first.status_code == 500
+    assert first["Content-Type"] == "application/problem+json"
+    assert first.json()["type"].endswith("/server-error")
+    assert "bucket" not in first.content.decode()  # nothing of the failure's own text
+    assert not IdempotencyRecord.objects.exists()
+    monkeypatch.setattr(services, "dealer_document_upload", upload)
+    again = _upload(api, own_file.reference, writer, "flaky")
+    assert again.status_code == 201
+    assert Document.objects.count() == 1
