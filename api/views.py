@@ -77,7 +77,9 @@ class ApplicationListView(DealerView):
         operation_id="applications_list",
         summary="The dealership's files",
         description="Newest change first, 50 a page (page_size up to 200); follow `next` to walk "
-        "the pages. To sync, remember when you last asked and pass it as `updated_since`.",
+        "the pages. To sync, pass the time you last asked, less a minute, as `updated_since` (a "
+        "change carries the time it was made, which may be a moment before it is visible); "
+        "files seen twice are simply the same file again.",
         parameters=[ListFilters],
         responses={200: ApplicationSummarySerializer(many=True), **problems(400, 401, 404, 406, 429)},
     )
