@@ -44,6 +44,8 @@ WHY_TWICE_IS_HARMLESS = {
     "api.tasks.idempotency_purge": "deletes the API's kept answers past 24 hours: the second finds none",
     "notifications.tasks.daily_digest": "one digest per manager and Shanghai day (dedupe key)",
     "reports.tasks.report_refresh": "recomputes the cached default report: twice is only work",
+    "reports.tasks.stay_rollup_refresh": "an advisory lock of its own; a day's rollup is replaced, "
+    "not added to, so recomputing it twice gives the same rows",
 }
 
 

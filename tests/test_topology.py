@@ -77,3 +77,16 @@ def test_every_task_lands_on_a_queue_some_worker_consumes():
     assert ours
     for name in ours:
         assert app.amqp.router.route({}, name)["queue"].name in consumed, name
+
+
+def test_the_documented_proxy_sends_to_every_web_process():
+    nginx = (settings.BASE_DIR / "docs" / "nginx.conf").read_text()
+    upstream = re.search(r"upstream loanportal_web \{(.*?)\}", nginx, re.S).group(1)
+    servers = re.findall(r"server (127\.0\.0\.1:\d+)", upstream)
+    binds = [option(words, "--bind") for words in processes().values() if "loanportal.wsgi" in words]
+    defaults = [re.sub(r"\$\{\w+:-(\d+)\}", r"\1", bind) for bind in binds]
+    assert sorted(servers) == sorted(defaults)
+
+
+def test_every_process_is_started_again_when_it_exits():
+    assert all(words[0] == "bin/restarting" for words in processes().values())
