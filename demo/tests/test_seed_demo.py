@@ -228,3 +228,19 @@ def test_the_demo_records_each_stay_as_the_chain_tells():
         assert [(e.stay_started_at, e.stay_due_at) for e in chain] == stays_as_the_chain_tells(chain)
     assert sum(e.stay_started_at is not None for e in events) > 20
     assert sum(e.stay_due_at is not None for e in events) > 0
+
+
+def test_the_demo_customers_files_ask_their_stages_partner_steps(seeded):
+    from applications.models import PartnerStep, PartnerStepRequirement
+
+    stages = set(PartnerStepRequirement.objects.values_list("stage", flat=True))
+    files = LoanApplication.objects.filter(
+        customer__username__in=["demo_customer", "demo_customer2"], stage__in=sorted(stages)
+    )
+    assert files.exists()
+    for application in files:
+        asked = set(PartnerStep.objects.filter(application=application).values_list("stage", flat=True))
+        assert asked == {application.stage}
+    out = StringIO()
+    call_command("verify_history", stdout=out)
+    assert f"All {SMALL} application histories verify" in out.getvalue()

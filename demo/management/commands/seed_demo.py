@@ -11,8 +11,12 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from tqdm import tqdm
 
+from accounts.roles import Role
+from applications.models import LoanApplication, PartnerStepRequirement
+from applications.services.partner_steps import partner_steps_request
 from demo.bulk import demo_applications_generate
 from demo.people import (
     DEMO_PASSWORD,
@@ -124,9 +128,25 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Indexes and foreign keys rebuilt in {result.rebuild_seconds:.1f} s (included)."
             )
+        if not existing:
+            asked = self._partner_steps_request()
+            self.stdout.write(f"Partner steps asked for on the demo customers' open files: {asked}.")
         by_stage = ", ".join(f"{stage} {n}" for stage, n in sorted(result.by_stage.items()))
         self.stdout.write(f"By stage: {by_stage}.")
         self._print_sign_in()
+
+    def _partner_steps_request(self) -> int:
+        """The demo customers' files in a stage with partner steps ask for them now, as a file
+        entering the stage does (the seed writes its history directly, without the stage hooks):
+        their timelines show the sub-steps, which the sandbox partner then moves on
+        (``PARTNER_SANDBOX``, README "Partner steps")."""
+        stages = set(PartnerStepRequirement.objects.filter(is_active=True).values_list("stage", flat=True))
+        customers = [persona.username for persona in PERSONAS if persona.role == Role.CUSTOMER]
+        files = LoanApplication.objects.filter(
+            customer__username__in=customers, stage__in=sorted(stages), partner_steps__isnull=True
+        ).values_list("pk", "stage")
+        now = timezone.now()
+        return sum(len(partner_steps_request(application_id=pk, stage=stage, now=now)) for pk, stage in files)
 
     def _print_sign_in(self) -> None:
         names = ", ".join(persona.username for persona in PERSONAS)
