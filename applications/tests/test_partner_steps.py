@@ -354,3 +354,24 @@ def test_the_sandbox_leaves_a_step_staff_finished_and_a_file_that_moved_on(signi
     services.application_withdraw(application=signing, actor=customer)
     assert partner_sandbox_answer(signature.pk, PartnerStepStatus.IN_PROGRESS) == "left alone"
     assert step_of(signing, PartnerStepKind.E_SIGNATURE).status == PartnerStepStatus.REQUESTED
+
+
+def test_sub_steps_cost_the_timeline_no_query(client, customer, dealer, reviewer, approver, settings):
+    """The sub-steps are read from the history the timeline loads anyway: a file with partner
+    steps costs the same queries as one without (the hook off)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with_steps = contract_signing(customer, dealer, reviewer, approver, now=at(2026, 3, 6, 17))
+    settings.LOANPORTAL_STAGE_HOOKS = [h for h in settings.LOANPORTAL_STAGE_HOOKS if h != HOOK]
+    without = contract_signing(customer, dealer, reviewer, approver, now=at(2026, 3, 6, 17))
+    assert not without.partner_steps.filter(stage=Stage.CONTRACT_SIGNING).exists()
+    client.force_login(customer)
+    counts = []
+    for application in (with_steps, without, with_steps):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(detail_url(application), HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[1] == counts[2]  # warm: the same, steps or none
+    assert "Steps with our partners" in response.content.decode()

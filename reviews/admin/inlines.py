@@ -18,7 +18,7 @@ from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from applications.choices import EventKind, ReasonKind, RepaymentMethod
+from applications.choices import EventKind, PartnerStepKind, PartnerStepStatus, ReasonKind, RepaymentMethod
 from applications.models import Applicant, Document, DocumentType, LoanApplication, Reason, StageEvent
 from common.money import yuan
 from common.pii import mask_name
@@ -243,6 +243,12 @@ class StageEventInline(BackOfficeInline, admin.TabularInline):
             action = DOCUMENT_ACTIONS.get(data.get("action"), data.get("action", ""))
             name = self._document_type_name(data.get("type", ""))
             return gettext("%(action)s: %(name)s") % {"action": action, "name": name}
+        if obj.kind == EventKind.PARTNER:  # a partner's step: which, and its new status
+            kind, status = data.get("kind", ""), data.get("status", "")
+            return gettext("%(step)s: %(status)s") % {
+                "step": PartnerStepKind(kind).label if kind in PartnerStepKind.values else kind,
+                "status": PartnerStepStatus(status).label if status in PartnerStepStatus.values else status,
+            }
         if data.get("documents"):
             return ", ".join(self._document_type_name(code) for code in data["documents"])
         if data.get("repayment_method") in RepaymentMethod.values:  # the offer accepted

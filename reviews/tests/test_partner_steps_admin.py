@@ -118,3 +118,13 @@ def test_the_requirements_are_configuration_managers_edit(client, manager, opera
     assert "车辆管理所 Vehicle registry" in page
     client.force_login(operations)
     assert client.get(url).status_code == 403
+
+
+def test_the_pages_history_names_each_partner_steps_change(client, signing, operations):
+    services.partner_step_report(
+        step=step_of(signing, PartnerStepKind.INSURANCE_POLICY), status=PartnerStepStatus.IN_PROGRESS
+    )
+    client.force_login(operations)
+    page = client.get(page_url(signing), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Insurance policy: In progress" in page
+    assert "E-signature of the contract: Requested" in page
