@@ -35,6 +35,7 @@ TRANSIENT_PREFIXES = ("ClientNetworkError", "ServerNetworkError", "InternalError
 # PullSmsSendStatusByPhoneNumber: at most 100 statuses a call, from at most 7 days back.
 PULL_LIMIT = 100
 PULL_DAYS = 7
+PULL_PAGES = 4  # a number gets few texts a week: 400 statuses are plenty
 
 
 def _transient(code: str) -> bool:
@@ -87,12 +88,18 @@ class TencentSmsBackend(TemplateSmsBackend):
         request.BeginTime = int(max(since, now - dt.timedelta(days=PULL_DAYS)).timestamp())
         request.EndTime = int(now.timestamp())
         request.Limit = PULL_LIMIT
-        request.Offset = 0
-        try:
-            response = self.client.PullSmsSendStatusByPhoneNumber(request)
-        except TencentCloudSDKException as error:
-            raise SmsTransientError(
-                f"Tencent Cloud SMS send statuses {error.get_code() or 'unknown'} "
-                f"(request {error.get_request_id() or '?'})"
-            ) from error
-        return any(status.SessionContext == reference for status in response.PullSmsSendStatusSet or [])
+        for page in range(PULL_PAGES):
+            request.Offset = page * PULL_LIMIT
+            try:
+                response = self.client.PullSmsSendStatusByPhoneNumber(request)
+            except TencentCloudSDKException as error:
+                raise SmsTransientError(
+                    f"Tencent Cloud SMS send statuses {error.get_code() or 'unknown'} "
+                    f"(request {error.get_request_id() or '?'})"
+                ) from error
+            statuses = response.PullSmsSendStatusSet or []
+            if any(status.SessionContext == reference for status in statuses):
+                return True
+            if len(statuses) < PULL_LIMIT:
+                break
+        return False
