@@ -337,12 +337,17 @@ def test_a_file_of_any_amount_shows_its_figures(
 
 
 def test_the_navbar_leads_a_signed_in_dealer_to_the_workspace_and_nobody_else(client, dealer_user, customer):
+    mine = f'href="{reverse("applications:list")}"'
     client.login(username=dealer_user.username, password="a-Long-passphrase-42")
-    assert WORKSPACE in client.get("/").content.decode()
+    page = client.get("/").content.decode()
+    assert WORKSPACE in page
+    assert mine not in page  # a dealer's navbar leaves out the customer's own pages
 
     client.logout()
     client.login(username=customer.username, password="a-Long-passphrase-42")
-    assert WORKSPACE not in client.get("/").content.decode()
+    page = client.get("/").content.decode()
+    assert WORKSPACE not in page
+    assert mine in page
 
 
 def test_a_files_page_costs_a_fixed_number_of_queries(
