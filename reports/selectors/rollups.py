@@ -28,8 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.db import connection as default_connection
 from django.db import transaction
 from django.db.backends.utils import CursorWrapper
@@ -198,6 +201,9 @@ def rollup_days(first: dt.date, last: dt.date, *, until: dt.datetime) -> int:
     written = 0
     with transaction.atomic(), default_connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        if settings.REPORT_WORK_MEM:
+            # The report's memory for the groupings' sorts, for this transaction only.
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.REPORT_WORK_MEM])
         start = first
         while start <= last:
             end = min(last, start + dt.timedelta(days=BACKFILL_DAYS - 1))
@@ -286,11 +292,25 @@ def first_stay_day() -> dt.date | None:
     return timezone.localdate(first) if first else None
 
 
+@contextmanager
+def _writing() -> Iterator[None]:
+    """One writer at a time, from reading the mark to saving it (beat's runs, a backfill), in one
+    transaction: the report sees the rows and the mark change together, and two beats (or a beat
+    and a backfill) cannot save rows and a mark that disagree."""
+    with transaction.atomic(), default_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        yield
+
+
 def rollup_backfill(*, since: dt.date | None = None, now: dt.datetime | None = None) -> tuple[int, int]:
     """Every day from ``since`` (default: the first stay's) to today rolled up afresh, up to
     ``now − SETTLE``, and the mark set. Without a mark yet the whole history is rolled up whatever
     ``since`` says (days before it would otherwise be read as empty). Returns (days, rows)."""
-    now = now or timezone.now()
+    with _writing():
+        return _backfill(since=since, now=now or timezone.now())
+
+
+def _backfill(*, since: dt.date | None, now: dt.datetime) -> tuple[int, int]:
     event_id, until = _settled(now)
     mark = StayRollupMark.objects.filter(pk=1).first()
     if mark is None or mark.rolled_until is None or since is None:
@@ -309,10 +329,14 @@ def rollup_refresh(*, now: dt.datetime | None = None) -> tuple[int, int]:
     rows hold today's stays so far), and every past day a transition was recorded for since the
     mark (history written late); each day recomputed whole, so running it twice changes nothing.
     Without a mark, the whole history (``rollup_backfill``). Returns (days, rows)."""
-    now = now or timezone.now()
+    with _writing():
+        return _refresh(now=now or timezone.now())
+
+
+def _refresh(*, now: dt.datetime) -> tuple[int, int]:
     mark = StayRollupMark.objects.filter(pk=1).first()
     if mark is None or mark.rolled_until is None:
-        return rollup_backfill(now=now)
+        return _backfill(since=None, now=now)
     event_id, until = _settled(now)
     until = max(until, mark.rolled_until)  # the mark never goes back
     last = timezone.localdate(until)
