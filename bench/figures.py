@@ -132,6 +132,12 @@ def rollup_rows(rollups: dict[str, Any]) -> list[Row]:
             ratio = entry["stays_seconds"] / entry["exact_seconds"] if entry["exact_seconds"] else None
         else:
             error, baseline, ratio = "", "—", None
+        other = (
+            f", backlog, funnel, approval factors and first response (from the history)"
+            f" {seconds_text(entry['other_seconds'])}"
+            if "other_seconds" in entry
+            else ""
+        )
         ok = (
             entry["status"] == 200
             and entry["page_seconds"] < 1
@@ -142,7 +148,8 @@ def rollup_rows(rollups: dict[str, Any]) -> list[Row]:
         rows.append(
             Row(
                 f"SLA report, last {entry['days']} day(s): page's first request (in-process, nothing kept);"
-                f" stays from the rollups {seconds_text(entry['stays_seconds'])}{error}",
+                f" stays from the rollups {seconds_text(entry['stays_seconds'])}"
+                f"{other}{error}",
                 seconds_text(entry["page_seconds"]),
                 baseline,
                 ratio,
