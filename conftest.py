@@ -95,6 +95,7 @@ def _default_data(request):
         return
     from django.apps import apps
 
+    from api import defaults as api_defaults
     from applications import defaults as applications_defaults
     from applications.models import StageDefinition
     from notifications import defaults as notifications_defaults
@@ -102,7 +103,12 @@ def _default_data(request):
 
     if StageDefinition.objects.exists() and Group.objects.exists():
         return
-    for load in (applications_defaults.load, reviews_defaults.load, notifications_defaults.load):
+    for load in (
+        applications_defaults.load,
+        reviews_defaults.load,
+        notifications_defaults.load,
+        api_defaults.load,
+    ):
         load(apps)
 
 

@@ -9,24 +9,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.roles import Role
-
 from .models import ApiKey
 from .services import api_key_create, api_key_revoke
-
-
-def _is_manager(request: HttpRequest) -> bool:
-    user = request.user
-    if not (user.is_active and user.is_staff):
-        return False
-    if not hasattr(request, "_api_is_manager"):
-        request._api_is_manager = user.is_superuser or user.groups.filter(name=Role.MANAGER).exists()
-    return request._api_is_manager
 
 
 @admin.register(ApiKey)
@@ -57,18 +46,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return self.readonly_fields if obj is None else ("dealer", "scope", *self.readonly_fields)
 
     # Managers only.
-    def has_module_permission(self, request) -> bool:
-        return _is_manager(request)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return _is_manager(request)
-
-    def has_add_permission(self, request) -> bool:
-        return _is_manager(request)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return _is_manager(request)
-
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoked, never deleted: the key's history stays readable
 

@@ -5,7 +5,8 @@ the live one after a flush, so it is idempotent."""
 from __future__ import annotations
 
 from django.apps.registry import Apps
-from django.contrib.auth.management import create_permissions
+
+from applications.defaults.roles import role_permissions_grant
 
 MANAGER_PERMISSIONS = [
     "view_channelpreference",
@@ -26,17 +27,4 @@ def load(apps: Apps) -> None:
 
 
 def manager_permissions_grant(apps: Apps) -> None:
-    # Permissions are normally created after all migrations; the manager's group needs them now.
-    app_config = apps.get_app_config("notifications")
-    if getattr(app_config, "models_module", None) is None:  # a migration stub: create_permissions skips it
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    else:
-        create_permissions(app_config, verbosity=0, apps=apps)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    manager, _ = Group.objects.get_or_create(name="manager")
-    manager.permissions.add(
-        *Permission.objects.filter(content_type__app_label="notifications", codename__in=MANAGER_PERMISSIONS)
-    )
+    role_permissions_grant(apps, app_label="notifications", role="manager", codenames=MANAGER_PERMISSIONS)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.apps.registry import Apps
-from django.contrib.auth.management import create_permissions
+
+from applications.defaults.roles import role_permissions_grant
 
 SENIOR_THRESHOLD = Decimal("300000.00")
 
@@ -71,17 +72,4 @@ def assignment_rules_load(apps: Apps) -> None:
 
 
 def manager_permissions_grant(apps: Apps) -> None:
-    # Permissions are normally created after all migrations; the manager's group needs them now.
-    app_config = apps.get_app_config("reviews")
-    if getattr(app_config, "models_module", None) is None:  # a migration stub: create_permissions skips it
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    else:
-        create_permissions(app_config, verbosity=0, apps=apps)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    manager, _ = Group.objects.get_or_create(name="manager")
-    manager.permissions.add(
-        *Permission.objects.filter(content_type__app_label="reviews", codename__in=MANAGER_PERMISSIONS)
-    )
+    role_permissions_grant(apps, app_label="reviews", role="manager", codenames=MANAGER_PERMISSIONS)

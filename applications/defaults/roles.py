@@ -5,6 +5,7 @@ manager their own models' permissions (``reviews.defaults``, ``notifications.def
 from __future__ import annotations
 
 from django.apps.registry import Apps
+from django.contrib.auth.management import create_permissions
 
 VIEW_CASES = [
     "applications.view_loanapplication",
@@ -66,3 +67,26 @@ def roles_assign(apps: Apps) -> None:
         group.permissions.set(
             Permission.objects.filter(content_type__app_label="applications", codename__in=codenames)
         )
+
+
+def role_permissions_grant(apps: Apps, *, app_label: str, role: str, codenames: list[str]) -> None:
+    """Give ``role``'s group these permissions on ``app_label``'s models (idempotent). The apps above
+    the core (the back office, notifications, the API) grant managers their own models' permissions
+    with it, from a data migration (historical registry) and from the tests after a flush (live one).
+
+    Permissions are normally created after every migration has run; the group needs them now, so they
+    are created here first. In a migration the app's config is a stub without a models module, which
+    ``create_permissions`` skips: it is marked as having one for the call."""
+    app_config = apps.get_app_config(app_label)
+    if getattr(app_config, "models_module", None) is None:
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    else:
+        create_permissions(app_config, verbosity=0, apps=apps)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=role)
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+    )

@@ -150,7 +150,7 @@ def test_the_delivery_log_costs_a_fixed_number_of_queries(
     # The user, their own and their groups' permissions; the endpoint filter's choices; the count;
     # the admin's frame (the role names, whether a manager); the page of rows, endpoint and
     # application joined (the session comes from the cache).
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(LOG)
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == deliveries.count()
