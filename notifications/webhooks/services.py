@@ -16,6 +16,7 @@ import logging
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlsplit
 
 import requests
@@ -27,6 +28,7 @@ from django.utils import timezone
 from applications.hooks import StageChange
 from applications.models import Dealer, LoanApplication
 from applications.reference import reference_data
+from common.broker import publish
 
 from . import payloads, signing
 from .choices import WebhookStatus
@@ -214,14 +216,12 @@ def _insert(*, rows: list[tuple], application_id: int, occurred_at: dt.datetime)
 
 
 def queue_deliveries(ids: list[int]) -> None:
-    """Queue each delivery (after commit); with the broker down, leave them to the relay."""
+    """Queue each delivery (after commit); if the broker is away, leave the rows to the relay
+    (``common.broker.publish``: a hung broker costs one request its timeouts, not every one)."""
     from .tasks import webhook_deliver
 
     for pk in ids:
-        try:
-            webhook_deliver.delay(pk)
-        except Exception:  # kombu raises several types for an unreachable broker
-            logger.exception("Could not queue webhook delivery %s; the relay will pick it up.", pk)
+        if not publish(partial(webhook_deliver.delay, pk), what=f"webhook delivery {pk}"):
             return
 
 
