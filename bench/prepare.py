@@ -45,13 +45,14 @@ from django.urls import reverse  # noqa: E402
 
 from accounts.roles import Role  # noqa: E402
 from applications import owners, services  # noqa: E402
-from applications.choices import Employment, EventKind, Powertrain, Stage  # noqa: E402
+from applications.choices import Employment, EventKind, PartnerStepStatus, Powertrain, Stage  # noqa: E402
 from applications.models import (  # noqa: E402
     Consent,
     Dealer,
     DocumentType,
     LoanApplication,
     LoanProduct,
+    PartnerStep,
     Reason,
 )
 from applications.prediction import duration_table_refresh  # noqa: E402
@@ -197,11 +198,21 @@ def customer_files(customer) -> dict[str, LoanApplication]:
             term_months=36,
         )
 
+    def partners_answered(application: LoanApplication) -> LoanApplication:
+        """The partners of the file's present stage report their steps under way, then done (as
+        their callbacks do), so the stage may move on and its timeline shows them."""
+        for step in PartnerStep.objects.filter(application=application, stage=application.stage):
+            for status in (PartnerStepStatus.IN_PROGRESS, PartnerStepStatus.DONE):
+                services.partner_step_report(step=step, status=status)
+        return LoanApplication.objects.get(pk=application.pk)
+
     files["offer"] = approved()
     files["contract"] = services.offer_accept(application=approved(), actor=customer)
-    disbursed = services.offer_accept(application=approved(), actor=customer)
+    disbursed = partners_answered(services.offer_accept(application=approved(), actor=customer))
     disbursed = services.contract_mark_signed(application=disbursed, actor=holder(disbursed, operations))
+    disbursed = partners_answered(disbursed)
     disbursed = services.lien_mark_registered(application=disbursed, actor=holder(disbursed, operations))
+    disbursed = partners_answered(disbursed)
     files["disbursed"] = services.disbursement_release(
         application=disbursed, actor=holder(disbursed, finance)
     )

@@ -30,9 +30,8 @@ if env.bool("BENCH_COLD", default=False):
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# The benchmark's files move through contract signing to disbursement by the services with no
-# partner to answer: no partner steps are requested (they would hold those stages), no sandbox.
-LOANPORTAL_STAGE_HOOKS = [h for h in LOANPORTAL_STAGE_HOOKS if not h.endswith("steps_on_stage_entry")]
+# Partner steps are requested as in production; the benchmark's own partners answer them at once
+# (bench/prepare.py), not the sandbox's delayed task.
 PARTNER_SANDBOX = False
 SMS_LOG_FILE = VAR_DIR / "bench" / "sms.log"
 MEDIA_ROOT = VAR_DIR / "bench" / "media"
