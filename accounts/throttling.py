@@ -17,6 +17,7 @@ admin's login too) can use the same key.
 
 from __future__ import annotations
 
+import ipaddress
 import unicodedata
 
 from django.conf import settings
@@ -70,7 +71,14 @@ def axes_username(request, credentials: dict | None) -> str | None:
     return sign_in_key(raw) if raw is not None else None
 
 
-def client_ip(request) -> str:
+def client_ip(request) -> str | None:
     """``AXES_CLIENT_IP_CALLABLE``: the address every limit counts (``common.ratelimit.client_ip``:
-    the client's, looking past ``TRUSTED_PROXY_COUNT`` reverse proxies)."""
-    return ratelimit.client_ip(request)
+    the client's, looking past ``TRUSTED_PROXY_COUNT`` reverse proxies), or None when the request
+    carries no address (a sign-in made in-process, e.g. a management command or the test client's
+    ``force_login``): axes keeps addresses in an inet column, which refuses a placeholder word."""
+    address = ratelimit.client_ip(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address

@@ -171,3 +171,19 @@ def test_behind_a_proxy_the_forwarded_address_is_the_clients(rf, settings):
     assert client_ip(request) == "203.0.113.9"  # the proxy's entry; the left-hand one is the client's claim
     settings.TRUSTED_PROXY_COUNT = 0
     assert client_ip(request) == "10.0.0.2"
+
+
+def test_a_sign_in_made_without_a_client_address_is_logged_without_one(settings, customer):
+    """A sign-in with no REMOTE_ADDR (made in-process) is recorded by axes with no address, instead
+    of failing on the placeholder the rate limits count it under."""
+    from axes.models import AccessLog
+    from django.contrib.auth import login
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    settings.AXES_ENABLED = True
+    request = RequestFactory().get("/")
+    del request.META["REMOTE_ADDR"]
+    request.session = SessionStore()
+    login(request, customer, backend="django.contrib.auth.backends.ModelBackend")
+    assert AccessLog.objects.filter(username=customer.username, ip_address__isnull=True).exists()
