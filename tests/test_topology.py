@@ -59,7 +59,7 @@ def test_web_processes_listen_on_ports_of_their_own():
         ("notifications.tasks.relay", "notifications"),
         ("notifications.tasks.sla_sweep", "notifications"),
         ("notifications.webhooks.tasks.webhook_deliver", "notifications"),
-        ("reports.tasks.report_compute", "reports"),
+        ("reports.tasks.stay_rollup_refresh", "reports"),
         ("reports.tasks.report_refresh", "reports"),
         ("applications.tasks.applications_expire", "celery"),
         ("applications.tasks.prediction_refresh", "celery"),

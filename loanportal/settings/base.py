@@ -412,17 +412,11 @@ OTP_PER_ADDRESS_PER_HOUR = env.int("OTP_PER_ADDRESS_PER_HOUR", default=20)
 # applications.views.timeline.application_detail.
 TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)
 # The SLA report: a range's figures are computed by the page itself (its stays from daily rollups,
-# REPORT_ROLLUP_SECONDS below, so any range takes well under a second) and kept this many seconds
+# REPORT_ROLLUP_SECONDS below; the funnel and factors still from the history) and kept this many seconds
 # (0: computed on every view; the page says how old they are). Beat computes the default range
 # (the last 90 days) in every language every REPORT_REFRESH_SECONDS, so the page managers open
 # first is ready. Its statements get REPORT_WORK_MEM for their sorts (PostgreSQL).
-# REPORT_WAIT_SECONDS, REPORT_COMPUTE_SECONDS and REPORT_RETRY_SECONDS are no longer read (the page
-# waited on a worker before the rollups); kept so that existing environments still load.
 REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=900 if REDIS_URL else 0)
-REPORT_WAIT_SECONDS = env.float("REPORT_WAIT_SECONDS", default=3.0)
-REPORT_COMPUTE_SECONDS = env.int("REPORT_COMPUTE_SECONDS", default=600)
-# After a failed computation the page says so for this long before asking a worker again.
-REPORT_RETRY_SECONDS = env.int("REPORT_RETRY_SECONDS", default=120)
 REPORT_REFRESH_SECONDS = env.float("REPORT_REFRESH_SECONDS", default=600.0)
 REPORT_WORK_MEM = env("REPORT_WORK_MEM", default="128MB")
 # The report reads stays from daily rollups (reports.models.StayRollup); beat brings them up to
