@@ -12,7 +12,7 @@ view ``/bench/ping/`` and the signed-in empty page ``/bench/empty/``), routed in
 from __future__ import annotations
 
 from .development import *  # noqa: F403
-from .development import LOANPORTAL_STAGE_HOOKS, REDIS_URL, VAR_DIR, env
+from .development import REDIS_URL, VAR_DIR, env
 
 DEBUG = False
 # "testserver": the benchmark's in-process measurements use Django's test client.
