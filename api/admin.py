@@ -1,4 +1,5 @@
-"""Managers create and revoke dealerships' API keys in the admin.
+"""Managers create and revoke API keys in the admin: a dealership's, or a partner's (the partner's
+name and the kinds of step it reports).
 
 A new key's secret is shown once, on the page that answers the "save" (never in a message: those
 travel in a cookie or the session), and only its hash is stored. Revoking is an action on the
@@ -7,6 +8,7 @@ list and a button-free field on the key (``revoked_at`` is read-only: a key neve
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -14,15 +16,51 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from applications.choices import PartnerStepKind
+
 from .models import ApiKey
-from .services import api_key_create, api_key_revoke
+from .services import api_key_create, api_key_revoke, partner_key_create
+
+
+class ApiKeyForm(forms.ModelForm):
+    """A new key is for a dealership or for a partner, never both (the model's check constraint
+    holds it too); a partner's key names the kinds of step it reports."""
+
+    step_kinds = forms.MultipleChoiceField(
+        label=_("Partner steps it reports"),
+        choices=PartnerStepKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("dealer", "partner_name", "step_kinds", "name", "scope")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:  # the holder of an existing key never changes
+            return cleaned
+        dealer, partner_name = cleaned.get("dealer"), (cleaned.get("partner_name") or "").strip()
+        kinds = cleaned.get("step_kinds") or []
+        if dealer is not None and (partner_name or kinds):
+            raise forms.ValidationError(
+                _("A key is either a dealership's or a partner's: fill in one of the two, not both.")
+            )
+        if dealer is None and not partner_name:
+            raise forms.ValidationError(_("Choose the dealership, or name the partner, that holds the key."))
+        if dealer is None and not kinds:
+            self.add_error("step_kinds", _("Choose the partner steps this partner reports."))
+        cleaned["partner_name"] = partner_name
+        return cleaned
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     list_display = (
         "name",
-        "dealer",
+        "shown_holder",
         "shown_prefix",
         "scope",
         "created_by",
@@ -32,18 +70,45 @@ class ApiKeyAdmin(admin.ModelAdmin):
     )
     list_filter = ("scope", "dealer")
     list_select_related = ("dealer", "created_by")
-    search_fields = ("name", "=prefix", "dealer__name")
+    search_fields = ("name", "=prefix", "dealer__name", "partner_name")
     actions = ("revoke",)
     readonly_fields = ("shown_prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    HOLDER = ("dealer", "partner_name", "step_kinds")
 
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("dealer", "name", "scope")
-        return ("dealer", "name", "scope", *self.readonly_fields)
+    def get_fieldsets(self, request, obj=None):
+        key = (("name", "scope") if obj is None else ("name", "scope", *self.readonly_fields),)
+        if obj is not None:
+            holder = ("dealer",) if not obj.is_partner else ("partner_name", "shown_step_kinds")
+            return ((None, {"fields": (*holder, *key[0])}),)
+        return (
+            (_("A dealership's key"), {"fields": ("dealer",)}),
+            (
+                _("Or a partner's key"),
+                {
+                    "fields": ("partner_name", "step_kinds"),
+                    "description": _(
+                        "For a partner's own system (the credit bureau, the e-signature service, the "
+                        "bank…): it may only report the steps chosen here, on any file with such a "
+                        "step open, and nothing else."
+                    ),
+                },
+            ),
+            (_("The key"), {"fields": key[0]}),
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        # The dealership and scope of an existing key never change: revoke it and make another.
-        return self.readonly_fields if obj is None else ("dealer", "scope", *self.readonly_fields)
+        # The holder and scope of an existing key never change: revoke it and make another.
+        if obj is None:
+            return self.readonly_fields
+        return ("dealer", "partner_name", "shown_step_kinds", "scope", *self.readonly_fields)
+
+    @admin.display(description=_("held by"), ordering="dealer__name")
+    def shown_holder(self, obj: ApiKey) -> str:
+        return obj.holder
+
+    @admin.display(description=_("partner steps it reports"))
+    def shown_step_kinds(self, obj: ApiKey) -> str:
+        return ", ".join(str(PartnerStepKind(kind).label) for kind in obj.step_kinds)
 
     # Managers only.
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -57,7 +122,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             obj.save(update_fields=["name"])
             return
-        new = api_key_create(dealer=obj.dealer, name=obj.name, scope=obj.scope, created_by=request.user)
+        if obj.dealer is not None:
+            new = api_key_create(dealer=obj.dealer, name=obj.name, scope=obj.scope, created_by=request.user)
+        else:
+            new = partner_key_create(
+                partner_name=obj.partner_name,
+                step_kinds=obj.step_kinds,
+                name=obj.name,
+                scope=obj.scope,
+                created_by=request.user,
+            )
         obj.pk = new.api_key.pk
         obj.prefix = new.api_key.prefix
         request._api_key_plaintext = new.plaintext

@@ -1,11 +1,14 @@
-"""``Authorization: Bearer lp_<prefix>_<secret>``: the request acts as the key's dealership.
+"""``Authorization: Bearer lp_<prefix>_<secret>``: the request acts as the key's dealership, or
+as the partner that holds it.
 
-``request.user`` is the dealership's API user (``models.DealerApiUser``), ``request.auth`` the
-``ApiKey``. No other authentication reaches the API: no session cookie, so no CSRF either.
+``request.auth`` is the ``ApiKey``; ``request.user`` the dealership's API user
+(``models.DealerApiUser``), or for a partner's key an anonymous user: a partner is nobody in the
+portal, and reports as itself (``api.permissions.PartnerKeyLimits`` keeps it to its steps). No other authentication reaches the API: no session cookie, so no CSRF either.
 """
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -31,7 +34,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if api_key is None:
             # Unknown, wrong and revoked keys answer alike.
             raise exceptions.AuthenticationFailed(_("This API key is not valid, or it was revoked."))
-        return api_key.actor, api_key
+        return (api_key.actor or AnonymousUser()), api_key
 
     def authenticate_header(self, request) -> str:
         # Makes a missing or refused key a 401 with WWW-Authenticate, not a 403.
@@ -47,5 +50,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "lp_<prefix>_<secret>",
-            "description": "A dealership's API key, created by a manager in the admin.",
+            "description": "An API key, created by a manager in the admin: a dealership's, or a "
+            "partner's, which may only report the partner steps it was given "
+            "(`partner_steps_report`; any other operation answers 403).",
         }

@@ -1,5 +1,5 @@
 """Reads of the API: a dealership's files, each only through its dealership (another
-dealership's reference answers 404 like one that does not exist)."""
+dealership's reference answers 404 like one that does not exist); a partner's open steps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import datetime as dt
 
 from django.db.models import QuerySet
 
-from applications.models import Dealer, LoanApplication, normalise_reference
+from applications.choices import OPEN_PARTNER_STATUSES
+from applications.models import Dealer, LoanApplication, PartnerStep, normalise_reference
 
 
 def dealer_files(
@@ -32,3 +33,15 @@ def dealer_file_get(*, dealer: Dealer, reference: str) -> LoanApplication | None
         .select_related("applicant", "product", "delay_reason")
         .first()
     )
+
+
+def open_partner_step_get(*, reference: str, kind: str) -> PartnerStep | None:
+    """The latest step of ``kind`` on the file ``reference`` names (as typed), when it is open
+    (requested or in progress); None otherwise, whoever's file it is. A partner's key reaches a
+    file only this way."""
+    step = (
+        PartnerStep.objects.filter(application__reference=normalise_reference(reference), kind=kind)
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
+    return step if step is not None and step.status in OPEN_PARTNER_STATUSES else None

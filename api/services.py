@@ -1,5 +1,5 @@
-"""Writes of the API app: keys (create, revoke, the once-a-minute last-used time), the
-dealership's API user, and the purge of idempotency records."""
+"""Writes of the API app: keys (a dealership's or a partner's: create, revoke, the once-a-minute
+last-used time), the dealership's API user, and the purge of idempotency records."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.roles import Role
+from applications.choices import PartnerStepKind
 from applications.models import Dealer
 
 from .models import IDEMPOTENCY_LIFETIME, ApiKey, DealerApiUser, IdempotencyRecord, Scope
@@ -66,23 +67,36 @@ def dealer_api_user(*, dealer: Dealer) -> User:
     return link.user
 
 
+def _key_make(**holder: Any) -> NewKey:
+    prefix = secrets.token_urlsafe(PREFIX_BYTES).replace("_", "x").replace("-", "y")
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    api_key = ApiKey.objects.create(prefix=prefix, secret_hash=secret_hash(secret), **holder)
+    return NewKey(api_key, f"{KEY_PREFIX}_{prefix}_{secret}")
+
+
 def api_key_create(*, dealer: Dealer, name: str, scope: str, created_by: User) -> NewKey:
     """A new key for ``dealer``: ``lp_<prefix>_<secret>``. The plaintext is returned once."""
     if scope not in Scope.values:
         raise ValueError(f"unknown scope {scope!r}")
     actor = dealer_api_user(dealer=dealer)
-    prefix = secrets.token_urlsafe(PREFIX_BYTES).replace("_", "x").replace("-", "y")
-    secret = secrets.token_urlsafe(SECRET_BYTES)
-    api_key = ApiKey.objects.create(
-        dealer=dealer,
-        name=name,
-        prefix=prefix,
-        secret_hash=secret_hash(secret),
-        scope=scope,
-        actor=actor,
-        created_by=created_by,
+    return _key_make(dealer=dealer, name=name, scope=scope, actor=actor, created_by=created_by)
+
+
+def partner_key_create(
+    *, partner_name: str, step_kinds: list[str], name: str, scope: str, created_by: User
+) -> NewKey:
+    """A new key for a partner's system (the credit bureau, the bank…) that reports the steps of
+    ``step_kinds`` and nothing else; it has no dealership and no user. Returned once, as
+    ``api_key_create``'s."""
+    if scope not in Scope.values:
+        raise ValueError(f"unknown scope {scope!r}")
+    partner_name = partner_name.strip()
+    kinds = sorted(set(step_kinds))
+    if not partner_name or not kinds or not set(kinds) <= set(PartnerStepKind.values):
+        raise ValueError(f"a partner's key needs a name and known step kinds, not {step_kinds!r}")
+    return _key_make(
+        partner_name=partner_name, step_kinds=kinds, name=name, scope=scope, created_by=created_by
     )
-    return NewKey(api_key, f"{KEY_PREFIX}_{prefix}_{secret}")
 
 
 def api_key_revoke(*, api_key: ApiKey, now: dt.datetime | None = None) -> bool:
@@ -103,7 +117,7 @@ def split_key(presented: str) -> tuple[str, str] | None:
 
 
 def api_key_authenticate(*, presented: str, now: dt.datetime | None = None) -> ApiKey | None:
-    """The active key ``presented`` names, with its dealer and user, or None. One query, plus
+    """The active key ``presented`` names, with its dealer and user (none for a partner's), or None. One query, plus
     the last-used update at most once a minute per key. The hash is compared in constant time."""
     parts = split_key(presented)
     if parts is None:

@@ -21,7 +21,7 @@ from applications.choices import (
     ReasonKind,
     Stage,
 )
-from applications.models import DocumentType, LoanApplication, LoanProduct, Reason
+from applications.models import DocumentType, LoanApplication, LoanProduct, PartnerStep, Reason
 from applications.selectors import application_timeline
 from applications.templatetags.timeline import disbursement_text, expected_text, reply_by_text
 from applications.views.timeline import history_entries
@@ -29,7 +29,7 @@ from applications.views.timeline import history_entries
 from .idempotency import HEADER, KEY_PATTERN, idempotent
 from .pagination import UpdatedCursorPagination
 from .problems import PROBLEM_CONTENT_TYPE, Problem, problem_body, problems
-from .selectors import dealer_file_get, dealer_files
+from .selectors import dealer_file_get, dealer_files, open_partner_step_get
 from .serializers import (
     ApplicationStatusSerializer,
     ApplicationSummarySerializer,
@@ -279,21 +279,26 @@ class ApplicationDocumentsView(DealerView):
 # The partner steps a dealership's own key may report: those its partners do at the showroom or
 # for it (the insurer it sells with, the GPS installer, the agent registering the lien). The
 # bureau's report, the e-signature service and the bank's transfer confirmation are not the
-# dealership's to vouch for: those partners need keys of their own (not built yet), or staff
-# record them in the back office.
+# dealership's to vouch for: those partners report with keys of their own (``ApiKey.step_kinds``),
+# or staff record them in the back office.
 DEALER_REPORTED_STEPS = frozenset(
     {PartnerStepKind.INSURANCE_POLICY, PartnerStepKind.GPS_INSTALLATION, PartnerStepKind.LIEN_REGISTRATION}
 )
 
 
 class PartnerStepReportView(DealerView):
+    # A partner's key may call this view, and only this one (``permissions.PartnerKeyLimits``).
+    partner_keys_allowed = True
+
     @extend_schema(
         operation_id="partner_steps_report",
         summary="Report a partner's step",
         description="A partner's progress on the file's latest step of this kind: `in_progress`, "
         "`done`, `failed` (with a cause of delay from the catalogue, which becomes the file's), or "
         "`requested` again after a failure. The same status again changes nothing. A dealership's "
-        "key reports insurance_policy, gps_installation and lien_registration.",
+        "key reports insurance_policy, gps_installation and lien_registration on its own files. A "
+        "partner's key reports the kinds it was given, on any file whose latest step of that kind "
+        "is still open (requested or in progress); other files answer 404.",
         request=PartnerReportSerializer,
         parameters=[
             IDEMPOTENCY_PARAMETER,
@@ -303,14 +308,11 @@ class PartnerStepReportView(DealerView):
     )
     @idempotent
     def post(self, request, reference: str, kind: str):
-        application = self.file_or_404(reference)
-        if kind not in PartnerStepKind.values:
-            raise Problem("not-found", 404, _("No such partner step."))
-        if kind not in DEALER_REPORTED_STEPS:
-            raise Problem("forbidden", 403, _("A dealership's key may not report this partner's step."))
-        step = application.partner_steps.filter(kind=kind).order_by("-requested_at", "-pk").first()
-        if step is None:
-            raise Problem("not-found", 404, _("This application has no such partner step."))
+        api_key = request.auth
+        if api_key.is_partner:
+            step = self._partners_step(reference, kind)
+        else:
+            step = self._dealerships_step(reference, kind)
         report = PartnerReportSerializer(data=request.data)
         report.is_valid(raise_exception=True)
         cause = None
@@ -328,6 +330,30 @@ class PartnerStepReportView(DealerView):
             actor=None,
         )
         return Response(PartnerStepSerializer(step).data)
+
+    def _dealerships_step(self, reference: str, kind: str) -> PartnerStep:
+        """The latest step of ``kind`` on one of the dealership's files, of a kind its partners do."""
+        application = self.file_or_404(reference)
+        if kind not in PartnerStepKind.values:
+            raise Problem("not-found", 404, _("No such partner step."))
+        if kind not in DEALER_REPORTED_STEPS:
+            raise Problem("forbidden", 403, _("A dealership's key may not report this partner's step."))
+        step = application.partner_steps.filter(kind=kind).order_by("-requested_at", "-pk").first()
+        if step is None:
+            raise Problem("not-found", 404, _("This application has no such partner step."))
+        return step
+
+    def _partners_step(self, reference: str, kind: str) -> PartnerStep:
+        """The latest step of one of the partner's kinds on any file, while it is open: a partner
+        sees no file it has nothing to do on (a closed or missing step answers as no file)."""
+        if kind not in PartnerStepKind.values:
+            raise Problem("not-found", 404, _("No such partner step."))
+        if kind not in self.request.auth.step_kinds:
+            raise Problem("forbidden", 403, _("This partner's key may not report this kind of step."))
+        step = open_partner_step_get(reference=reference, kind=kind)
+        if step is None:
+            raise Problem("not-found", 404, _("No application has this partner step open."))
+        return step
 
 
 def not_found(request, *args, **kwargs) -> JsonResponse:

@@ -622,7 +622,11 @@ def require(name: str, value: object) -> None:
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=120)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.DealerKey", "api.permissions.ScopeAllows"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "api.permissions.DealerKey",
+        "api.permissions.PartnerKeyLimits",
+        "api.permissions.ScopeAllows",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
