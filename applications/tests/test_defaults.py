@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 
+from api import defaults as api_defaults
 from applications import defaults as applications_defaults
 from applications.defaults.calendar import calendar_days
 from applications.defaults.configuration import DOCUMENT_TYPES, PRODUCTS, REASONS, STAGES
@@ -54,7 +55,12 @@ def test_the_migrations_loaded_every_default():
 def test_loading_the_defaults_again_changes_nothing():
     before = rows()
 
-    for load in (applications_defaults.load, reviews_defaults.load, notifications_defaults.load):
+    for load in (
+        applications_defaults.load,
+        reviews_defaults.load,
+        notifications_defaults.load,
+        api_defaults.load,
+    ):
         load(apps)
 
     assert rows() == before
