@@ -9,6 +9,8 @@ admin.site.site_title = _("Loan Portal")
 admin.site.index_title = _("Work queues and configuration")
 
 urlpatterns = [
+    # Before the core's "dealer/<reference>/": the dealer's webhooks (notifications/webhooks/urls.py).
+    path("dealer/webhooks/", include("notifications.webhooks.urls")),
     path("", include("applications.urls")),
     path("accounts/", include("accounts.urls")),
     path("inbox/", include("notifications.urls")),

@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 
 from . import services
 from .choices import WebhookEvent, WebhookStatus
+from .forms import RotateForm
 from .models import WebhookDelivery, WebhookEndpoint
 
 
@@ -41,19 +42,6 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ("dealer", "name", "url", "events", "active")
-
-
-class RotateForm(forms.Form):
-    overlap_hours = forms.IntegerField(
-        label=_("overlap (hours)"),
-        min_value=0,
-        max_value=24 * 7,
-        initial=24,
-        help_text=_(
-            "How long the old secret still signs posts beside the new one, while the dealer switches "
-            "their receiver over. 0: the old secret stops at once."
-        ),
-    )
 
 
 @admin.register(WebhookEndpoint)

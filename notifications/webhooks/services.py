@@ -92,6 +92,12 @@ def webhook_endpoint_update(
     return endpoint
 
 
+def webhook_endpoint_set_active(*, endpoint_id: int, active: bool) -> bool:
+    """Switch the endpoint on or off (its URL, events and secret stay). Off, it is written no new
+    delivery, and one still waiting fails at its next attempt. Returns whether anything changed."""
+    return bool(WebhookEndpoint.objects.filter(pk=endpoint_id).exclude(active=active).update(active=active))
+
+
 @transaction.atomic
 def webhook_endpoint_rotate_secret(
     *, endpoint_id: int, overlap: dt.timedelta = ROTATION_OVERLAP, now: dt.datetime | None = None
