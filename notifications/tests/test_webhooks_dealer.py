@@ -210,6 +210,19 @@ def test_a_dealer_adds_an_endpoint_and_sees_its_secret_once(client, dealer_user,
     assert endpoint.secret not in client.get(LIST).content.decode()
 
 
+def test_staff_of_two_dealerships_see_and_add_to_both(client, dealer_user, dealer, endpoint):
+    second = DealerFactory(name="Second Motors")
+    second.staff.add(dealer_user)
+    theirs = make_endpoint(second, url="https://second.example.cn/hooks")
+    client.force_login(dealer_user)
+
+    page = client.get(LIST).content.decode()
+    client.post(NEW, {"dealer": second.pk, "url": "https://second.example.cn/v2", "events": ALL_EVENTS})
+
+    assert endpoint.url in page and theirs.url in page
+    assert second.webhook_endpoints.count() == 2
+
+
 def test_a_dealer_cannot_add_an_endpoint_to_another_dealership(client, dealer_user, other_dealer_user):
     theirs = other_dealer_user.dealerships.get()
     client.force_login(dealer_user)
@@ -267,6 +280,9 @@ def test_a_dealer_without_a_dealership_is_told_to_ask_a_manager(client, make_use
 def test_a_dealer_rotates_the_secret_with_an_overlap(client, dealer_user, endpoint):
     old = endpoint.secret
     client.force_login(dealer_user)
+    form = client.get(rotate_url(endpoint)).content.decode()
+    assert "在您切换接收端期间" in form  # How long the old secret still signs posts … while you switch
+    assert old not in form
 
     response = client.post(rotate_url(endpoint), {"overlap_hours": 24})
 

@@ -15,4 +15,7 @@ in the row (``due_at``) with exponential backoff for 24 hours, and the relay (be
 - ``services``: endpoints created, edited and their secret rotated; deliveries written, sent,
   retried and sent again;
 - ``hooks``, ``tasks``, ``admin``: the stage hook, the Celery tasks, the back office.
+- ``selectors``, ``forms``, ``views``, ``urls``: the dealer's own page (``/dealer/webhooks/``): their
+  dealerships' endpoints and latest deliveries, an endpoint added, its secret rotated, switched off
+  and on, a failed delivery sent again.
 """

@@ -102,6 +102,10 @@ def endpoint_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     """A new secret (shown once); the old one still signs posts for the overlap chosen."""
     endpoint = _own_endpoint(request, pk)
     form = RotateForm(request.POST or None)
+    form.fields["overlap_hours"].help_text = _(
+        "How long the old secret still signs posts beside the new one, while you switch your receiver "
+        "over. 0: the old secret stops at once."
+    )
     if request.method == "POST" and form.is_valid():
         secret = services.webhook_endpoint_rotate_secret(
             endpoint_id=endpoint.pk, overlap=dt.timedelta(hours=form.cleaned_data["overlap_hours"])
