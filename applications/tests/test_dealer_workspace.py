@@ -376,3 +376,12 @@ def test_only_the_dealerships_staff_text_a_new_link(
 
     assert response.status_code == {"own": 302, "other": 404, "customer": 403, "anonymous": 302}[persona]
     assert len(sms.outbox) == (1 if persona == "own" else 0)
+
+
+def test_the_dealers_file_page_speaks_of_the_buyers_steps(client, dealer_user, dealer, customer):
+    """The five steps on the dealer's page are the buyer's, not the reader's own."""
+    application = in_review(customer=customer, dealer=dealer)
+    client.force_login(dealer_user)
+    page = client.get(detail(application), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "购车人的五个步骤" in page
+    assert "您的五个步骤" not in page
