@@ -180,6 +180,31 @@ def test_the_customer_asks_on_the_timeline_and_sees_the_answer(
     assert "Customer service" in text_of(page)
 
 
+def test_a_timeline_served_from_the_cache_asks_with_its_own_csrf_token(application, customer, settings):
+    """The body and the form's fields come from the cache; the form around them carries the token of
+    the session that reads it, so a second device of the customer's can ask from the cached page."""
+    import re
+
+    from django.test import Client
+
+    settings.TIMELINE_CACHE_SECONDS = 60
+    cache.clear()
+    for device, body in (("phone", "From my phone"), ("laptop", "From my laptop")):
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(customer)
+        page = browser.get(detail_url(application)).content.decode()
+        assert 'name="body"' in page and 'name="attachment"' in page, device
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        response = browser.post(
+            reverse("applications:question_ask", args=[application.reference]),
+            {"body": body, "csrfmiddlewaretoken": token},
+        )
+        assert response.status_code == 302, device
+    assert list(
+        ThreadMessage.objects.filter(thread__application=application).values_list("body", flat=True)
+    ) == ["From my phone", "From my laptop"]
+
+
 def test_internal_notes_never_appear_on_any_customer_page_or_notification(
     client, application, customer, reviewer, settings
 ):

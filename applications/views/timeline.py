@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from crispy_forms.utils import render_crispy_form
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -297,10 +298,11 @@ def _body_cache_key(application: LoanApplication | TimelineVersion, *, full_hist
     """The cached page body's key: the file's version (every change to it, its history, its
     documents or its question thread saves ``updated_at`` or appends an event, which moves
     ``history_head``; an internal note on the thread does neither, nor shows), the
-    language and time zone it is written in, and which history it shows."""
+    language and time zone it is written in, and which history it shows. Its value: the body and
+    the question form's fields, both as written (``_page_parts``)."""
     return ":".join(
         (
-            "applications:timeline",
+            "applications:timeline:2",
             str(application.pk),
             application.updated_at.isoformat(),
             application.history_head or "-",
@@ -381,15 +383,15 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
     full_history = _full_history(request)
     seconds = settings.TIMELINE_CACHE_SECONDS
     shown: TimelineVersion | LoanApplication | None = None
-    body = None
+    parts: tuple[str, str] | None = None
     if seconds:
         # The version first (five columns): a repeat view frames the cached body and reads no more.
         shown = _visit(request, reference).version
         if shown is None:
             raise Http404(_("No such application."))
         if shown.stage != Stage.DRAFT:
-            body = cache.get(_body_cache_key(shown, full_history=full_history))
-    if body is None:
+            parts = cache.get(_body_cache_key(shown, full_history=full_history))
+    if parts is None:
         # Built from the file in full, and kept under the version it was built from.
         shown = application = customer_timeline_application(user=request.user, reference=reference)
         if application is None:
@@ -405,11 +407,18 @@ def application_detail(request: HttpRequest, reference: str) -> HttpResponse:
         # application was read with its thread joined: a file without one reads no messages.
         has_thread = hasattr(application, "question_thread")
         context["thread"] = customer_thread_messages(application=application) if has_thread else []
-        body = render_to_string("applications/timeline/_body.html", context)
+        # The question form's fields are the same for every file (its labels are in the language the
+        # key names): written once with the body, since crispy's rendering costs about a millisecond.
+        # The <form> around them and its CSRF token are written on every view (page.html).
+        parts = (
+            render_to_string("applications/timeline/_body.html", context),
+            render_crispy_form(QuestionForm()),
+        )
         if seconds:
-            cache.set(_body_cache_key(application, full_history=full_history), body, timeout=seconds)
-    # ``body`` is the template's output, a SafeString, and stays one through the cache's pickling.
-    context = {"application": shown, "body": body, "question_form": QuestionForm()}
+            cache.set(_body_cache_key(application, full_history=full_history), parts, timeout=seconds)
+    # Both are templates' output, SafeStrings, and stay so through the cache's pickling.
+    body, question_fields = parts
+    context = {"application": shown, "body": body, "question_fields": question_fields}
     return render(request, "applications/timeline/page.html", context)
 
 
