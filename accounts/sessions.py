@@ -5,8 +5,11 @@ Staff sessions end after ``SESSION_IDLE_SECONDS_STAFF`` (30 minutes) without a r
 customers' after ``SESSION_IDLE_SECONDS_CUSTOMER`` (2 hours) without a request. The limits are
 chosen when the person signs in (``user_logged_in``) and kept in the session itself, so
 ``SessionLimitsMiddleware`` checks them from the session alone, without loading the user. The
-session's own expiry (cookie and store) is the idle limit, moved on at most once every
-``SESSION_REFRESH_SECONDS``: an active visitor's session is written about once a minute, not on
+session's own expiry (cookie and store) is the idle limit plus ``SESSION_KEPT_AFTER_IDLE_SECONDS``
+(an hour), moved on at most once every ``SESSION_REFRESH_SECONDS``; the margin keeps an idle session
+in the store past its limit, so that the visitor who comes back is told why they were signed out
+(were the store to drop it at the limit, they would only meet the sign-in page). The check here,
+not the store, ends it at the limit. An active visitor's session is thus written about once a minute, not on
 every request (the timeline answers a reload with three queries; a write on each would double it).
 
 "Sign out everywhere" raises the account's ``session_generation``, which ``User`` mixes into the
@@ -62,7 +65,7 @@ def session_limits_start(*, request: HttpRequest, user: User) -> None:
         "absolute": limits.absolute,
     }
     if limits.idle:
-        request.session.set_expiry(limits.idle)
+        request.session.set_expiry(limits.idle + settings.SESSION_KEPT_AFTER_IDLE_SECONDS)
 
 
 def _on_user_logged_in(sender, request, user, **kwargs) -> None:
@@ -104,7 +107,7 @@ class SessionLimitsMiddleware:
             messages.info(request, _("Your session has reached its time limit. Please sign in again."))
         elif limits["idle"] and now - limits["seen"] >= settings.SESSION_REFRESH_SECONDS:
             session[LIMITS_KEY] = {**limits, "seen": now}  # saved by SessionMiddleware: expiry moves on
-            session.set_expiry(limits["idle"])
+            session.set_expiry(limits["idle"] + settings.SESSION_KEPT_AFTER_IDLE_SECONDS)
 
 
 @transaction.atomic

@@ -190,8 +190,8 @@ def test_accepting_records_the_repayment_method_chosen_on_the_application_and_in
 def test_the_confirmation_repeats_the_chosen_schedule_first_payment_date_and_rate(
     client, customer, dealer, reviewer, approver
 ):
-    client.force_login(customer)
     with time_machine.travel(dt.datetime(2027, 1, 31, 2, tzinfo=dt.UTC), tick=False):
+        client.force_login(customer)  # signed in then: a session from today would have expired
         offered = at_offer(customer, dealer, reviewer, approver)
         page = text_of(
             client.post(

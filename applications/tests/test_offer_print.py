@@ -79,8 +79,8 @@ def test_after_acceptance_it_records_the_method_agreed_and_only_its_schedule(cli
         accepted = services.offer_accept(
             application=offered, actor=customer, repayment_method="equal_principal"
         )
-    client.force_login(customer)
     with time_machine.travel(MORNING + dt.timedelta(days=3), tick=False):
+        client.force_login(customer)  # signed in then: a session from today would have expired
         response = client.get(print_url(accepted), HTTP_ACCEPT_LANGUAGE="en")
     page = text_of(response)
     assert "You accepted this offer on 31 Jan 2027, 12:00." in page
@@ -101,8 +101,8 @@ def test_once_paid_out_the_dates_run_from_the_payout(client, customer, offered, 
     with time_machine.travel(dt.datetime(2027, 3, 10, 3, tzinfo=dt.UTC), tick=False):
         application = services.disbursement_release(application=application, actor=finance)
     assert application.stage == Stage.DISBURSED
-    client.force_login(customer)
     with time_machine.travel(dt.datetime(2027, 6, 1, 3, tzinfo=dt.UTC), tick=False):
+        client.force_login(customer)  # signed in then: a session from today would have expired
         response = client.get(print_url(application), HTTP_ACCEPT_LANGUAGE="en")
     page = text_of(response)
     assert "The money was paid out on 10 Mar 2027" in page

@@ -178,6 +178,9 @@ SESSION_ABSOLUTE_SECONDS_STAFF = env.int("SESSION_ABSOLUTE_SECONDS_STAFF", defau
 SESSION_IDLE_SECONDS_CUSTOMER = env.int("SESSION_IDLE_SECONDS_CUSTOMER", default=2 * 3600)
 SESSION_ABSOLUTE_SECONDS_CUSTOMER = env.int("SESSION_ABSOLUTE_SECONDS_CUSTOMER", default=0)
 SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
+# An idle session stays in the store this long past its idle limit (signed out at the limit all the
+# same), so the visitor who comes back reads why they were signed out.
+SESSION_KEPT_AFTER_IDLE_SECONDS = env.int("SESSION_KEPT_AFTER_IDLE_SECONDS", default=3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
