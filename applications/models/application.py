@@ -221,6 +221,10 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
         # pass): only those a query needs.
         indexes = [
             models.Index(fields=["stage", "stage_due_at"]),
+            # A dealership's files, newest first (the dealer workspace) and latest changed first
+            # (the API's cursor): read in order from the index, however many files it has.
+            models.Index(fields=["dealer", "-created_at", "-id"], name="application_dealer_new_idx"),
+            models.Index(fields=["dealer", "-updated_at", "-id"], name="application_dealer_changed_idx"),
             # The sweep: late files that left the staff clock (set back to on time), and the second
             # escalations still to mark. Small: late files only.
             models.Index(

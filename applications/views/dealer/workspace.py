@@ -134,7 +134,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
     if filters.get("dealer", "").isdigit() and int(filters["dealer"]) in {d.pk for d in dealerships}:
         dealer_id = int(filters["dealer"])
     applications = dealer_applications_filter(
-        dealer_applications(user=request.user).order_by("-created_at", "-pk"),
+        dealer_applications(user=request.user, dealerships=dealerships).order_by("-created_at", "-pk"),
         milestone=filters.get("milestone", ""),
         dealer_id=dealer_id,
         search=search,
