@@ -48,7 +48,9 @@ def open_menu(page: Page) -> None:
     """On a phone the navbar's links fold behind the menu button."""
     if page.viewport_size["width"] < MD_BREAKPOINT:
         page.locator(".lp-navbar .navbar-toggler").click()
-        expect(page.locator("#lp-navbar-menu")).to_be_visible()
+        # Bootstrap marks the menu "show" once it has finished unfolding ("collapsing" meanwhile):
+        # a click on a link during the transition may land on nothing.
+        expect(page.locator("#lp-navbar-menu")).to_have_class(re.compile(r"\bshow\b"))
 
 
 def last_code() -> str:

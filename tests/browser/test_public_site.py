@@ -5,6 +5,7 @@ Every run leaves full-page screenshots in ``test-results/`` to look at (home-375
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -84,6 +85,7 @@ def test_staff_sign_in_leads_to_the_back_office_login(
 
     if width < MD_BREAKPOINT:
         page.locator(".navbar-toggler").click()  # Bootstrap's JS unfolds the menu
+        expect(page.locator("#lp-navbar-menu")).to_have_class(re.compile(r"\bshow\b"))  # done unfolding
     # Django's own admin templates link no icon, so Chromium asks for /favicon.ico there and gets a
     # 404. Our pages link static/img/favicon.svg; the admin needs the same <link> in an override of
     # templates/admin/base_site.html (not part of this change).
