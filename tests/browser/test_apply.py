@@ -19,7 +19,7 @@ from applications import services
 from applications.choices import Powertrain, Stage
 from applications.models import LoanApplication, LoanProduct
 from applications.tests.factories import DealerFactory, valid_id_number
-from tests.browser.pages import assert_accessible
+from tests.browser.pages import BrowserProblems, assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,17 +36,11 @@ def screenshot(page: Page, name: str) -> None:
 
 @pytest.fixture
 def problems(page: Page):
-    """Console errors, uncaught exceptions and failed requests seen while the test runs."""
-    seen: list[str] = []
-    page.on("console", lambda message: message.type == "error" and seen.append(f"console: {message.text}"))
-    page.on("pageerror", lambda error: seen.append(f"uncaught: {error}"))
-    page.on("requestfailed", lambda request: seen.append(f"failed: {request.url}"))
-    page.on(
-        "response",
-        lambda response: response.status >= 400 and seen.append(f"{response.status}: {response.url}"),
-    )
-    yield seen
-    assert seen == [], "the browser reported problems"
+    """Console errors, uncaught exceptions, failed requests and error answers seen while the test runs
+    (``BrowserProblems``: a load the browser itself aborted as the page moved on is not one)."""
+    problems = BrowserProblems(page)
+    yield problems
+    assert problems.unexpected() == [], "the browser reported problems"
 
 
 def sign_in(page: Page, live_server, user, next_path: str) -> None:
