@@ -15,7 +15,6 @@ from playwright.sync_api import Page, expect
 from tests.browser.pages import (
     MD_BREAKPOINT,
     SCREENSHOTS,
-    BrowserProblems,
     assert_accessible,
     expect_navbar_on_one_row,
     expect_no_sideways_scrolling,
@@ -35,13 +34,6 @@ def _fresh_limits():
     from django.core.cache import cache
 
     cache.clear()
-
-
-@pytest.fixture
-def browser_problems(page: Page):
-    problems = BrowserProblems(page)
-    yield problems
-    assert problems.unexpected() == [], "the browser reported problems"
 
 
 def open_menu(page: Page) -> None:

@@ -19,7 +19,7 @@ from applications import services
 from applications.choices import Powertrain, Stage
 from applications.models import LoanApplication, LoanProduct
 from applications.tests.factories import DealerFactory, valid_id_number
-from tests.browser.pages import BrowserProblems, assert_accessible
+from tests.browser.pages import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,15 +32,6 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-
-
-@pytest.fixture
-def problems(page: Page):
-    """Console errors, uncaught exceptions, failed requests and error answers seen while the test runs
-    (``BrowserProblems``: a load the browser itself aborted as the page moved on is not one)."""
-    problems = BrowserProblems(page)
-    yield problems
-    assert problems.unexpected() == [], "the browser reported problems"
 
 
 def sign_in(page: Page, live_server, user, next_path: str) -> None:
@@ -58,7 +49,7 @@ def continue_button(page: Page):
 
 
 def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_the_documents(
-    page: Page, live_server, make_user, problems
+    page: Page, live_server, make_user, browser_problems
 ):
     customer = make_user("browser_customer", "customer")
     dealer = DealerFactory(code="bj-1", name="北京望京汽车城", region="北京")
@@ -181,7 +172,7 @@ def test_a_customer_applies_on_a_phone_fixes_the_id_number_submits_and_uploads_t
 
 
 def test_the_loan_step_on_a_desktop_in_english_shows_the_rules_next_to_the_fields(
-    page: Page, live_server, make_user, problems
+    page: Page, live_server, make_user, browser_problems
 ):
     customer = make_user("desktop_customer", "customer")
     dealer = DealerFactory(code="sh-1", name="上海浦东汽车城", region="上海")

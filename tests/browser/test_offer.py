@@ -10,16 +10,9 @@ from playwright.sync_api import Page, expect
 from applications.choices import Stage
 
 from .builders import at_offer
-from .pages import BrowserProblems, assert_accessible, expect_no_sideways_scrolling, screenshot, sign_in
+from .pages import assert_accessible, expect_no_sideways_scrolling, screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser_problems(page: Page):
-    problems = BrowserProblems(page)
-    yield problems
-    assert problems.unexpected() == [], "the browser reported problems"
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ from playwright.sync_api import Page, expect
 from notifications.models import ChannelPreference
 
 from .pages import (
-    BrowserProblems,
     assert_accessible,
     expect_navbar_on_one_row,
     expect_no_sideways_scrolling,
@@ -23,13 +22,6 @@ from .pages import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser_problems(page: Page):
-    problems = BrowserProblems(page)
-    yield problems
-    assert problems.unexpected() == [], "the browser reported problems"
 
 
 def words(language: str, text: str) -> str:

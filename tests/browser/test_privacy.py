@@ -20,7 +20,6 @@ from applications.models import CorrectionRequest
 
 from .builders import in_review
 from .pages import (
-    BrowserProblems,
     assert_accessible,
     expect_no_sideways_scrolling,
     open_account_menu,
@@ -34,13 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def words(text: str) -> str:
     with translation.override("zh-hans"):
         return translation.gettext(text)
-
-
-@pytest.fixture
-def browser_problems(page: Page):
-    problems = BrowserProblems(page)
-    yield problems
-    assert problems.unexpected() == [], "the browser reported problems"
 
 
 def test_a_customer_uses_their_privacy_rights(page: Page, live_server, browser_problems, customer, dealer):

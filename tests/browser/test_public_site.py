@@ -14,7 +14,6 @@ from playwright.sync_api import Page, expect
 from tests.browser.pages import (
     MD_BREAKPOINT,
     VIEWPORTS,
-    BrowserProblems,
     accessibility_problems,
     assert_accessible,
     expect_five_milestones,
@@ -28,13 +27,6 @@ from tests.browser.pages import (
 # transaction=True: the live server answers from another thread, so the data must be committed.
 # The default data is put back before each test by the root conftest's _default_data.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser_problems(page: Page):
-    problems = BrowserProblems(page)
-    yield problems
-    assert problems.unexpected() == [], "the browser reported problems"
 
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)

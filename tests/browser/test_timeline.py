@@ -23,7 +23,6 @@ from applications.models import DocumentType, LoanApplication
 from applications.tests.factories import make_draft
 
 from .pages import (
-    BrowserProblems,
     assert_accessible,
     expect_navbar_on_one_row,
     expect_styled,
@@ -35,13 +34,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = "13812345678"
 PDF = b"%PDF-1.4\n% a test document\n"
-
-
-@pytest.fixture
-def browser_problems(page: Page):
-    problems = BrowserProblems(page)
-    yield problems
-    assert problems.unexpected() == [], "the browser reported problems"
 
 
 @pytest.fixture(autouse=True)
