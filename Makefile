@@ -14,7 +14,7 @@ TEST_WORKERS ?= auto
 # Runs the command that follows against DATABASE_URL, or the embedded PostgreSQL without it.
 WITH_DB := $(PY) bin/embedded_db.py run --
 
-.PHONY: run serve cluster cluster-serve test lint format messages makemessages static install clean bench
+.PHONY: run serve cluster cluster-serve test lint format messages makemessages static install clean bench load
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,12 @@ format: install
 bench: install messages
 	command -v wrk >/dev/null 2>&1 || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(PY) -m bench.run
+
+# Mixed load (locust) on the cluster topology, then the invariants (bench/README.md, "make load"):
+# LOAD_DATABASE_URL (the bench database), LOAD_MINUTES (10), LOAD_USERS (40); writes bench/load.md.
+load: install messages static
+	command -v redis-server >/dev/null 2>&1 || apt-get install -y redis-server || (apt-get update && apt-get install -y redis-server)
+	$(PY) -m bench.traffic.run
 
 # The embedded PostgreSQL is stopped before its data goes.
 clean:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from common.identifiers import canonical_reference, canonical_text
@@ -83,35 +83,46 @@ def _check_chain(
     return None
 
 
-def verify_chains(*, batch_size: int = 500) -> Iterator[tuple[str, BrokenLink | None]]:
-    """Yield (reference, first broken link or None) for every application, in id order.
+def verify_chains(
+    *, batch_size: int = 500, application_ids: Iterable[int] | None = None
+) -> Iterator[tuple[str, BrokenLink | None]]:
+    """Yield (reference, first broken link or None) for every application, in id order, or for
+    those of ``application_ids`` only (``make load`` checks the files its run touched).
 
     Streams: one query for a batch of applications and one for their events, so memory stays flat
     over any number of applications.
     """
+    columns = ("pk", "reference", "event_count", "history_head", "anonymised_at")
+    if application_ids is not None:
+        wanted = sorted(set(application_ids))
+        for start in range(0, len(wanted), batch_size):
+            chosen = wanted[start : start + batch_size]
+            batch = list(LoanApplication.objects.filter(pk__in=chosen).order_by("pk").values_list(*columns))
+            yield from _verify_batch(batch)
+        return
     last_id = 0
     while True:
         batch = list(
-            LoanApplication.objects.filter(pk__gt=last_id)
-            .order_by("pk")
-            .values_list("pk", "reference", "event_count", "history_head", "anonymised_at")[:batch_size]
+            LoanApplication.objects.filter(pk__gt=last_id).order_by("pk").values_list(*columns)[:batch_size]
         )
         if not batch:
             return
-        by_application: dict[int, list[StageEvent]] = {pk: [] for pk, *_ in batch}
-        events = StageEvent.objects.filter(application_id__in=by_application).order_by(
-            "application_id", "sequence", "pk"
-        )
-        for event in events:
-            by_application[event.application_id].append(event)
-        for pk, reference, count, head, anonymised_at in batch:
-            yield (
-                reference,
-                _check_chain(
-                    reference, count, head, by_application[pk], anonymised=anonymised_at is not None
-                ),
-            )
+        yield from _verify_batch(batch)
         last_id = batch[-1][0]
+
+
+def _verify_batch(batch: list[tuple]) -> Iterator[tuple[str, BrokenLink | None]]:
+    by_application: dict[int, list[StageEvent]] = {pk: [] for pk, *_ in batch}
+    events = StageEvent.objects.filter(application_id__in=by_application).order_by(
+        "application_id", "sequence", "pk"
+    )
+    for event in events:
+        by_application[event.application_id].append(event)
+    for pk, reference, count, head, anonymised_at in batch:
+        yield (
+            reference,
+            _check_chain(reference, count, head, by_application[pk], anonymised=anonymised_at is not None),
+        )
 
 
 def verify_record(*, reference: str, entry: int, fingerprint: str) -> str | None:
