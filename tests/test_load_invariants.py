@@ -98,7 +98,7 @@ def test_a_transition_answered_as_done_needs_exactly_one_event():
     )
 
 
-def test_server_errors_are_counted_per_name():
+def test_server_errors_and_requests_never_answered_are_counted_per_name():
     requests = [
         {"name": "customer: timeline", "status": 200},
         {"name": "customer: timeline", "status": 502},
@@ -106,6 +106,7 @@ def test_server_errors_are_counted_per_name():
         {"name": "staff: file", "status": 0},
     ]
     assert invariants.server_errors(requests) == {"customer: timeline": 1, "staff: file": 1}
+    assert invariants.server_errors(requests, unanswered=True) == {"staff: file": 1}
 
 
 def test_the_checker_does_not_bring_locust_in():

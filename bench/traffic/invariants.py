@@ -24,7 +24,8 @@ The invariants, each a list of problems (empty: it holds):
   the unique note each carried (application, transition, target stage and actor must match), a
   customer's submission or accepted offer and a dealer's new file (a retry with the same
   Idempotency-Key included) by file and transition.
-- ``server_errors``: no answer 5xx (per request name).
+- ``server_errors``: no answer 5xx (per request name); ``unanswered``: every request got an answer
+  (none cut off by gunicorn's timeout or refused: behind a proxy those would be 502 or 504).
 
 Also reported (no invariant): transitions done that the load did not see answered as done, the
 deliveries' and webhooks' final statuses, and what was still queued when the drain gave up.
@@ -59,11 +60,13 @@ SHOWN = 20  # problems listed per invariant; the count is always whole
 # --- Pure checks (tests/test_load_invariants.py) -----------------------------------------------
 
 
-def server_errors(requests: Iterable[dict]) -> dict[str, int]:
-    """{request name: answers 5xx}."""
+def server_errors(requests: Iterable[dict], *, unanswered: bool = False) -> dict[str, int]:
+    """{request name: answers 5xx}, or with ``unanswered`` those that got no answer at all (a
+    worker killed by its timeout, a refused connection: behind a proxy, a 502 or 504)."""
     found: Counter[str] = Counter()
     for line in requests:
-        if line.get("status", 0) >= 500:
+        status = line.get("status", 0)
+        if (status == 0) if unanswered else status >= 500:
             found[line["name"]] += 1
     return dict(found)
 
@@ -242,7 +245,9 @@ def check(run_dir: Path) -> dict[str, Any]:
     lost, unreported = transitions_lost([x for x in record if x.get("kind") == "transition"], events)
     notices = deliveries(marks["delivery"], provider)
     posts = webhooks(marks["webhook"], receiver)
-    errors = server_errors(x for x in record if x.get("kind") == "request")
+    requests = [x for x in record if x.get("kind") == "request"]
+    errors = server_errors(requests)
+    unanswered = server_errors(requests, unanswered=True)
     invariants = {
         "chains": broken,
         "stages": mismatched,
@@ -252,6 +257,7 @@ def check(run_dir: Path) -> dict[str, Any]:
         "webhooks_lost": posts["lost"],
         "transitions_lost": lost,
         "server_errors": [f"{name}: {n}" for name, n in sorted(errors.items())],
+        "unanswered": [f"{name}: {n}" for name, n in sorted(unanswered.items())],
     }
     ok_transitions = [x for x in record if x.get("kind") == "transition" and x.get("ok")]
     return {

@@ -425,6 +425,7 @@ class Staff(PortalUser):
         self.transition(
             role=self.person["role"],
             user=self.person["username"],
+            user_id=self.person["user_id"],
             transition=name,
             application_id=application_id,
             from_stage=from_stage,

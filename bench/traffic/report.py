@@ -87,6 +87,7 @@ LABELS = {
     "webhooks_lost": "every webhook marked delivered was received",
     "transitions_lost": "every transition answered as done has exactly one event",
     "server_errors": "no 5xx",
+    "unanswered": "every request answered (none cut off or refused)",
 }
 
 

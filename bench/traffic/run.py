@@ -222,6 +222,11 @@ class Topology:
             self.stop_one(name)
 
 
+def _port_free(port: int) -> None:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        raise RuntimeError(f"127.0.0.1:{port} is taken (another run?): choose other LOAD_*_PORT values")
+
+
 def _wait_port(port: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -297,6 +302,10 @@ def start_topology(config: Config) -> Topology:
         ]
     for name, command in procfile().items():
         topology.commands[name] = ["sh", "-c", command]
+    for port in (*config.web_ports, config.provider_port, config.receiver_port):
+        _port_free(port)
+    if not config.redis_url:
+        _port_free(config.redis_port)
     try:
         for name, port in (
             ("redis", config.redis_port),
