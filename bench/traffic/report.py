@@ -176,7 +176,8 @@ def write(
         f"- The fake receiver got {figures['webhooks_received']:,} webhook posts; the run's webhook "
         f"deliveries by status: {_counts(figures['webhook_deliveries'])}.",
         f"- Queued work after the load: drained in {drained.get('seconds', '?')} s; left: "
-        f"{_counts(drained.get('left', {}))}.",
+        f"{_counts(drained.get('left', {}))}. Waiting before the run (not the run's work, sent "
+        f"meanwhile): {_counts(prepared.get('backlog', {}))}.",
         f"- Preparation: {len(prepared['customers'])} new customers with "
         f"{sum(len(c['files']) for c in prepared['customers'])} files, {len(prepared['staff'])} staff, "
         f"{len(prepared['dealers'])} dealer API keys with a webhook endpoint each, in {prepared['seconds']:.0f} s.",
