@@ -68,6 +68,19 @@ def _broker_trusted_again():
     broker.broker_reset()
 
 
+@pytest.fixture(autouse=True)
+def _cache_trusted_again(monkeypatch):
+    """Likewise for the shared cache (``common.cache``), and no delay-prediction table kept in the
+    process by an earlier test for a time the cache is away."""
+    from applications import prediction
+    from common import cache
+
+    cache.cache_reset()
+    monkeypatch.setattr(prediction, "_kept_here", None)
+    yield
+    cache.cache_reset()
+
+
 def _is_transactional(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     if marker is not None and marker.kwargs.get("transaction"):

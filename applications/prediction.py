@@ -45,7 +45,9 @@ The method
 The table for every (stage, product) pair is **three queries** (``duration_table``): the stays,
 and the working calendar's hours and days; the quantiles are computed in Python (``_query_rows``
 says why). The rows and the calendar are kept in Django's cache (Redis when configured) for
-``CACHE_SECONDS``, refreshed by beat, so a page costs none while the cache is warm. Each stage's latest stays
+``CACHE_SECONDS``, refreshed by beat, so a page costs none while the cache is warm; while the
+shared cache is away (``common.cache.cache_away``) each process keeps the last table it had,
+for as long, instead of computing it again for every page (0.4 s on a book of 2,000 files). Each stage's latest stays
 are read newest first from ``event_stay_idx`` (from_stage, created_at, stay_started_at, …) alone,
 each stay one index entry, and only those ``MAX_STAYS_PER_STAGE`` rows per stage have their
 product looked up, however long the history. Figures are kept to the second.
@@ -56,6 +58,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -64,6 +67,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, Q, QuerySet, Value
 from django.utils import timezone
+
+from common.cache import cache_away
 
 from .choices import CUSTOMER_STAGES, FINAL_STAGES, EventKind, Stage
 from .models import LoanApplication, StageDefinition, StageEvent
@@ -87,6 +92,9 @@ BREACH_QUANTILE = 0.8
 # The figures move slowly and every timeline and queue page reads them.
 CACHE_SECONDS = 300
 _CACHE_KEY = "prediction:stays:v2"
+# The table this process last computed or read, and when (time.monotonic()): used while the shared
+# cache is away, so the pages of that time do not each compute it.
+_kept_here: tuple[float, dict] | None = None
 
 
 # Which stays a prediction rests on: the stage's for the product, the stage's, or none (the SLA).
@@ -246,7 +254,22 @@ def _refresh(*, now: dt.datetime) -> dict:
     calendar = _table_calendar(now)
     kept = {"rows": _query_rows(now=now, calendar=calendar), "calendar": calendar}
     cache.set(_CACHE_KEY, kept, timeout=CACHE_SECONDS)
+    _keep_here(kept)
     return kept
+
+
+def _keep_here(kept: dict) -> None:
+    global _kept_here
+    _kept_here = (time.monotonic(), kept)
+
+
+def _kept_here_while_away() -> dict | None:
+    """This process's last table, if the shared cache is away and the table is not older than the
+    cache would have kept it."""
+    if _kept_here is None or not cache_away():
+        return None
+    kept_at, kept = _kept_here
+    return kept if time.monotonic() - kept_at < CACHE_SECONDS else None
 
 
 def duration_table(*, now: dt.datetime | None = None) -> DurationTable:
@@ -254,7 +277,9 @@ def duration_table(*, now: dt.datetime | None = None) -> DurationTable:
     cache, else computed (``duration_table_refresh``; ``now`` places the 90 days)."""
     kept = cache.get(_CACHE_KEY)
     if kept is None:
-        kept = _refresh(now=now or timezone.now())
+        kept = _kept_here_while_away() or _refresh(now=now or timezone.now())
+    else:
+        _keep_here(kept)
     by_stage: dict[str, StayStats] = {}
     by_product: dict[tuple[str, int], StayStats] = {}
     for stage, product, all_products, samples, median, p80 in kept["rows"]:

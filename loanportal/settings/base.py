@@ -275,6 +275,10 @@ REDIS_URL = env("REDIS_URL", default="")
 # cache call at most these, then the call is skipped and logged (below).
 CACHE_CONNECT_TIMEOUT = env.float("CACHE_CONNECT_TIMEOUT", default=0.1)
 CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.1)
+# After a failed cache call a process leaves Redis alone this long (every call a miss at once),
+# then tries again (common.cache.BreakerClient): a hung Redis costs a timeout per interval, not
+# one per call. 0: try on every call.
+CACHE_RETRY_AFTER = env.float("CACHE_RETRY_AFTER", default=5.0)
 # The broker: a request only hands messages to it (the outbox rows are the record), so it never
 # waits long on it, and never retries a publish: what could not be queued is queued later by a
 # sweep (the delivery relay, the pre-check sweep). After a failure a process leaves the broker
@@ -292,6 +296,7 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {
+                "CLIENT_CLASS": "common.cache.BreakerClient",
                 "SOCKET_CONNECT_TIMEOUT": CACHE_CONNECT_TIMEOUT,
                 "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT,
                 "IGNORE_EXCEPTIONS": True,
