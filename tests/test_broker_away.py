@@ -162,3 +162,21 @@ def test_a_submission_commits_with_the_broker_away_and_the_sweep_runs_its_pre_ch
         precheck_sweep.delay()
     application.refresh_from_db()
     assert application.stage != Stage.SUBMITTED
+
+
+def test_the_sandbox_partners_answer_waits_on_a_broker_that_is_away_once(broker_away, caplog):
+    """Requesting partner steps queues the sandbox partner's answer: through ``common.broker`` like
+    every publish of a request, so after one failure the next request does not wait again."""
+    from applications.tasks import enqueue_partner_sandbox
+    from common.logging import reset_filters
+
+    broker_away()
+    reset_filters("common.broker")  # an earlier test's failure would hold this one's log back
+    started = time.monotonic()
+    enqueue_partner_sandbox(1)
+    first = time.monotonic() - started
+    started = time.monotonic()
+    enqueue_partner_sandbox(2)
+    assert time.monotonic() - started < 0.05, "the second publish should not try the broker"
+    assert first < settings.BROKER_CONNECT_TIMEOUT + settings.BROKER_SOCKET_TIMEOUT + 0.5
+    assert any("sandbox partner's answer on step 1" in r.getMessage() for r in caplog.records)
