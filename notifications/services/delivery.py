@@ -28,7 +28,7 @@ def lease() -> dt.timedelta:
     ends well inside it: the providers' own timeouts (SMS: 3 s to connect, 5 s to answer; e-mail:
     ``EMAIL_TIMEOUT``) and the task's time limit (``deliver``) bound it. A row still "sending"
     after its lease belonged to a worker that died: the relay, every ``DELIVERY_RELAY_INTERVAL``
-    seconds, puts it back, so it is tried again within lease + interval (a minute by default)."""
+    seconds, puts it back, so it is tried again within lease + interval (50 s by default)."""
     return dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
 
 

@@ -138,8 +138,9 @@ def died_mid_send(delivery, *, when: str, now: dt.datetime) -> None:
 
 def test_a_claim_lasts_its_lease_and_the_relay_retries_within_a_minute(settings):
     assert lease() == dt.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-    # Reclaimed at the first relay run after the lease: within lease + relay interval of the claim.
-    assert settings.DELIVERY_LEASE_SECONDS + settings.DELIVERY_RELAY_INTERVAL <= 60
+    # Reclaimed at the first relay run after the lease: within lease + relay interval of the claim,
+    # and the worker then needs a moment to send it: the two leave it ten seconds of the minute.
+    assert settings.DELIVERY_LEASE_SECONDS + settings.DELIVERY_RELAY_INTERVAL <= 50
     assert settings.CELERY_BEAT_SCHEDULE["delivery-relay"]["schedule"] == settings.DELIVERY_RELAY_INTERVAL
     # The send ends inside the claim: the task's hard limit, and the e-mail timeout, are shorter.
     assert deliver.time_limit < settings.DELIVERY_LEASE_SECONDS
