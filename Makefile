@@ -14,7 +14,7 @@ TEST_WORKERS ?= auto
 # Runs the command that follows against DATABASE_URL, or the embedded PostgreSQL without it.
 WITH_DB := $(PY) bin/embedded_db.py run --
 
-.PHONY: run serve cluster cluster-serve test lint format messages makemessages static install clean bench load
+.PHONY: run serve cluster cluster-serve test lint format messages makemessages static install clean bench load faults
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,15 @@ bench: install messages
 load: install messages static
 	command -v redis-server >/dev/null 2>&1 || apt-get install -y redis-server || (apt-get update && apt-get install -y redis-server)
 	$(PY) -m bench.traffic.run
+
+# Faults under load (README, "Faults under load"; bench/README.md, "make faults"): make load's topology
+# and users on a 2,000-file book, with PostgreSQL (5441) and Redis (6392) servers of its own that it
+# starts, stops, hangs and restarts; the machine's servers are never touched. About 13 minutes;
+# writes bench/faults.md and exits non-zero when a promise is broken.
+faults: install messages static
+	command -v redis-server >/dev/null 2>&1 || apt-get install -y redis-server || (apt-get update && apt-get install -y redis-server)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || apt-get install -y postgresql || (apt-get update && apt-get install -y postgresql)
+	$(PY) -m bench.traffic.faults
 
 # The embedded PostgreSQL is stopped before its data goes.
 clean:
