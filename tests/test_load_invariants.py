@@ -91,10 +91,14 @@ def test_a_transition_answered_as_done_needs_exactly_one_event():
     assert lost == ["submit of R1 by c: 2 events"]
     lost, _ = invariants.transitions_lost([staff], [{**events[0], "actor_id": 4}])
     assert lost == ["approve of file 7 by demo_approver: 1 events"]
-    # Done, but the load was told otherwise (say a 5xx after the commit): shown, not lost.
+    # Done, but the load was told otherwise (say a 5xx after the commit), or the run stopped
+    # before the answer came: shown, not lost.
+    assert invariants.transitions_lost([], [{**event, "actor_id": 3, "note": "make load c"}])[1] == [
+        "approve of file 7 (make load c): no answer recorded"
+    ]
     assert invariants.transitions_lost([refused], [{**event, "actor_id": 3, "note": "make load b"}]) == (
         [],
-        ["approve of file 7 (make load b)"],
+        ["approve of file 7 (make load b): answered as not done"],
     )
 
 

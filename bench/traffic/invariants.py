@@ -7,7 +7,9 @@ where ``RUN_DIR`` holds ``prepared.json`` (with ``marks``: the largest ids of th
 deliveries and the webhook deliveries before the preparation began, so "since the run" is read from
 the primary keys, not by scanning timestamps), ``record.jsonl`` (the locustfile's),
 ``provider.jsonl`` and ``receiver.jsonl`` (the fakes'). It writes ``invariants.json`` and prints it. ``… invariants drain RUN_DIR SECONDS`` first waits, at
-most that long, for the run's queued work to finish (``drain.json``: what was left).
+most that long, for the run's queued work to finish (``drain.json``: what was left);
+``… invariants catch-up RUN_DIR SECONDS`` waits, at most that long, for the backlog of the book
+(``backlog``: whoever made it) to be worked off (``catch_up.json``).
 
 The invariants, each a list of problems (empty: it holds):
 
@@ -79,10 +81,12 @@ def twice(lines: Iterable[dict], kinds: Iterable[str]) -> list[str]:
 
 def transitions_lost(transitions: Iterable[dict], events: list[dict]) -> tuple[list[str], list[str]]:
     """(lost, unreported). ``transitions``: the record's "transition" lines; ``events``: the
-    history's events since the mark (``application_id``, ``reference``, ``transition``,
-    ``to_stage``, ``actor_id``, ``note``). Lost: a transition answered as done without exactly one
-    matching event. Unreported: an event carrying a load note whose transition was not answered
-    as done (the user was not told: informative)."""
+        history's events since the mark (``application_id``, ``reference``, ``transition``,
+        ``to_stage``, ``actor_id``, ``note``). Lost: a transition answered as done without exactly one
+        matching event. Unreported: an event carrying a load note whose transition was not answered
+        as done (the user was not told: informative), saying whether the load recorded an answer
+    ("answered as not done": say a 5xx after the commit) or none ("no answer recorded": the run
+    stopped while the request was in flight)."""
     by_note: dict[str, list[dict]] = defaultdict(list)
     by_file: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for event in events:
@@ -91,8 +95,10 @@ def transitions_lost(transitions: Iterable[dict], events: list[dict]) -> tuple[l
         by_file[(event["reference"], event["transition"])].append(event)
     lost: list[str] = []
     told_done: set[str] = set()
+    answered: set[str] = set()
     files_done: set[tuple[str, str]] = set()
     for line in transitions:
+        answered.add(line.get("note") or "")
         if not line.get("ok"):
             continue
         name = line["transition"]
@@ -120,7 +126,8 @@ def transitions_lost(transitions: Iterable[dict], events: list[dict]) -> tuple[l
         if len(matching) != 1:
             lost.append(f"{name} of {line['reference']} by {line.get('user')}: {len(matching)} events")
     unreported = [
-        f"{e['transition']} of file {e['application_id']} ({note})"
+        f"{e['transition']} of file {e['application_id']} ({note}): "
+        + ("answered as not done" if note in answered else "no answer recorded")
         for note, found in by_note.items()
         if note.startswith("make load ") and note not in told_done
         for e in found
@@ -310,6 +317,53 @@ def queued(marks: dict[str, int]) -> dict[str, int]:
     }
 
 
+def backlog() -> dict[str, int]:
+    """Work waiting now whoever made it: deliveries and webhooks not finished, files past their
+    stage's time limit that the SLA sweep has not marked breached yet, pre-checks overdue (the
+    pre-check sweep's "over 2 minutes"). A freshly seeded book starts with a large one."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from applications.choices import CUSTOMER_STAGES, FINAL_STAGES, Stage
+    from applications.models import LoanApplication
+    from notifications.choices import DeliveryStatus
+    from notifications.models import Delivery
+    from notifications.webhooks.choices import WebhookStatus
+    from notifications.webhooks.models import WebhookDelivery
+
+    now = timezone.now()
+    waiting = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING)
+    return {
+        "deliveries": Delivery.objects.filter(status__in=waiting).count(),
+        "webhooks": WebhookDelivery.objects.filter(
+            status__in=(WebhookStatus.PENDING, WebhookStatus.SENDING)
+        ).count(),
+        # Staff stages (the sweep's) overdue by more than two sweep intervals, not marked yet.
+        "breaches_unmarked": LoanApplication.objects.filter(
+            stage_due_at__lte=now - dt.timedelta(seconds=2 * settings.SLA_SWEEP_INTERVAL)
+        )
+        .exclude(stage__in=FINAL_STAGES | CUSTOMER_STAGES)
+        .exclude(sla_state="breached")
+        .count(),
+        "prechecks_overdue": LoanApplication.objects.filter(
+            stage__in=(Stage.SUBMITTED, Stage.CREDIT_CHECK),
+            stage_entered_at__lte=now - dt.timedelta(minutes=2),
+        ).count(),
+    }
+
+
+def catch_up(seconds: float) -> dict[str, Any]:
+    """Wait (at most ``seconds``) for beat and the workers to work off the backlog."""
+    started = time.monotonic()
+    before = left = backlog()
+    while any(left.values()) and time.monotonic() - started < seconds:
+        time.sleep(10)
+        left = backlog()
+    return {"before": before, "left": left, "seconds": round(time.monotonic() - started, 1)}
+
+
 def drain(run_dir: Path, seconds: float) -> dict[str, Any]:
     """Wait (at most ``seconds``) until the run's queued work is done; return what is left."""
     marks = json.loads((run_dir / "prepared.json").read_text(encoding="utf-8"))["marks"]
@@ -325,6 +379,11 @@ def main(command: str, run_dir: str, seconds: str = "120") -> None:
     import django
 
     django.setup()
+    if command == "catch-up":
+        answer = catch_up(float(seconds))
+        (Path(run_dir) / "catch_up.json").write_text(json.dumps(answer))
+        print(json.dumps(answer))
+        return
     if command == "drain":
         answer = drain(Path(run_dir), float(seconds))
         (Path(run_dir) / "drain.json").write_text(json.dumps(answer))

@@ -51,6 +51,7 @@ from applications import owners, services  # noqa: E402
 from applications.choices import Stage  # noqa: E402
 from applications.models import Dealer, DocumentType, LoanApplication, LoanProduct, Reason  # noqa: E402
 from bench.prepare import SHORT, application_in_review  # noqa: E402
+from bench.traffic.invariants import backlog  # noqa: E402
 from notifications.webhooks.choices import WebhookEvent  # noqa: E402
 from notifications.webhooks.models import WebhookEndpoint  # noqa: E402
 from notifications.webhooks.services import webhook_endpoint_create  # noqa: E402
@@ -180,27 +181,10 @@ def marks() -> dict[str, int]:
     }
 
 
-def backlog() -> dict[str, int]:
-    """Work already waiting before the run (beat's sweeps of a freshly seeded book write many
-    notices at once): its sends happen during the run, but it is not the run's work."""
-    from notifications.choices import DeliveryStatus
-    from notifications.models import Delivery
-    from notifications.webhooks.choices import WebhookStatus
-    from notifications.webhooks.models import WebhookDelivery
-
-    waiting = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING)
-    return {
-        "deliveries": Delivery.objects.filter(status__in=waiting).count(),
-        "webhooks": WebhookDelivery.objects.filter(
-            status__in=(WebhookStatus.PENDING, WebhookStatus.SENDING)
-        ).count(),
-    }
-
-
 def main(out: str) -> None:
     started = time.perf_counter()
     before = marks()
-    waiting = backlog()
+    waiting = backlog()  # before the run: not its work, but sent (and swept) meanwhile
     stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"
     per_role = _env_int("LOAD_STAFF_PER_ROLE", 3)
     staff_users = {role: staff_of(role, per_role) for role in STAFF_ROLES}

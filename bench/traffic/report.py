@@ -100,6 +100,7 @@ def write(
     results: dict[str, Any],
     drained: dict,
     window: tuple[float, float],
+    caught_up: dict | None = None,
     note: str = "",
 ) -> None:
     record = list(read_lines(run_dir / "record.jsonl"))
@@ -176,8 +177,14 @@ def write(
         f"- The fake receiver got {figures['webhooks_received']:,} webhook posts; the run's webhook "
         f"deliveries by status: {_counts(figures['webhook_deliveries'])}.",
         f"- Queued work after the load: drained in {drained.get('seconds', '?')} s; left: "
-        f"{_counts(drained.get('left', {}))}. Waiting before the run (not the run's work, sent "
-        f"meanwhile): {_counts(prepared.get('backlog', {}))}.",
+        f"{_counts(drained.get('left', {}))}.",
+        f"- The book's backlog when the load began (not the run's work; beat and the workers work on "
+        f"it meanwhile, in the same queues): {_counts(prepared.get('backlog', {}))}. "
+        + (
+            f"Catch-up before the load ({caught_up['seconds']} s): before {_counts(caught_up['before'])}."
+            if caught_up
+            else "No catch-up before the load (`LOAD_CATCH_UP_SECONDS`)."
+        ),
         f"- Preparation: {len(prepared['customers'])} new customers with "
         f"{sum(len(c['files']) for c in prepared['customers'])} files, {len(prepared['staff'])} staff, "
         f"{len(prepared['dealers'])} dealer API keys with a webhook endpoint each, in {prepared['seconds']:.0f} s.",

@@ -14,7 +14,8 @@ Ctrl-C or a failure); the invariants (``bench.traffic.invariants``); ``bench/loa
 ``var/load/<UTC time>/``: the record, the fakes' records, each process's log.
 
 Settings (environment): ``LOAD_DATABASE_URL`` (``postgres://postgres@127.0.0.1:5432/loanportal_bench``),
-``LOAD_MINUTES`` (10), ``LOAD_USERS`` (40), ``LOAD_SPAWN_RATE`` (2 a second), ``LOAD_MAX_REQUESTS``
+``LOAD_MINUTES`` (10), ``LOAD_USERS`` (40), ``LOAD_CATCH_UP_SECONDS`` (0: none; how long beat and
+the workers may work off the book's backlog before the load, ``catch_up``), ``LOAD_SPAWN_RATE`` (2 a second), ``LOAD_MAX_REQUESTS``
 (200,000: the run stops when reached), ``LOAD_CUSTOMERS`` (30 prepared), ``LOAD_DRAIN_SECONDS``
 (180), ``LOAD_OUT`` (``bench/load.md``), ``LOAD_NOTE`` (a line for the report), the ports
 ``LOAD_WEB1_PORT``/``LOAD_WEB2_PORT`` (8811/8812), ``LOAD_PROVIDER_PORT``/``LOAD_RECEIVER_PORT``
@@ -90,6 +91,7 @@ class Config:
     max_requests: int = 200_000
     customers: int = 30
     drain_seconds: int = 180
+    catch_up_seconds: int = 0
     run_dir: Path = field(
         default_factory=lambda: ROOT / "var" / "load" / f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
     )
@@ -110,6 +112,7 @@ class Config:
             max_requests=_env_int("LOAD_MAX_REQUESTS", cls.max_requests),
             customers=_env_int("LOAD_CUSTOMERS", cls.customers),
             drain_seconds=_env_int("LOAD_DRAIN_SECONDS", cls.drain_seconds),
+            catch_up_seconds=_env_int("LOAD_CATCH_UP_SECONDS", cls.catch_up_seconds),
         )
         for name, value in overrides.items():
             setattr(config, name, value)
@@ -401,6 +404,14 @@ def _django(topology: Topology, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def catch_up(topology: Topology, seconds: float) -> dict:
+    """Before the load: let beat and the workers work off the book's backlog (a freshly seeded
+    book's overdue stays and pre-checks, unsent deliveries), at most ``seconds``. Returns
+    ``{"before": {...}, "left": {...}, "seconds": s}``."""
+    done = _django(topology, "catch-up", str(topology.run_dir), str(seconds))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def drain(topology: Topology, seconds: float | None = None) -> dict:
     """Wait (bounded) until the run's deliveries, webhooks and pre-checks are done; the workers
     must still run. Returns ``{"left": {...}, "seconds": s}``."""
@@ -429,7 +440,14 @@ def main() -> int:
     say(f"run in {config.run_dir}; {config.users} users for {config.minutes:g} min on {config.database_url}")
     topology = start_topology(config)
     drained: dict = {}
+    caught_up: dict = {}
     try:
+        if config.catch_up_seconds:
+            say(f"letting beat and the workers work off the book's backlog (≤ {config.catch_up_seconds} s)")
+            caught_up = catch_up(topology, config.catch_up_seconds)
+            say(
+                f"caught up for {caught_up['seconds']} s: before {caught_up['before']}, left {caught_up['left']}"
+            )
         prepared = prepare(topology)
         load_started = time.time()
         load = start_load(topology, seconds=config.minutes * 60)
@@ -455,6 +473,7 @@ def main() -> int:
         prepared=prepared,
         results=results,
         drained=drained,
+        caught_up=caught_up,
         window=(load_started, load_ended),
         note=os.environ.get("LOAD_NOTE", ""),
     )
