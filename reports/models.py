@@ -1,4 +1,4 @@
-"""Daily rollups of stays: what the SLA report reads for whole past days instead of the history.
+"""Daily rollups: what the SLA report reads for whole past days instead of the history.
 
 One row per Shanghai calendar day (the day the stay *ended*) or ISO week, stage, and grouping the report
 shows: the stage alone, or the stage with the staff member who ended the stay, the application's
@@ -73,6 +73,85 @@ class StayRollupMark(models.Model):
     class Meta:
         verbose_name = _("stay rollup mark")
         verbose_name_plural = _("stay rollup marks")
+
+    def __str__(self) -> str:
+        return f"until {self.rolled_until} (event {self.event_id})"
+
+
+# --- Cohorts: the applications submitted on a day -------------------------------------------------
+
+
+class FunnelRollup(models.Model):
+    """The funnel of the applications submitted on one Shanghai day (``day``): how many were
+    submitted (with a transition on record), how many of them have reached each of the five
+    customer milestones so far, and how many stand rejected, withdrawn or expired. A cohort's
+    figures change as its files move on: the row is recomputed whole when a transition of one of
+    its files is recorded (``selectors.cohorts``). One row a day: a year is 366 rows, no weeks."""
+
+    day = models.DateField(_("day"), unique=True)  # in Asia/Shanghai: the day the files were submitted
+    submitted = models.IntegerField(_("submitted"))
+    # Milestones 1 … 5 (``applications.choices.MILESTONES``): the files that have reached each.
+    reached_1 = models.IntegerField(_("reached step 1"))
+    reached_2 = models.IntegerField(_("reached step 2"))
+    reached_3 = models.IntegerField(_("reached step 3"))
+    reached_4 = models.IntegerField(_("reached step 4"))
+    reached_5 = models.IntegerField(_("reached step 5"))
+    rejected = models.IntegerField(_("rejected"))
+    withdrawn = models.IntegerField(_("withdrawn"))
+    expired = models.IntegerField(_("expired"))
+
+    class Meta:
+        verbose_name = _("funnel rollup")
+        verbose_name_plural = _("funnel rollups")
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.submitted}"
+
+
+class FactorRollup(models.Model):
+    """The approval factors of the applications submitted on one Shanghai day, or ISO week: one
+    row per grouping (``selectors.factors.FACTOR_DIMENSIONS``) and key, with the files submitted,
+    decided and approved and the times from submission to decision as a histogram (the stays'
+    buckets, ``selectors.rollups.RATIO``), so the median is within 1 % of ``percentile_cont``.
+    Recomputed whole, with its week, like the funnel's row of the same day."""
+
+    period = models.CharField(
+        _("period"), max_length=5, choices=StayRollup.Period.choices, default=StayRollup.Period.DAY
+    )
+    day = models.DateField(_("day"))  # in Asia/Shanghai: the day the files were submitted (a week's Monday)
+    dimension = models.CharField(_("grouping"), max_length=20)
+    # The band's code, "new_energy" / "fuel" (NULL for a down payment without a price, and for
+    # the term and dealer rows), or the term in months / the dealer's id (NULL when not recorded).
+    key_text = models.CharField(_("key"), max_length=20, null=True, blank=True)
+    key_id = models.BigIntegerField(_("key id"), null=True, blank=True)
+    submitted = models.IntegerField(_("submitted"))
+    decided = models.IntegerField(_("decided"))
+    approved = models.IntegerField(_("approved"))
+    buckets = ArrayField(models.IntegerField(), default=list)
+    counts = ArrayField(models.IntegerField(), default=list)
+
+    class Meta:
+        verbose_name = _("approval factor rollup")
+        verbose_name_plural = _("approval factor rollups")
+        indexes = [models.Index(fields=["period", "day"], name="factor_rollup_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension} {self.key_text or self.key_id}"
+
+
+class CohortRollupMark(models.Model):
+    """How far the cohort rollups go (one row, id 1): the files submitted before ``rolled_until``
+    are in them, their figures as of ``updated_at`` (beat's last run: it recomputes every
+    submission day whose files had a transition recorded after ``event_id``). Files submitted
+    after ``rolled_until`` are read from the history."""
+
+    event_id = models.BigIntegerField(_("last event rolled up"), default=0)
+    rolled_until = models.DateTimeField(_("rolled up until"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("cohort rollup mark")
+        verbose_name_plural = _("cohort rollup marks")
 
     def __str__(self) -> str:
         return f"until {self.rolled_until} (event {self.event_id})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -97,6 +98,10 @@ def sla(request: HttpRequest) -> HttpResponse:
             ],
             active_preset=active_preset,
             question_limit_hours=f"{settings.QUESTION_RESPONSE_HOURS:g}",
+            # Beat brings the cohort rollups up to date this often (whole minutes, at least 1).
+            rollup_minutes=max(1, math.ceil(settings.REPORT_ROLLUP_SECONDS / 60))
+            if settings.REPORT_ROLLUP_SECONDS
+            else 0,
         )
     else:
         context["error_summary"] = _("Fix the dates above to see the report.")

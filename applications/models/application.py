@@ -225,6 +225,9 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
             # (the API's cursor): read in order from the index, however many files it has.
             models.Index(fields=["dealer", "-created_at", "-id"], name="application_dealer_new_idx"),
             models.Index(fields=["dealer", "-updated_at", "-id"], name="application_dealer_changed_idx"),
+            # The files submitted in a range, the SLA report's cohorts: a submission day's funnel and
+            # approval factors recomputed (reports.selectors.cohort_rollups), and today's latest.
+            models.Index(fields=["submitted_at"], name="application_submitted_idx"),
             # The sweep: late files that left the staff clock (set back to on time), and the second
             # escalations still to mark. Small: late files only.
             models.Index(

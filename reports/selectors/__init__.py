@@ -58,10 +58,13 @@ from __future__ import annotations
 
 from .base import EARLIEST_DATE, MAX_RANGE_DAYS, REPORT_STAGES, DateRange, default_range
 from .causes import CauseRow, breaches_by_cause
+from .cohort_rollups import cohort_days
+from .cohorts import CohortMark, cohort_mark
 from .factors import FACTOR_DIMENSIONS, FactorRow, approval_factors
 from .milestones import Funnel, funnel
 from .open_applications import AGE_BUCKETS, BacklogRow, backlog
 from .questions import FirstResponse, first_response
+from .refresh import rollup_backfill, rollup_refresh
 from .report import (
     SlaReport,
     _beside,
@@ -71,7 +74,7 @@ from .report import (
     report_store,
     sla_report,
 )
-from .rollups import rollup_backfill, rollup_days, rollup_refresh
+from .rollups import rollup_days
 from .stays import StayGroups, StayRow, StayStats, stage_summary_sql, stay_groups, stay_groups_exact
 
 # What the views, tasks, exports, charts, forms, the benchmark and the tests import from here. The
@@ -85,6 +88,7 @@ __all__ = [
     "REPORT_STAGES",
     "BacklogRow",
     "CauseRow",
+    "CohortMark",
     "DateRange",
     "FactorRow",
     "FirstResponse",
@@ -98,6 +102,8 @@ __all__ = [
     "backlog",
     "breaches_by_cause",
     "cached_report",
+    "cohort_days",
+    "cohort_mark",
     "default_range",
     "first_response",
     "funnel",

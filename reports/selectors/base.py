@@ -46,6 +46,21 @@ class DateRange:
         return start_at, end_at
 
 
+def monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def whole_weeks(date_range: DateRange) -> tuple[dt.date, dt.date]:
+    """The Mondays of the first and the last whole ISO week inside the range, which the rollups
+    read from their week rows (the days around them from day rows). Without a whole week, the
+    day after the range and its last day: a span that holds no Monday and leaves out no day."""
+    first = monday(date_range.start + dt.timedelta(days=6))
+    last = monday(date_range.end + dt.timedelta(days=1)) - dt.timedelta(days=7)
+    if first > last:
+        return date_range.end + dt.timedelta(days=1), date_range.end
+    return first, last
+
+
 def default_range(*, today: dt.date | None = None, days: int = 90) -> DateRange:
     """The last ``days`` days up to and including today (Shanghai)."""
     today = today or timezone.localdate()

@@ -1,18 +1,24 @@
 """Approval factors: for the applications submitted in a range, the approval rate and the median
-time to decision by down payment, income, term, powertrain and dealer (one query)."""
+time to decision by down payment, income, term, powertrain and dealer (one query), from the
+cohort rollups of the range's days and the history for the files submitted after their mark
+(``cohorts``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from django.db import connection as default_connection
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from applications.choices import NEW_ENERGY_POWERTRAINS, EventKind, IncomeBand, Stage
 
+from . import cohorts
 from .base import DateRange, percentiles_sql, placeholders, seconds_between, seconds_value, tables
+from .histograms import bucket_sql, interpolated, rank_picks_sql
 
 # The groupings of the approval factors.
 FACTOR_DIMENSIONS = ("down_payment", "income", "term", "energy", "dealer")
@@ -50,35 +56,55 @@ _FACTOR_DIMENSION_COLUMNS = {
     "energy": ("energy", "NULL"),
     "dealer": ("NULL", "dealer_id"),
 }
+# The rollup's columns (``models.FactorRollup``), as ``factor_select`` computes them.
+FACTOR_COLUMNS = "day, dimension, key_text, key_id, submitted, decided, approved, buckets, counts"
 
 
-def approval_factors_sql(date_range: DateRange) -> tuple[str, list[Any]]:
+def _decided_cte(
+    lower: str, upper: str, bounds: list[Any], params: list[Any], *, after: dt.datetime | None = None
+) -> str:
+    """``decided``: one row per application submitted in ``[lower, upper)`` (SQL expressions
+    whose parameters are ``bounds``): its submission day (Shanghai), the factors' keys, whether it
+    was approved (1), rejected (0) or not decided yet (NULL), and the seconds from submission to
+    the decision."""
     t = tables()
-    start_at, end_at = date_range.bounds()
-    params: list[Any] = []
+    params.append(str(timezone.get_default_timezone()))
     energy = f"CASE WHEN a.powertrain IN ({placeholders(NEW_ENERGY_POWERTRAINS)}) THEN 'new_energy' ELSE 'fuel' END"
     params.extend(sorted(p.value for p in NEW_ENERGY_POWERTRAINS))
     # Compared without division: down payment · 100 against the bound · price, both exact.
     band_whens = " ".join(
-        f"WHEN a.down_payment * 100 < a.vehicle_price * {upper} THEN '{code}'"
-        for (code, _lower, _label), (_next, upper, _next_label) in pairwise(DOWN_PAYMENT_BANDS)
+        f"WHEN a.down_payment * 100 < a.vehicle_price * {upper_bound} THEN '{code}'"
+        for (code, _lower, _label), (_next, upper_bound, _next_label) in pairwise(DOWN_PAYMENT_BANDS)
     )
     down_band = f"CASE WHEN a.down_payment IS NULL OR a.vehicle_price IS NULL THEN NULL {band_whens} ELSE '{DOWN_PAYMENT_BANDS[-1][0]}' END"
     approved = "CASE WHEN d.to_stage = %s THEN 1 WHEN d.to_stage = %s THEN 0 END"
     params.extend([Stage.OFFER_PENDING.value, Stage.REJECTED.value])
     seconds = seconds_between("d.created_at", "a.submitted_at")
     params.extend([EventKind.TRANSITION.value, Stage.OFFER_PENDING.value, Stage.REJECTED.value])
-    params.extend([start_at, end_at])
-    decided = (
+    params.extend(bounds)
+    known = ""
+    if after is not None:
+        known = " AND a.submitted_at >= %s"
+        params.append(after)
+    return (
         f"decided AS ("
-        f" SELECT a.dealer_id, a.term_months, {energy} AS energy, {down_band} AS down_band,"
+        f" SELECT CAST(a.submitted_at AT TIME ZONE %s AS date) AS day,"
+        f"  a.dealer_id, a.term_months, {energy} AS energy, {down_band} AS down_band,"
         f"  COALESCE(ap.income_band, '') AS income_band, {approved} AS approved, {seconds} AS seconds"
         f" FROM {t['app']} a"
         f" LEFT JOIN {t['applicant']} ap ON ap.application_id = a.id"
         f" LEFT JOIN {t['event']} d ON d.application_id = a.id AND d.kind = %s AND d.to_stage IN (%s, %s)"
-        f" WHERE a.submitted_at >= %s AND a.submitted_at < %s"
+        f" WHERE a.submitted_at >= {lower} AND a.submitted_at < {upper}{known}"
         f")"
     )
+
+
+def approval_factors_sql(date_range: DateRange) -> tuple[str, list[Any]]:
+    """The exact figures, from the history alone: the median by ``percentile_cont``."""
+    t = tables()
+    start_at, end_at = date_range.bounds()
+    params: list[Any] = []
+    decided = _decided_cte("%s", "%s", [start_at, end_at], params)
     branches = []
     for dimension in FACTOR_DIMENSIONS:
         key_text, key_id = _FACTOR_DIMENSION_COLUMNS[dimension]
@@ -102,14 +128,108 @@ def approval_factors_sql(date_range: DateRange) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def approval_factors(date_range: DateRange) -> dict[str, list[FactorRow]]:
+# The columns the factors group by, in ``GROUPING(…)``'s order (the first its highest bit).
+_KEY_COLUMNS = ("down_band", "income_band", "term_months", "energy", "dealer_id")
+
+
+def factor_select(
+    lower: str, upper: str, bounds: list[Any], params: list[Any], *, after: dt.datetime | None = None
+) -> str:
+    """A SELECT of ``FACTOR_COLUMNS``: the rollup rows of the files submitted in ``[lower,
+    upper)``, one per submission day, grouping and key, in one pass (``GROUPING SETS``); the
+    times to decision as a histogram (``histograms``)."""
+    decided = _decided_cte(lower, upper, bounds, params, after=after)
+    sets: list[str] = []
+    dimension_whens: list[str] = []
+    text_whens: list[str] = []
+    id_whens: list[str] = []
+    for dimension in FACTOR_DIMENSIONS:
+        key_text, key_id = _FACTOR_DIMENSION_COLUMNS[dimension]
+        column = key_id if key_text == "NULL" else key_text
+        mask = sum(1 << (len(_KEY_COLUMNS) - 1 - n) for n, c in enumerate(_KEY_COLUMNS) if c != column)
+        sets.append(f"(day, {column}, bucket)")
+        dimension_whens.append(f"WHEN {mask} THEN '{dimension}'")
+        (text_whens if key_id == "NULL" else id_whens).append(f"WHEN {mask} THEN {column}")
+    bucket = bucket_sql("seconds")
+    return (
+        f"WITH {decided},"
+        f" hist AS (SELECT day, GROUPING({', '.join(_KEY_COLUMNS)}) AS g, {', '.join(_KEY_COLUMNS)}, bucket,"
+        f"  COUNT(*) AS n, COUNT(approved) AS decided, COALESCE(SUM(approved), 0) AS approved"
+        f"  FROM (SELECT *, {bucket} AS bucket FROM decided) timed"
+        f"  GROUP BY GROUPING SETS ({', '.join(sets)}))"
+        f" SELECT day, CAST(CASE g {' '.join(dimension_whens)} END AS varchar(20)) AS dimension,"
+        f"  CAST(CASE g {' '.join(text_whens)} END AS varchar(20)) AS key_text,"
+        f"  CAST(CASE g {' '.join(id_whens)} END AS bigint) AS key_id,"
+        f"  CAST(SUM(n) AS integer) AS submitted, CAST(SUM(decided) AS integer) AS decided,"
+        f"  CAST(SUM(approved) AS integer) AS approved,"
+        f"  COALESCE(array_agg(bucket ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL),"
+        f"   CAST('{{}}' AS integer[])) AS buckets,"
+        f"  COALESCE(array_agg(CAST(n AS integer) ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL),"
+        f"   CAST('{{}}' AS integer[])) AS counts"
+        f" FROM hist GROUP BY day, g, {', '.join(_KEY_COLUMNS)}"
+    )
+
+
+def rollup_factors_sql(date_range: DateRange, *, known: cohorts.CohortMark) -> tuple[str, list[Any]]:
+    """``approval_factors_sql``'s columns from the cohort rollups of the range's days (whole weeks
+    from week rows) and the history after their mark (``cohorts.range_rows_cte``): the counts
+    added up, the histograms merged, and the median's two ranks picked from the running count
+    (``histograms.rank_picks_sql``); the caller interpolates. Columns: dim, key_text, key_id,
+    submitted, decided, approved, total, pct_50_lo, pct_50_hi, the dealer's name."""
+    params: list[Any] = []
+    rows = cohorts.range_rows_cte(
+        "factor_rows",
+        cohorts.factor_table(),
+        FACTOR_COLUMNS,
+        factor_select,
+        date_range,
+        params,
+        known=known,
+        weeks=True,
+    )
+    keys = "dimension, key_text, key_id"
+    partition = f"PARTITION BY {keys}"
+    same = "q.dimension = c.dimension AND q.key_text IS NOT DISTINCT FROM c.key_text AND q.key_id IS NOT DISTINCT FROM c.key_id"
+    sql = (
+        f"WITH {rows},"
+        f" cnt AS (SELECT {keys}, SUM(submitted) AS submitted, SUM(decided) AS decided,"
+        f"  SUM(approved) AS approved FROM factor_rows GROUP BY {keys}),"
+        f" hist AS (SELECT r.dimension, r.key_text, r.key_id, u.bucket, SUM(u.n) AS n"
+        f"  FROM factor_rows r CROSS JOIN LATERAL unnest(r.buckets, r.counts) AS u(bucket, n)"
+        f"  GROUP BY r.dimension, r.key_text, r.key_id, u.bucket),"
+        f" cum AS (SELECT {keys}, bucket, SUM(n) OVER ({partition} ORDER BY bucket) AS upto,"
+        f"  SUM(n) OVER ({partition}) AS total FROM hist),"
+        f" q AS (SELECT {keys}, MIN(total) AS total, {rank_picks_sql((0.5,))} FROM cum GROUP BY {keys})"
+        f" SELECT c.dimension, c.key_text, c.key_id, c.submitted, c.decided, c.approved,"
+        f"  q.total, q.pct_50_lo, q.pct_50_hi, dl.name"
+        f" FROM cnt c LEFT JOIN q ON {same}"
+        f" LEFT JOIN {tables()['dealer']} dl ON c.dimension = 'dealer' AND dl.id = c.key_id"
+    )
+    return sql, params
+
+
+def approval_factors(
+    date_range: DateRange, *, exact: bool = False, known: cohorts.CohortMark | None = None
+) -> dict[str, list[FactorRow]]:
     """Approval rate and median time to decision by each factor, for the applications submitted in
-    the range (1 query). Keys of ``FACTOR_DIMENSIONS``; labels in the active language, the
-    dealer's its name."""
-    sql, params = approval_factors_sql(date_range)
+    the range (1 query, and 1 for the rollups' mark unless ``known`` gives it): counts exact,
+    the median within 1 % of ``percentile_cont``. ``exact``: from the history alone, the median
+    ``percentile_cont``'s (what the rollups are checked against). Keys of ``FACTOR_DIMENSIONS``;
+    labels in the active language, the dealer's its name."""
+    if exact:
+        sql, params = approval_factors_sql(date_range)
+    else:
+        sql, params = rollup_factors_sql(
+            date_range, known=known if known is not None else cohorts.cohort_mark()
+        )
     with default_connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    if not exact:
+        rows = [
+            (dim, key_text, key_id, submitted, decided, approved, interpolated(0.5, total, low, high), dealer)
+            for dim, key_text, key_id, submitted, decided, approved, total, low, high, dealer in rows
+        ]
     factors: dict[str, list[FactorRow]] = {dimension: [] for dimension in FACTOR_DIMENSIONS}
     for dim, key_text, key_id, submitted, decided, approved, median, dealer in rows:
         key = (None if key_id is None else int(key_id)) if dim in ("term", "dealer") else key_text

@@ -20,6 +20,7 @@ from django.utils.translation import get_language
 
 from .base import DateRange, default_range
 from .causes import CauseRow, breaches_by_cause
+from .cohorts import CohortMark, cohort_mark
 from .factors import FactorRow, approval_factors
 from .milestones import Funnel, funnel
 from .open_applications import BacklogRow, backlog
@@ -42,6 +43,10 @@ class SlaReport:
     causes: list[CauseRow] = field(default_factory=list)
     # First response to customers' questions (None in a report kept from before questions).
     first_response: FirstResponse | None = None
+    # The funnel and the factors of the files submitted before the cohort rollups' mark are as
+    # of beat's last run (``cohorts``), the later files' as of ``now``: the older of the two
+    # (``now`` before the first backfill, and in a report kept from before the cohort rollups).
+    cohorts_as_of: dt.datetime | None = None
 
 
 @contextmanager
@@ -96,12 +101,14 @@ def sla_report(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) 
     now = now or timezone.now()
 
     def the_rest() -> tuple[
-        list[BacklogRow], Funnel, dict[str, list[FactorRow]], list[CauseRow], FirstResponse
+        list[BacklogRow], CohortMark, Funnel, dict[str, list[FactorRow]], list[CauseRow], FirstResponse
     ]:
+        mark = cohort_mark()
         return (
             backlog(now=now),
-            funnel(date_range),
-            approval_factors(date_range),
+            mark,
+            funnel(date_range, known=mark),
+            approval_factors(date_range, known=mark),
             breaches_by_cause(date_range),
             first_response(date_range, now=now),
         )
@@ -109,7 +116,9 @@ def sla_report(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) 
     beside = _beside(the_rest)
     with report_memory():
         stays = stay_groups(date_range)
-        rows, reached, factors, causes, questions = beside.result() if beside is not None else the_rest()
+        rows, mark, reached, factors, causes, questions = (
+            beside.result() if beside is not None else the_rest()
+        )
     return SlaReport(
         range=date_range,
         now=now,
@@ -119,6 +128,7 @@ def sla_report(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) 
         factors=factors,
         causes=causes,
         first_response=questions,
+        cohorts_as_of=min(mark.as_of, now) if mark.as_of is not None else now,
     )
 
 

@@ -1,13 +1,8 @@
 """Daily rollups of stays (``reports.models.StayRollup``): how they are computed from the history,
 kept up to date, and read back as the report's groupings.
 
-**Buckets.** A duration of s seconds (to the millisecond) falls in bucket
-⌊log_RATIO(1000·s)⌋ (0 for one millisecond); 0 s in bucket −1; a negative duration (a clock set
-back) in −2 − ⌊log_RATIO(−1000·s)⌋, so that the indexes follow the durations' order. A bucket is
-read as its geometric middle, RATIO^(b + ½) ms: every duration in it lies within a factor
-√RATIO (0.995 % for 1.02) of that value, so a quantile read from the merged histogram — the
-middle of the bucket holding the rank, interpolated between the two ranks as ``percentile_cont``
-does — is within 1 % of the exact one.
+**Buckets.** The durations' histograms are ``histograms``' (log-spaced buckets of ratio
+``RATIO``, 1.02: a quantile read from them is within 1 % of the exact one).
 
 **Days.** A day (in Asia/Shanghai) is rolled up by one ``INSERT … SELECT … GROUP BY GROUPING
 SETS`` over its stays (``rollup_days``: a run of days in one statement, after deleting their rows,
@@ -27,7 +22,6 @@ backfill) everything is read from the history, as before the rollups.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,51 +36,15 @@ from applications.choices import EventKind
 from applications.models import StageEvent
 
 from ..models import StayRollup, StayRollupMark
-from .base import REPORT_STAGES, DateRange, placeholders, seconds_between, tables
+from .base import REPORT_STAGES, DateRange, monday, placeholders, seconds_between, tables, whole_weeks
+from .histograms import bucket_sql
 
-RATIO = 1.02
 # Events recorded this recently are looked at again next time: a transaction still open when
 # beat reads the history commits them later, with ids below the mark it takes.
 SETTLE = dt.timedelta(minutes=10)
 # Days per statement in a backfill: each statement groups this many days' stays.
 BACKFILL_DAYS = 31
 _LOCK = 0x5EA7_0011  # pg_advisory_xact_lock key of the rollups' writers
-
-
-def bucket_middle(bucket: int) -> float:
-    """The value (seconds) a bucket is read as: its geometric middle."""
-    if bucket >= 0:
-        return RATIO ** (bucket + 0.5) / 1000
-    if bucket == -1:
-        return 0.0
-    return -(RATIO ** (-2 - bucket + 0.5)) / 1000
-
-
-def bucket_of(seconds: float) -> int:
-    """The bucket of a duration, as the SQL computes it (for tests)."""
-    if seconds > 0:
-        return math.floor(math.log(seconds * 1000) / math.log(RATIO))
-    if seconds == 0:
-        return -1
-    return -2 - math.floor(math.log(-seconds * 1000) / math.log(RATIO))
-
-
-def _bucket_sql(value: str) -> str:
-    log = f"ln({RATIO!r})"
-    return (
-        f"CASE WHEN {value} > 0 THEN CAST(floor(ln({value} * 1000) / {log}) AS integer)"
-        f" WHEN {value} = 0 THEN -1"
-        f" ELSE -2 - CAST(floor(ln(-{value} * 1000) / {log}) AS integer) END"
-    )
-
-
-def middle_sql(bucket: str) -> str:
-    """SQL for ``bucket_middle``."""
-    return (
-        f"CASE WHEN {bucket} >= 0 THEN power({RATIO!r}, {bucket} + 0.5) / 1000"
-        f" WHEN {bucket} = -1 THEN 0"
-        f" ELSE -power({RATIO!r}, -2 - {bucket} + 0.5) / 1000 END"
-    )
 
 
 def mark_table() -> str:
@@ -154,7 +112,7 @@ def rollup_select(
     upper)``, one per day, stage and grouping (``models.StayRollup``), in one pass over the
     history (``GROUPING SETS``)."""
     src = _source(lower, upper, bounds, params, causes_only=False, after=after)
-    bucket = _bucket_sql("seconds")
+    bucket = bucket_sql("seconds")
     # GROUPING(staff_id, dealer_id, product_id): a bit for each column a set does not group by.
     return (
         f"WITH src AS MATERIALIZED ({src}),"
@@ -223,10 +181,6 @@ def rollup_days(first: dt.date, last: dt.date, *, until: dt.datetime) -> int:
     return written
 
 
-def monday(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
-
-
 def _rollup_weeks(cursor: CursorWrapper, first: dt.date, last: dt.date) -> int:
     """The week rows of the weeks from the Monday ``first`` to the Monday ``last`` replaced by the
     sums of their days' rows (counts added up, histograms merged)."""
@@ -254,7 +208,7 @@ def _rollup_weeks(cursor: CursorWrapper, first: dt.date, last: dt.date) -> int:
     return max(cursor.rowcount, 0)
 
 
-def _settled(now: dt.datetime) -> tuple[int, dt.datetime]:
+def settled(now: dt.datetime) -> tuple[int, dt.datetime]:
     """The mark to record now: ``now − SETTLE`` (every transaction that wrote a stay before it has
     committed) and the last transition recorded before it (the high-water mark)."""
     until = now - SETTLE
@@ -271,10 +225,16 @@ def _save_mark(event_id: int, until: dt.datetime) -> None:
     StayRollupMark.objects.update_or_create(pk=1, defaults={"event_id": event_id, "rolled_until": until})
 
 
-def _runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Consecutive days as (first, last) runs."""
+def runs_since(touched: list[dt.date], first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The ``touched`` days and every day from ``first`` to ``last``, as (first, last) runs of
+    consecutive days."""
+    days = set(touched)
+    day = first
+    while day <= last:
+        days.add(day)
+        day += dt.timedelta(days=1)
     runs: list[tuple[dt.date, dt.date]] = []
-    for day in sorted(set(days)):
+    for day in sorted(days):
         if runs and runs[-1][1] + dt.timedelta(days=1) == day:
             runs[-1] = (runs[-1][0], day)
         else:
@@ -293,25 +253,22 @@ def first_stay_day() -> dt.date | None:
 
 
 @contextmanager
-def _writing() -> Iterator[None]:
-    """One writer at a time, from reading the mark to saving it (beat's runs, a backfill), in one
-    transaction: the report sees the rows and the mark change together, and two beats (or a beat
-    and a backfill) cannot save rows and a mark that disagree."""
+def writing() -> Iterator[None]:
+    """One writer at a time, from reading the marks to saving them (beat's runs, a backfill), in
+    one transaction: the report sees the rows and the marks change together, and two beats (or a
+    beat and a backfill) cannot save rows and a mark that disagree. The stays' and the cohorts'
+    rollups (``cohort_rollups``) are written under it, one after the other (``refresh``)."""
     with transaction.atomic(), default_connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
         yield
 
 
-def rollup_backfill(*, since: dt.date | None = None, now: dt.datetime | None = None) -> tuple[int, int]:
+def stays_backfill(*, since: dt.date | None, now: dt.datetime) -> tuple[int, int]:
     """Every day from ``since`` (default: the first stay's) to today rolled up afresh, up to
     ``now − SETTLE``, and the mark set. Without a mark yet the whole history is rolled up whatever
-    ``since`` says (days before it would otherwise be read as empty). Returns (days, rows)."""
-    with _writing():
-        return _backfill(since=since, now=now or timezone.now())
-
-
-def _backfill(*, since: dt.date | None, now: dt.datetime) -> tuple[int, int]:
-    event_id, until = _settled(now)
+    ``since`` says (days before it would otherwise be read as empty). Returns (days, rows). Inside
+    ``writing``."""
+    event_id, until = settled(now)
     mark = StayRollupMark.objects.filter(pk=1).first()
     if mark is None or mark.rolled_until is None or since is None:
         since = first_stay_day()
@@ -324,20 +281,16 @@ def _backfill(*, since: dt.date | None, now: dt.datetime) -> tuple[int, int]:
     return (last - since).days + 1, rows
 
 
-def rollup_refresh(*, now: dt.datetime | None = None) -> tuple[int, int]:
+def stays_refresh(*, now: dt.datetime) -> tuple[int, int]:
     """Beat: bring the rollups up to ``now − SETTLE``: the days from the last mark's to today (today's
     rows hold today's stays so far), and every past day a transition was recorded for since the
     mark (history written late); each day recomputed whole, so running it twice changes nothing.
-    Without a mark, the whole history (``rollup_backfill``). Returns (days, rows)."""
-    with _writing():
-        return _refresh(now=now or timezone.now())
-
-
-def _refresh(*, now: dt.datetime) -> tuple[int, int]:
+    Without a mark, the whole history (``stays_backfill``). Returns (days, rows). Inside
+    ``writing``."""
     mark = StayRollupMark.objects.filter(pk=1).first()
     if mark is None or mark.rolled_until is None:
-        return _backfill(since=None, now=now)
-    event_id, until = _settled(now)
+        return stays_backfill(since=None, now=now)
+    event_id, until = settled(now)
     until = max(until, mark.rolled_until)  # the mark never goes back
     last = timezone.localdate(until)
     zone = str(timezone.get_default_timezone())
@@ -348,12 +301,8 @@ def _refresh(*, now: dt.datetime) -> tuple[int, int]:
             [zone, mark.event_id, EventKind.TRANSITION.value, *REPORT_STAGES],
         )
         touched = [day for (day,) in cursor.fetchall() if day <= last]
-    day = timezone.localdate(mark.rolled_until)
-    while day <= last:
-        touched.append(day)
-        day += dt.timedelta(days=1)
     rows = 0
-    runs = _runs(touched)
+    runs = runs_since(touched, timezone.localdate(mark.rolled_until), last)
     for first, final in runs:
         rows += rollup_days(first, final, until=until)
     _save_mark(max(event_id, mark.event_id), until)
@@ -390,10 +339,7 @@ def rows_cte(date_range: DateRange, params: list[Any], *, causes_only: bool = Fa
         raw = select(lower, "%s", [start_at, start_at, end_at], raw_params, after=after)
         raw = f" UNION ALL SELECT {columns} FROM ({raw}) raw"
     # The whole weeks of the range from their week rows, the days around them from day rows.
-    first_monday = monday(date_range.start + dt.timedelta(days=6))
-    last_monday = monday(date_range.end + dt.timedelta(days=1)) - dt.timedelta(days=7)
-    if first_monday > last_monday:
-        first_monday, last_monday = date_range.end + dt.timedelta(days=1), date_range.end
+    first_monday, last_monday = whole_weeks(date_range)
     params.extend([date_range.start, date_range.end, first_monday, last_monday, first_monday, last_monday])
     params.extend(raw_params)
     where = "dimension = 'cause' AND " if causes_only else ""

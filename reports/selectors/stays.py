@@ -6,7 +6,6 @@ package's docstring."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from .base import (
     seconds_value,
     tables,
 )
+from .histograms import interpolated, rank_picks_sql
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -241,11 +241,6 @@ def rollup_groups_sql(date_range: DateRange) -> tuple[str, list[Any]]:
         " COALESCE(SUM(breached), 0) AS breached",
     )
     partition = "PARTITION BY dim, stage, key_id, week"
-    picks = []
-    for p in (0.5, 0.9):
-        name = f"pct_{round(p * 100)}"
-        for end, rounding in (("lo", "floor"), ("hi", "ceil")):
-            picks.append(f"MIN(bucket) FILTER (WHERE upto > {rounding}({p} * (total - 1))) AS {name}_{end}")
     unnested = "rollup_rows r CROSS JOIN LATERAL unnest(r.buckets, r.counts) AS u(bucket, n)"
     t = tables()
     sql = (
@@ -264,7 +259,7 @@ def rollup_groups_sql(date_range: DateRange) -> tuple[str, list[Any]]:
         f"   WHERE r.dimension IN ('staff', 'dealer', 'product') GROUP BY r.dimension, r.stage, r.key, u.bucket),"
         f" cum AS (SELECT dim, stage, key_id, week, bucket,"
         f"  SUM(n) OVER ({partition} ORDER BY bucket) AS upto, SUM(n) OVER ({partition}) AS total FROM hist),"
-        f" q AS (SELECT dim, stage, key_id, week, MIN(total) AS total, {', '.join(picks)}"
+        f" q AS (SELECT dim, stage, key_id, week, MIN(total) AS total, {rank_picks_sql((0.5, 0.9))}"
         f"  FROM cum GROUP BY dim, stage, key_id, week),"
         f" g AS (SELECT c.dim, c.stage, c.key_id, c.week, c.stays, c.with_due, c.breached,"
         f"  q.total, q.pct_50_lo, q.pct_50_hi, q.pct_90_lo, q.pct_90_hi FROM cnt c"
@@ -279,16 +274,6 @@ def rollup_groups_sql(date_range: DateRange) -> tuple[str, list[Any]]:
         f" LEFT JOIN {t['product']} pr ON g.dim = 'product' AND pr.id = g.key_id"
     )
     return sql, params
-
-
-def interpolated(p: float, total: int | None, low: int | None, high: int | None) -> float | None:
-    """``percentile_cont``'s interpolation between the values at ranks ⌊p·(n − 1)⌋ and the next,
-    each read as the middle of its bucket."""
-    if not total or low is None or high is None:
-        return None
-    position = p * (int(total) - 1)
-    below, above = rollups.bucket_middle(low), rollups.bucket_middle(high)
-    return below + (position - math.floor(position)) * (above - below)
 
 
 def _merged_rows(rows: list[tuple]) -> list[tuple]:

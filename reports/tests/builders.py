@@ -99,3 +99,32 @@ def file_with_history(
     )
     application.refresh_from_db()
     return application
+
+
+def step_added(application: LoanApplication, step: Step) -> LoanApplication:
+    """One more transition written at the end of ``application``'s history (recorded now, after
+    whatever was rolled up), as ``file_with_history`` writes them."""
+    application.refresh_from_db()
+    StageEvent.objects.create(
+        application=application,
+        sequence=application.event_count + 1,
+        kind=EventKind.TRANSITION,
+        transition="hand_built",
+        from_stage=application.stage,
+        to_stage=step.to,
+        actor=step.actor,
+        created_at=step.at,
+        due_at=step.due,
+        stay_started_at=application.stage_entered_at,
+        stay_due_at=application.stage_due_at,
+        prev_hash="",
+        hash="",
+    )
+    LoanApplication.objects.filter(pk=application.pk).update(
+        stage=step.to,
+        stage_entered_at=step.at,
+        stage_due_at=step.due,
+        event_count=application.event_count + 1,
+    )
+    application.refresh_from_db()
+    return application

@@ -14,7 +14,7 @@ from applications.choices import Stage
 from applications.tests.factories import DealerFactory
 from reports import selectors
 from reports.models import StayRollup, StayRollupMark
-from reports.selectors import DateRange, rollups
+from reports.selectors import DateRange, histograms, rollups
 from reports.selectors.causes import breaches_by_cause
 
 from .builders import SHANGHAI, Step, at, file_with_history
@@ -69,15 +69,15 @@ def backfill_until(moment: dt.datetime) -> None:
 
 @pytest.mark.parametrize("seconds", [0.001, 0.5, 1.0, 59.999, 600.0, 14_400.0, 86_400.123, 2_592_000.0, -3.5])
 def test_a_bucket_is_read_within_1_percent_of_every_duration_in_it(seconds):
-    middle = rollups.bucket_middle(rollups.bucket_of(seconds))
+    middle = histograms.bucket_middle(histograms.bucket_of(seconds))
     assert abs(middle - seconds) / abs(seconds) < 0.01
-    assert rollups.RATIO <= 1.02
+    assert histograms.RATIO <= 1.02
 
 
 def test_bucket_indexes_follow_the_durations_order():
     values = [-86_400.0, -1.0, -0.001, 0.0, 0.001, 1.0, 3600.0, 86_400.0]
-    assert [rollups.bucket_of(v) for v in values] == sorted(rollups.bucket_of(v) for v in values)
-    assert rollups.bucket_of(0.0) == -1 and rollups.bucket_middle(-1) == 0.0
+    assert [histograms.bucket_of(v) for v in values] == sorted(histograms.bucket_of(v) for v in values)
+    assert histograms.bucket_of(0.0) == -1 and histograms.bucket_middle(-1) == 0.0
 
 
 # --- The report from the rollups ------------------------------------------------------------------
