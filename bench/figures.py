@@ -107,49 +107,95 @@ def sweep_rows() -> list[Row]:
     return rows
 
 
+PART_NAMES = {
+    "backlog": "backlog",
+    "cohort_mark": "cohorts' mark",
+    "funnel": "funnel",
+    "factors": "approval factors",
+    "causes": "breaches by cause",
+    "first_response": "first response",
+}
+
+
+def _parts_text(entry: dict[str, Any]) -> str:
+    """Each part's time, the stays first (on the page's first connection; the rest one after
+    another on its second)."""
+    parts = entry.get("parts") or {}
+    text = f"stays {seconds_text(entry['stays_seconds'])}"
+    if parts:
+        text += "; beside them " + ", ".join(
+            f"{PART_NAMES.get(name, name)} {seconds_text(value)}" for name, value in parts.items()
+        )
+    return text
+
+
+def _error_text(entry: dict[str, Any]) -> str:
+    if "median_error" not in entry:
+        return ""
+    text = (
+        f"; vs the history (`percentile_cont`): stays over {entry['groups']} groups median"
+        f" ≤ {entry['median_error']:.2%}, p90 ≤ {entry['p90_error']:.2%}, counts and breaches"
+        f" {'equal' if entry['counts_equal'] else 'DIFFERENT'}"
+    )
+    if "factor_median_error" in entry:
+        text += (
+            f"; funnel {'equal' if entry['funnel_equal'] else 'DIFFERENT'}; approval factors over"
+            f" {entry['factor_groups']} groups median ≤ {entry['factor_median_error']:.2%}, counts"
+            f" {'equal' if entry['factor_counts_equal'] else 'DIFFERENT'}"
+        )
+    return text
+
+
 def rollup_rows(rollups: dict[str, Any]) -> list[Row]:
-    """The backfill of the report's daily rollups, and each range's first request with the
-    rollups' error against the exact ``percentile_cont`` figures."""
+    """The backfill of the report's rollups, beat's run, and each range's first request with each
+    part's time and the rollups' error against the exact figures from the history."""
     if not rollups:
         return []
-    if "backfill_seconds" not in rollups:
+    if "ranges" not in rollups:
         return [Row("SLA report rollups", f"not measured: {rollups.get('why', '')}")]
-    rows = [
-        Row(
-            f"SLA report: daily rollups backfilled over the whole history (`reports_backfill`:"
-            f" {rollups['backfill_days']:,} days, {rollups['backfill_rows']:,} day rows)",
-            seconds_text(rollups["backfill_seconds"]),
-        )
-    ]
-    for entry in rollups.get("ranges", []):
-        if "median_error" in entry:
-            error = (
-                f"; vs `percentile_cont` over {entry['groups']} groups: median ≤ {entry['median_error']:.2%},"
-                f" p90 ≤ {entry['p90_error']:.2%}, counts and breaches"
-                f" {'equal' if entry['counts_equal'] else 'DIFFERENT'}"
+    rows = []
+    if "backfill_seconds" in rollups:
+        rows.append(
+            Row(
+                f"SLA report: rollups backfilled over the whole history (`reports_backfill`: stays"
+                f" {rollups['backfill_days']:,} days, {rollups['backfill_rows']:,} day rows; cohorts"
+                f" {rollups.get('cohort_days', 0):,} submission days, {rollups.get('factor_rows', 0):,}"
+                f" factor rows)",
+                seconds_text(rollups["backfill_seconds"]),
             )
-            baseline = f"{seconds_text(entry['exact_seconds'])} (stays exact, from the history)"
-            ratio = entry["stays_seconds"] / entry["exact_seconds"] if entry["exact_seconds"] else None
-        else:
-            error, baseline, ratio = "", "—", None
-        other = (
-            f", backlog, funnel, approval factors and first response (from the history)"
-            f" {seconds_text(entry['other_seconds'])}"
-            if "other_seconds" in entry
-            else ""
         )
+    if "refresh_seconds" in rollups:
+        rows.append(
+            Row(
+                "SLA report: beat's rollup run right after (`rollup_refresh`)",
+                seconds_text(rollups["refresh_seconds"]),
+            )
+        )
+    for entry in rollups["ranges"]:
+        if "exact_seconds" in entry:
+            exact = (
+                entry["exact_seconds"]
+                + entry.get("funnel_exact_seconds", 0)
+                + entry.get("factors_exact_seconds", 0)
+            )
+            baseline = f"{seconds_text(exact)} (stays, funnel and factors exact, from the history)"
+            ratio = entry["page_seconds"] / exact if exact else None
+        else:
+            baseline, ratio = "—", None
         ok = (
             entry["status"] == 200
             and entry["page_seconds"] < 1
             and entry.get("median_error", 0) < 0.01
             and entry.get("p90_error", 0) < 0.01
             and entry.get("counts_equal", True)
+            and entry.get("factor_median_error", 0) < 0.01
+            and entry.get("factor_counts_equal", True)
+            and entry.get("funnel_equal", True)
         )
         rows.append(
             Row(
                 f"SLA report, last {entry['days']} day(s): page's first request (in-process, nothing kept);"
-                f" stays from the rollups {seconds_text(entry['stays_seconds'])}"
-                f"{other}{error}",
+                f" each part alone, from the rollups: {_parts_text(entry)}{_error_text(entry)}",
                 seconds_text(entry["page_seconds"]),
                 baseline,
                 ratio,

@@ -58,6 +58,8 @@ from applications.models import (  # noqa: E402
 from applications.prediction import duration_table_refresh  # noqa: E402
 from common.pii import id_check_character  # noqa: E402
 
+from .report_ranges import rollup_figures  # noqa: E402
+
 SHORT, LONG = 10, 200  # history events on the two credit-review timelines
 PDF = b"%PDF-1.4\n% a benchmark document\n"
 APPLICANT_PHONE = "13812345678"  # the applicant's number on every benchmark file
@@ -423,7 +425,9 @@ def report_figures(manager) -> dict[str, Any]:
         cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(int(REPORT_TIMEOUT * 1000))])
     try:
         # First: the rollups the report reads its stays from, then any range on its first request.
-        figures["rollups"] = rollup_figures(manager, selectors)
+        client = Client()
+        sign_in(client, manager)
+        figures["rollups"] = rollup_figures(client, selectors)
     except OperationalError as exc:  # statement_timeout
         figures["rollups"] = {"why": f"a statement ran over {REPORT_TIMEOUT:.0f} s ({exc})"}
     # The page computes its figures on every view here (REPORT_CACHE_SECONDS=0): the comparison is
@@ -483,108 +487,6 @@ def report_figures(manager) -> dict[str, Any]:
                 figures["cached_page_seconds"] = _median_seconds(lambda: client.get(url))
     except OperationalError as exc:  # statement_timeout: too slow to measure in this run
         figures.update(available=False, why=f"a statement ran over {REPORT_TIMEOUT:.0f} s ({exc})")
-    return figures
-
-
-# --- The SLA report on any range: the rollups ----------------------------------------------------
-
-ROLLUP_RANGES = (1, 7, 30, 90, 365)
-# The exact figures (percentile_cont over the history) the rollups are compared with: minutes on a
-# large book for the longest ranges. BENCH_ROLLUP_EXACT=0 leaves the comparison out.
-ROLLUP_EXACT = os.environ.get("BENCH_ROLLUP_EXACT", "1") != "0"
-
-
-def _stay_rows(groups) -> dict[tuple, Any]:
-    rows = {("stage", r.stage, None): r.stats for r in groups.stages}
-    rows[("total", None, None)] = groups.total.stats
-    for dim in ("reviewer", "dealer", "product", "stage_week", "week"):
-        rows.update({(dim, r.stage, r.key): r.stats for r in getattr(groups, dim)})
-    return rows
-
-
-def _rollup_error(rolled, exact) -> dict[str, Any]:
-    """The rollups' figures against the history's: counts and breaches equal in every group, and
-    the largest relative error of a median and of a p90."""
-    mine, truth = _stay_rows(rolled), _stay_rows(exact)
-    counts_equal = mine.keys() == truth.keys() and all(
-        (mine[k].stays, mine[k].with_due, mine[k].breached) == (t.stays, t.with_due, t.breached)
-        for k, t in truth.items()
-    )
-    worst = {"median": 0.0, "p90": 0.0}
-    for key, t in truth.items():
-        if key not in mine:
-            continue
-        for name in worst:
-            value, true = getattr(mine[key], name), getattr(t, name)
-            if value is not None and true:
-                worst[name] = max(worst[name], abs(value - true) / abs(true))
-    return {
-        "groups": len(truth),
-        "counts_equal": counts_equal,
-        "median_error": worst["median"],
-        "p90_error": worst["p90"],
-    }
-
-
-def rollup_figures(manager, selectors) -> dict[str, Any]:
-    """The daily rollups computed afresh over the whole history (``manage.py reports_backfill``'s
-    work, timed), then the report page for the last 1, 7, 30, 90 and 365 days on its first
-    request (nothing kept: ``REPORT_CACHE_SECONDS=0``), the stays' query alone, and the rollups'
-    error against ``percentile_cont`` over the history (``stay_groups_exact``)."""
-    from django.core.management import call_command
-    from django.utils.timezone import now as django_now
-
-    figures: dict[str, Any] = {}
-    if not hasattr(selectors, "rollup_backfill"):
-        return figures
-    started = time.perf_counter()
-    call_command("reports_backfill", stdout=sys.stderr)
-    figures["backfill_seconds"] = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), count(DISTINCT day) FROM reports_stayrollup WHERE period = 'day'")
-        figures["backfill_rows"], figures["backfill_days"] = cursor.fetchone()
-        cursor.execute("ANALYZE reports_stayrollup")
-    print(
-        f"rollups backfilled: {figures['backfill_days']} days, {figures['backfill_rows']:,} day rows"
-        f" in {figures['backfill_seconds']:.1f} s",
-        file=sys.stderr,
-        flush=True,
-    )
-    client = Client()
-    sign_in(client, manager)
-    url = reverse("reports:sla")
-    ranges = []
-    with override_settings(REPORT_CACHE_SECONDS=0):
-        for days in ROLLUP_RANGES:
-            date_range = selectors.default_range(days=days)
-            query = {"start": date_range.start.isoformat(), "end": date_range.end.isoformat()}
-            started = time.perf_counter()
-            status = client.get(url, query).status_code
-            page = time.perf_counter() - started
-            ranges.append({"days": days, "status": status, "page_seconds": page})
-    for entry in ranges:
-        date_range = selectors.default_range(days=entry["days"])
-        memory = getattr(selectors, "report_memory", transaction.atomic)
-        started = time.perf_counter()
-        with memory():
-            rolled = selectors.stay_groups(date_range)
-        entry["stays_seconds"] = time.perf_counter() - started
-        # The tables that are not stays (read from the history as before), one after another.
-        started = time.perf_counter()
-        with memory():
-            selectors.backlog()
-            selectors.funnel(date_range)
-            selectors.approval_factors(date_range)
-            selectors.first_response(date_range, now=django_now())
-        entry["other_seconds"] = time.perf_counter() - started
-        if ROLLUP_EXACT:
-            started = time.perf_counter()
-            with memory():
-                exact = selectors.stay_groups_exact(date_range)
-            entry["exact_seconds"] = time.perf_counter() - started
-            entry.update(_rollup_error(rolled, exact))
-        print(f"report, {entry['days']} days: {entry}", file=sys.stderr, flush=True)
-    figures["ranges"] = ranges
     return figures
 
 

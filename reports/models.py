@@ -1,4 +1,6 @@
-"""Daily rollups: what the SLA report reads for whole past days instead of the history.
+"""Rollups: what the SLA report reads for whole past days instead of the history. The stays'
+(``StayRollup``, by the day a stay ended) are described here; the cohorts' (``FunnelRollup``,
+``FactorRollup``, by the day the files were submitted) below, with ``selectors.cohorts``.
 
 One row per Shanghai calendar day (the day the stay *ended*) or ISO week, stage, and grouping the report
 shows: the stage alone, or the stage with the staff member who ended the stay, the application's
@@ -7,7 +9,7 @@ The report never crosses two of these (no table is by dealer *and* product), so 
 report's grouping sets, not their cross product: a few dozen rows a day however large the book.
 
 Each row holds the counts the report adds up exactly (stays, stays with a due time, breached) and
-the durations' histogram: log-spaced buckets of ratio ``reports.selectors.rollups.RATIO`` (1.02),
+the durations' histogram: log-spaced buckets of ratio ``reports.selectors.histograms.RATIO`` (1.02),
 stored sparsely as two ``integer[]`` of the same length (the bucket indexes in ascending order and
 their counts). PostgreSQL merges such histograms with ``unnest(buckets, counts)`` and ``SUM …
 GROUP BY bucket`` — a set-returning function over plain integers, no JSON parsing — and the
@@ -112,7 +114,7 @@ class FactorRollup(models.Model):
     """The approval factors of the applications submitted on one Shanghai day, or ISO week: one
     row per grouping (``selectors.factors.FACTOR_DIMENSIONS``) and key, with the files submitted,
     decided and approved and the times from submission to decision as a histogram (the stays'
-    buckets, ``selectors.rollups.RATIO``), so the median is within 1 % of ``percentile_cont``.
+    buckets, ``selectors.histograms.RATIO``), so the median is within 1 % of ``percentile_cont``.
     Recomputed whole, with its week, like the funnel's row of the same day."""
 
     period = models.CharField(

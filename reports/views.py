@@ -51,7 +51,7 @@ def report_for(date_range: DateRange) -> SlaReport:
 def sla(request: HttpRequest) -> HttpResponse:
     """Queries: the user (sign-in; the session comes from the cache), the manager check, the
     navbar's unread count, and the report's figures (``report_for``): none while they are kept,
-    else its eight, computed here (on PostgreSQL after one that gives their sorts memory). A CSV file is written from the kept figures; with the cache off it
+    else its nine, computed here (on PostgreSQL after one that gives their sorts memory). A CSV file is written from the kept figures; with the cache off it
     makes only its table's one query."""
     if not is_manager(request.user):
         raise PermissionDenied

@@ -419,16 +419,17 @@ OTP_PER_ADDRESS_PER_HOUR = env.int("OTP_PER_ADDRESS_PER_HOUR", default=20)
 # of the file, and a browser's copy is confirmed (304) within the same window (0: neither); see
 # applications.views.timeline.application_detail.
 TIMELINE_CACHE_SECONDS = env.int("TIMELINE_CACHE_SECONDS", default=60)
-# The SLA report: a range's figures are computed by the page itself (its stays from daily rollups,
-# REPORT_ROLLUP_SECONDS below; the funnel and factors still from the history) and kept this many seconds
+# The SLA report: a range's figures are computed by the page itself (from rollups: stays per day,
+# funnel and factors per submission day, REPORT_ROLLUP_SECONDS below) and kept this many seconds
 # (0: computed on every view; the page says how old they are). Beat computes the default range
 # (the last 90 days) in every language every REPORT_REFRESH_SECONDS, so the page managers open
 # first is ready. Its statements get REPORT_WORK_MEM for their sorts (PostgreSQL).
 REPORT_CACHE_SECONDS = env.int("REPORT_CACHE_SECONDS", default=900 if REDIS_URL else 0)
 REPORT_REFRESH_SECONDS = env.float("REPORT_REFRESH_SECONDS", default=600.0)
 REPORT_WORK_MEM = env("REPORT_WORK_MEM", default="128MB")
-# The report reads stays from daily rollups (reports.models.StayRollup); beat brings them up to
-# date this often (0: never; `manage.py reports_backfill` computes them all).
+# The report reads stays, the funnel and the approval factors from rollups (reports.models); beat
+# brings them up to date this often, which is also how old a past cohort's funnel and factors may
+# be (0: never; `manage.py reports_backfill` computes them all).
 REPORT_ROLLUP_SECONDS = env.float("REPORT_ROLLUP_SECONDS", default=300.0)
 # Deliveries (notifications.services.delivery): a worker's claim on one lasts DELIVERY_LEASE_SECONDS
 # (its send is bounded well inside: the SMS adapters' timeouts, EMAIL_TIMEOUT, the task's time

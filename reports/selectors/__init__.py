@@ -24,12 +24,25 @@ Definitions (the report's page and its CSV files say the same):
 - **The reviewer** of a stay is the staff member whose transition ended it (reviewer, approver,
   operations, finance); stays ended by the customer, a dealer or the system are grouped as such —
   customers never appear by name.
-- **The funnel** follows the applications *submitted* in the range: how many of them have ever
-  entered a stage of each of the five customer milestones.
+- **The funnel** follows the applications *submitted* in the range (``submitted_at``, read as a
+  date in Asia/Shanghai): how many of them have ever entered a stage of each of the five
+  customer milestones, and how many stand rejected, withdrawn or expired.
 - **Approval factors** follow the same applications: the decision is the transition into
   ``offer_pending`` (approved) or ``rejected`` (by the pre-check, a reviewer or an approver); the
   state machine allows at most one of them per application. The approval rate is approved ÷
-  decided, the time to decision runs from submission.
+  decided, the time to decision runs from submission; its median is read from a histogram as
+  the stays' are (within 1 % of ``percentile_cont``), the counts are exact.
+- **How fresh the funnel and the factors are.** They are cohort figures: they change as the
+  range's files move on, however old the range. They are read from the cohort rollups
+  (``cohorts``: per submission day), which beat recomputes every ``REPORT_ROLLUP_SECONDS`` (5
+  minutes) for the days whose files had a transition since its last run; the files submitted
+  since that run's mark (``rollups.SETTLE``, 10 minutes, before it) are read from the history.
+  So a past cohort's figures are as of beat's last run — a step taken since shows within one
+  beat interval — and the page says so ("Where these applications stood at …", from
+  ``SlaReport.cohorts_as_of``). ``funnel(…, exact=True)`` and ``approval_factors(…,
+  exact=True)`` compute them from the history alone (tests, bench). A file anonymised by the
+  retention pass (five years after it closed) loses its income band in the history; its cohort's
+  rows keep the band they were computed with until that day is recomputed.
 - **The cause of a breach** is the cause of delay the application had when the stay ended (the
   leaving transition's ``data.delay_reason``); breached stays without one are "no cause recorded".
 
@@ -39,19 +52,21 @@ Definitions (the report's page and its CSV files say the same):
   share breached: answered late, or unanswered past due, of the waits answered or past due.
 
 Queries: ``stay_groups`` 1, ``backlog`` 1, ``funnel`` 1, ``approval_factors`` 1,
-``breaches_by_cause`` 1, ``first_response`` 1, and the rollups' mark before the stays and the
-breaches (1 each) — ``sla_report`` makes these eight whatever the size
-of the book. Values
-never go into the SQL text: every value is
-a query parameter; only table names, column names and the package's own constants are written in.
+``breaches_by_cause`` 1, ``first_response`` 1, the stays' rollups' mark before the stays and the
+breaches (1 each) and the cohort rollups' mark before the funnel and the factors (1, shared) —
+``sla_report`` makes these nine whatever the size of the book and the range. Values never go into
+the SQL text: every value is a query parameter; only table names, column names and the package's
+own constants are written in.
 
 Each table has its module: ``stays`` (durations and breaches), ``open_applications`` (the
 backlog), ``milestones`` (the funnel), ``factors`` (approval factors), ``causes`` (breaches by
-cause), ``questions`` (first response to customers' questions); ``rollups`` keeps the daily
-rollups of stays the stays and causes are read from; ``report`` assembles them
-and keeps the result in the cache; ``base`` is what they share (the range, the SQL building
-blocks). The backlog's and the funnel's modules are not named ``backlog`` and ``funnel``: here
-those names are the functions.
+cause), ``questions`` (first response to customers' questions). The rollups: ``rollups`` keeps
+the daily rollups of stays the stays and causes are read from; ``cohorts`` reads the cohort
+rollups the funnel and the factors come from, ``cohort_rollups`` writes them; ``refresh`` runs
+both for beat and the backfill under one lock; ``histograms`` is their buckets. ``report``
+assembles the tables and keeps the result in the cache; ``base`` is what they share (the range,
+the SQL building blocks). The backlog's and the funnel's modules are not named ``backlog`` and
+``funnel``: here those names are the functions.
 """
 
 from __future__ import annotations

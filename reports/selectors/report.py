@@ -87,15 +87,13 @@ def _beside(work: Callable[[], T]) -> Future[T] | None:
 
 def sla_report(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> SlaReport:
     """Every table of the SLA report for ``start`` … ``end`` (Shanghai dates, both included):
-    eight queries whatever the size of the book (and one to give them memory). The benchmark calls
+    nine queries whatever the size of the book (and one to give them memory). The benchmark calls
     this.
 
-    Outside a transaction, the funnel, the approval factors, the backlog, the breaches by cause and
-    the first response to questions are
-    computed on a second connection while this one reads the stays (from the daily rollups since
-    they exist; before, the longest statement: 26 s against 12 s for the other three together at a
-    million applications). Each statement sees the book as it was when it began, as it does one
-    after another.
+    Outside a transaction, the cohort rollups' mark, the funnel, the approval factors, the backlog,
+    the breaches by cause and the first response to questions are computed on a second connection
+    while this one reads the stays (each from its rollups and the history after their mark). Each
+    statement sees the book as it was when it began, as it does one after another.
     """
     date_range = DateRange(start, end)
     now = now or timezone.now()

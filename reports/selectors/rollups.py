@@ -8,10 +8,11 @@ kept up to date, and read back as the report's groupings.
 SETS`` over its stays (``rollup_days``: a run of days in one statement, after deleting their rows,
 in one transaction: recomputing a day replaces it). ``StayRollupMark`` says up to which instant
 the rollups go (``rolled_until``, ``SETTLE`` before the run: today's rows hold today's stays up to
-it) and up to which event (the high-water mark): beat (``rollup_refresh``, every few minutes)
+it) and up to which event (the high-water mark): beat (``stays_refresh``, every few minutes)
 recomputes the days from the last mark's to today and the day of every transition recorded since
-the mark (history written late for a past day too); ``manage.py reports_backfill`` every day.
-Both take one advisory lock, so two never write the same days at once.
+the mark (history written late for a past day too); ``manage.py reports_backfill`` every day
+(``stays_backfill``). Both run inside ``writing`` (one advisory lock, one transaction, with the
+cohort rollups: ``refresh``), so two never write the same days at once.
 
 **Reading.** The report's queries take the rollups for the stays that ended before
 ``rolled_until`` and the history for the few minutes after it, computed into the same rows by the

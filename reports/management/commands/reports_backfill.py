@@ -1,5 +1,6 @@
-"""``manage.py reports_backfill [--since DATE]``: the daily rollups of stays computed afresh from
-the history (``reports.selectors.rollup_backfill``), one INSERT … SELECT per 31 days."""
+"""``manage.py reports_backfill [--since DATE]``: the SLA report's rollups computed afresh from the
+history (``reports.selectors.rollup_backfill``): the stays of every day and the funnel and
+approval factors of every submission day, one INSERT … SELECT per table and 31 days."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from reports import selectors
 
 class Command(BaseCommand):
     help = (
-        "Roll up the stays of every past day (Asia/Shanghai) into the SLA report's daily rollups, "
-        "from --since or from the first stay. Safe to run again: each day is replaced whole."
+        "Roll up the stays of every past day (Asia/Shanghai) and the funnel and approval factors of "
+        "every submission day into the SLA report's rollups, from --since or from the first stay and "
+        "the first submission. Safe to run again: each day is replaced whole."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
