@@ -111,11 +111,13 @@ class FunnelRollup(models.Model):
 
 
 class FactorRollup(models.Model):
-    """The approval factors of the applications submitted on one Shanghai day, or ISO week: one
-    row per grouping (``selectors.factors.FACTOR_DIMENSIONS``) and key, with the files submitted,
-    decided and approved and the times from submission to decision as a histogram (the stays'
-    buckets, ``selectors.histograms.RATIO``), so the median is within 1 % of ``percentile_cont``.
-    Recomputed whole, with its week, like the funnel's row of the same day."""
+    """The approval factors of the applications submitted on one Shanghai day, or ISO week, per
+    grouping (``selectors.factors.FACTOR_DIMENSIONS``) and key: a totals row (``octave`` NULL:
+    the files submitted, decided and approved), and a row per octave of the times from
+    submission to decision (``selectors.histograms.OCTAVE`` buckets of ratio ``RATIO``, 1.02)
+    with the decided files in it and their histogram, so the median is within 1 % of
+    ``percentile_cont`` and is found reading one octave's buckets, not all of them. Recomputed
+    whole, with its week, like the funnel's row of the same day."""
 
     period = models.CharField(
         _("period"), max_length=5, choices=StayRollup.Period.choices, default=StayRollup.Period.DAY
@@ -126,7 +128,8 @@ class FactorRollup(models.Model):
     # the term and dealer rows), or the term in months / the dealer's id (NULL when not recorded).
     key_text = models.CharField(_("key"), max_length=20, null=True, blank=True)
     key_id = models.BigIntegerField(_("key id"), null=True, blank=True)
-    submitted = models.IntegerField(_("submitted"))
+    octave = models.IntegerField(_("octave"), null=True, blank=True)  # NULL: the totals row
+    submitted = models.IntegerField(_("submitted"))  # 0 in the octave rows, as approved
     decided = models.IntegerField(_("decided"))
     approved = models.IntegerField(_("approved"))
     buckets = ArrayField(models.IntegerField(), default=list)

@@ -76,6 +76,7 @@ class Migration(migrations.Migration):
                 ("dimension", models.CharField(max_length=20, verbose_name="grouping")),
                 ("key_text", models.CharField(blank=True, max_length=20, null=True, verbose_name="key")),
                 ("key_id", models.BigIntegerField(blank=True, null=True, verbose_name="key id")),
+                ("octave", models.IntegerField(blank=True, null=True, verbose_name="octave")),
                 ("submitted", models.IntegerField(verbose_name="submitted")),
                 ("decided", models.IntegerField(verbose_name="decided")),
                 ("approved", models.IntegerField(verbose_name="approved")),

@@ -66,26 +66,25 @@ def cohort_days(first: dt.date, last: dt.date, *, until: dt.datetime) -> int:
 
 def _factor_weeks(cursor: CursorWrapper, first: dt.date, last: dt.date) -> int:
     """The factors' week rows of the weeks from the Monday ``first`` to the Monday ``last``
-    replaced by the sums of their days' rows (counts added up, histograms merged)."""
+    replaced by the sums of their days' rows: the totals added up, each octave's count added up
+    and its histograms merged."""
     table = factor_table()
     keys = "week, dimension, key_text, key_id"
     cursor.execute(f"DELETE FROM {table} WHERE period = 'week' AND day >= %s AND day <= %s", [first, last])
     cursor.execute(
-        f"INSERT INTO {table} (period, day, dimension, key_text, key_id, submitted, decided, approved,"
+        f"INSERT INTO {table} (period, day, dimension, key_text, key_id, octave, submitted, decided, approved,"
         f" buckets, counts)"
         f" WITH d AS (SELECT CAST(date_trunc('week', CAST(day AS timestamp)) AS date) AS week, dimension,"
-        f"  key_text, key_id, submitted, decided, approved, buckets, counts FROM {table}"
+        f"  key_text, key_id, octave, submitted, decided, approved, buckets, counts FROM {table}"
         f"  WHERE period = 'day' AND day >= %s AND day <= %s),"
-        f" c AS (SELECT {keys}, SUM(submitted) AS submitted, SUM(decided) AS decided,"
-        f"  SUM(approved) AS approved FROM d GROUP BY {keys}),"
-        f" h AS (SELECT {keys}, u.bucket, SUM(u.n) AS n"
-        f"  FROM d CROSS JOIN LATERAL unnest(d.buckets, d.counts) AS u(bucket, n) GROUP BY {keys}, u.bucket),"
-        f" a AS (SELECT {keys}, array_agg(bucket ORDER BY bucket) AS buckets,"
-        f"  array_agg(CAST(n AS integer) ORDER BY bucket) AS counts FROM h GROUP BY {keys})"
-        f" SELECT 'week', c.week, c.dimension, c.key_text, c.key_id, c.submitted, c.decided, c.approved,"
-        f"  COALESCE(a.buckets, CAST('{{}}' AS integer[])), COALESCE(a.counts, CAST('{{}}' AS integer[]))"
-        f" FROM c LEFT JOIN a ON a.week = c.week AND a.dimension = c.dimension"
-        f"  AND a.key_text IS NOT DISTINCT FROM c.key_text AND a.key_id IS NOT DISTINCT FROM c.key_id",
+        f" h AS (SELECT {keys}, d.octave, u.bucket, SUM(u.n) AS n FROM d"
+        f"  CROSS JOIN LATERAL unnest(d.buckets, d.counts) AS u(bucket, n) WHERE d.octave IS NOT NULL"
+        f"  GROUP BY {keys}, d.octave, u.bucket)"
+        f" SELECT 'week', {keys}, NULL, SUM(submitted), SUM(decided), SUM(approved),"
+        f"  CAST('{{}}' AS integer[]), CAST('{{}}' AS integer[]) FROM d WHERE octave IS NULL GROUP BY {keys}"
+        f" UNION ALL"
+        f" SELECT 'week', {keys}, octave, 0, SUM(n), 0, array_agg(bucket ORDER BY bucket),"
+        f"  array_agg(CAST(n AS integer) ORDER BY bucket) FROM h GROUP BY {keys}, octave",
         [first, last + dt.timedelta(days=6)],
     )
     return max(cursor.rowcount, 0)

@@ -18,7 +18,7 @@ from applications.choices import NEW_ENERGY_POWERTRAINS, EventKind, IncomeBand, 
 
 from . import cohorts
 from .base import DateRange, percentiles_sql, placeholders, seconds_between, seconds_value, tables
-from .histograms import bucket_sql, interpolated, rank_picks_sql
+from .histograms import bucket_sql, interpolated, octave_sql, rank_picks_sql
 
 # The groupings of the approval factors.
 FACTOR_DIMENSIONS = ("down_payment", "income", "term", "energy", "dealer")
@@ -57,7 +57,7 @@ _FACTOR_DIMENSION_COLUMNS = {
     "dealer": ("NULL", "dealer_id"),
 }
 # The rollup's columns (``models.FactorRollup``), as ``factor_select`` computes them.
-FACTOR_COLUMNS = "day, dimension, key_text, key_id, submitted, decided, approved, buckets, counts"
+FACTOR_COLUMNS = "day, dimension, key_text, key_id, octave, submitted, decided, approved, buckets, counts"
 
 
 def _decided_cte(
@@ -130,14 +130,19 @@ def approval_factors_sql(date_range: DateRange) -> tuple[str, list[Any]]:
 
 # The columns the factors group by, in ``GROUPING(…)``'s order (the first its highest bit).
 _KEY_COLUMNS = ("down_band", "income_band", "term_months", "energy", "dealer_id")
+# One text a group (dimension and key, NULLs told apart from any value), for the rollups' joins.
+_GROUP_KEY = (
+    "dimension || '/' || COALESCE('t' || key_text, 'n') || '/' || COALESCE('i' || CAST(key_id AS text), 'n')"
+)
 
 
 def factor_select(
     lower: str, upper: str, bounds: list[Any], params: list[Any], *, after: dt.datetime | None = None
 ) -> str:
     """A SELECT of ``FACTOR_COLUMNS``: the rollup rows of the files submitted in ``[lower,
-    upper)``, one per submission day, grouping and key, in one pass (``GROUPING SETS``); the
-    times to decision as a histogram (``histograms``)."""
+    upper)``, per submission day, grouping and key (``GROUPING SETS``, one pass): a totals row
+    (``octave`` NULL: submitted, decided, approved), and for each octave of the times to decision
+    a row with its decided files and their histogram (``histograms.octave_sql``)."""
     decided = _decided_cte(lower, upper, bounds, params, after=after)
     sets: list[str] = []
     dimension_whens: list[str] = []
@@ -150,37 +155,43 @@ def factor_select(
         sets.append(f"(day, {column}, bucket)")
         dimension_whens.append(f"WHEN {mask} THEN '{dimension}'")
         (text_whens if key_id == "NULL" else id_whens).append(f"WHEN {mask} THEN {column}")
-    bucket = bucket_sql("seconds")
+    keys = (
+        f"day, CAST(CASE g {' '.join(dimension_whens)} END AS varchar(20)) AS dimension,"
+        f" CAST(CASE g {' '.join(text_whens)} END AS varchar(20)) AS key_text,"
+        f" CAST(CASE g {' '.join(id_whens)} END AS bigint) AS key_id"
+    )
+    group = f"day, g, {', '.join(_KEY_COLUMNS)}"
     return (
         f"WITH {decided},"
-        f" hist AS (SELECT day, GROUPING({', '.join(_KEY_COLUMNS)}) AS g, {', '.join(_KEY_COLUMNS)}, bucket,"
-        f"  COUNT(*) AS n, COUNT(approved) AS decided, COALESCE(SUM(approved), 0) AS approved"
-        f"  FROM (SELECT *, {bucket} AS bucket FROM decided) timed"
+        f" hist AS MATERIALIZED (SELECT day, GROUPING({', '.join(_KEY_COLUMNS)}) AS g, {', '.join(_KEY_COLUMNS)},"
+        f"  bucket, COUNT(*) AS n, COUNT(approved) AS decided, COALESCE(SUM(approved), 0) AS approved"
+        f"  FROM (SELECT *, {bucket_sql('seconds')} AS bucket FROM decided) timed"
         f"  GROUP BY GROUPING SETS ({', '.join(sets)}))"
-        f" SELECT day, CAST(CASE g {' '.join(dimension_whens)} END AS varchar(20)) AS dimension,"
-        f"  CAST(CASE g {' '.join(text_whens)} END AS varchar(20)) AS key_text,"
-        f"  CAST(CASE g {' '.join(id_whens)} END AS bigint) AS key_id,"
-        f"  CAST(SUM(n) AS integer) AS submitted, CAST(SUM(decided) AS integer) AS decided,"
-        f"  CAST(SUM(approved) AS integer) AS approved,"
-        f"  COALESCE(array_agg(bucket ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL),"
-        f"   CAST('{{}}' AS integer[])) AS buckets,"
-        f"  COALESCE(array_agg(CAST(n AS integer) ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL),"
-        f"   CAST('{{}}' AS integer[])) AS counts"
-        f" FROM hist GROUP BY day, g, {', '.join(_KEY_COLUMNS)}"
+        f" SELECT {keys}, CAST(NULL AS integer) AS octave, CAST(SUM(n) AS integer) AS submitted,"
+        f"  CAST(SUM(decided) AS integer) AS decided, CAST(SUM(approved) AS integer) AS approved,"
+        f"  CAST('{{}}' AS integer[]) AS buckets, CAST('{{}}' AS integer[]) AS counts"
+        f" FROM hist GROUP BY {group}"
+        f" UNION ALL"
+        f" SELECT {keys}, {octave_sql('bucket')}, 0, CAST(SUM(n) AS integer), 0,"
+        f"  array_agg(bucket ORDER BY bucket), array_agg(CAST(n AS integer) ORDER BY bucket)"
+        f" FROM hist WHERE bucket IS NOT NULL GROUP BY {group}, {octave_sql('bucket')}"
     )
 
 
 def rollup_factors_sql(date_range: DateRange, *, known: cohorts.CohortMark) -> tuple[str, list[Any]]:
     """``approval_factors_sql``'s columns from the cohort rollups of the range's days (whole weeks
     from week rows) and the history after their mark (``cohorts.range_rows_cte``): the counts
-    added up, the histograms merged, and the median's two ranks picked from the running count
-    (``histograms.rank_picks_sql``); the caller interpolates. Columns: dim, key_text, key_id,
-    submitted, decided, approved, total, pct_50_lo, pct_50_hi, the dealer's name."""
+    added up from the totals rows; the median found in two steps, as ``percentile_cont`` reads
+    it at the two ranks around p·(n − 1): the octave holding each rank from the octave rows'
+    counts (no histogram read), then the bucket inside it from those octaves' histograms alone
+    (``unnest``, one sum per bucket, a running count from the octaves below). A year reads a few
+    dozen buckets per row instead of every bucket. Columns: dim, key_text, key_id, submitted,
+    decided, approved, total, pct_50_lo, pct_50_hi (the caller interpolates), the dealer's name."""
     params: list[Any] = []
     rows = cohorts.range_rows_cte(
         "factor_rows",
         cohorts.factor_table(),
-        FACTOR_COLUMNS,
+        f"{FACTOR_COLUMNS}, {_GROUP_KEY} AS grp",
         factor_select,
         date_range,
         params,
@@ -188,21 +199,27 @@ def rollup_factors_sql(date_range: DateRange, *, known: cohorts.CohortMark) -> t
         weeks=True,
     )
     keys = "dimension, key_text, key_id"
-    partition = f"PARTITION BY {keys}"
-    same = "q.dimension = c.dimension AND q.key_text IS NOT DISTINCT FROM c.key_text AND q.key_id IS NOT DISTINCT FROM c.key_id"
+    low, high = "floor(0.5 * (total - 1))", "ceil(0.5 * (total - 1))"
     sql = (
         f"WITH {rows},"
-        f" cnt AS (SELECT {keys}, SUM(submitted) AS submitted, SUM(decided) AS decided,"
-        f"  SUM(approved) AS approved FROM factor_rows GROUP BY {keys}),"
-        f" hist AS (SELECT r.dimension, r.key_text, r.key_id, u.bucket, SUM(u.n) AS n"
-        f"  FROM factor_rows r CROSS JOIN LATERAL unnest(r.buckets, r.counts) AS u(bucket, n)"
-        f"  GROUP BY r.dimension, r.key_text, r.key_id, u.bucket),"
-        f" cum AS (SELECT {keys}, bucket, SUM(n) OVER ({partition} ORDER BY bucket) AS upto,"
-        f"  SUM(n) OVER ({partition}) AS total FROM hist),"
-        f" q AS (SELECT {keys}, MIN(total) AS total, {rank_picks_sql((0.5,))} FROM cum GROUP BY {keys})"
+        f" cnt AS (SELECT grp, {keys}, SUM(submitted) AS submitted, SUM(decided) AS decided,"
+        f"  SUM(approved) AS approved FROM factor_rows WHERE octave IS NULL GROUP BY grp, {keys}),"
+        f" oct AS (SELECT grp, octave, SUM(decided) AS n FROM factor_rows WHERE octave IS NOT NULL"
+        f"  GROUP BY grp, octave),"
+        f" ocum AS (SELECT grp, octave, n, SUM(n) OVER (PARTITION BY grp ORDER BY octave) AS upto,"
+        f"  SUM(n) OVER (PARTITION BY grp) AS total FROM oct),"
+        # The octaves holding rank ⌊p·(n − 1)⌋ or ⌈p·(n − 1)⌉ (0-based), with the count below each.
+        f" picked AS (SELECT grp, octave, upto - n AS below, total FROM ocum"
+        f"  WHERE upto > {low} AND upto - n <= {high}),"
+        f" fine AS (SELECT p.grp, p.octave, MIN(p.below) AS below, MIN(p.total) AS total, u.bucket,"
+        f"  SUM(u.n) AS n FROM picked p JOIN factor_rows r ON r.grp = p.grp AND r.octave = p.octave"
+        f"  CROSS JOIN LATERAL unnest(r.buckets, r.counts) AS u(bucket, n) GROUP BY p.grp, p.octave, u.bucket),"
+        f" cum AS (SELECT grp, bucket, total,"
+        f"  below + SUM(n) OVER (PARTITION BY grp, octave ORDER BY bucket) AS upto FROM fine),"
+        f" q AS (SELECT grp, MIN(total) AS total, {rank_picks_sql((0.5,))} FROM cum GROUP BY grp)"
         f" SELECT c.dimension, c.key_text, c.key_id, c.submitted, c.decided, c.approved,"
         f"  q.total, q.pct_50_lo, q.pct_50_hi, dl.name"
-        f" FROM cnt c LEFT JOIN q ON {same}"
+        f" FROM cnt c LEFT JOIN q ON q.grp = c.grp"
         f" LEFT JOIN {tables()['dealer']} dl ON c.dimension = 'dealer' AND dl.id = c.key_id"
     )
     return sql, params

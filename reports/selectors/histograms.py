@@ -20,6 +20,10 @@ from __future__ import annotations
 import math
 
 RATIO = 1.02
+# Buckets per octave: a coarser bucket, ratio RATIO ** OCTAVE (1.88), that the approval factors'
+# rollups split their histograms by (``octave_sql``), so that a median is found from the octaves'
+# counts first and then from one octave's buckets.
+OCTAVE = 32
 
 
 def bucket_middle(bucket: int) -> float:
@@ -57,6 +61,11 @@ def middle_sql(bucket: str) -> str:
         f" WHEN {bucket} = -1 THEN 0"
         f" ELSE -power({RATIO!r}, -2 - {bucket} + 0.5) / 1000 END"
     )
+
+
+def octave_sql(bucket: str) -> str:
+    """SQL for the octave of a bucket: ⌊bucket / OCTAVE⌋ (octaves follow the buckets' order)."""
+    return f"CAST(floor({bucket} / {OCTAVE}.0) AS integer)"
 
 
 def rank_picks_sql(percentiles: tuple[float, ...]) -> str:

@@ -172,6 +172,27 @@ def test_files_submitted_after_the_mark_come_from_the_history(customer, approver
     assert_same_as_the_history(today)
 
 
+def test_a_median_between_two_octaves(customer, approver):
+    """Two decisions, a minute and two days after submission: the median lies between them, its two
+    ranks in octaves far apart, each read from its own octave's buckets."""
+    dealer = DealerFactory()
+    for hours in (1 / 60, 48):
+        steps = [
+            Step(Stage.SUBMITTED, at(10, 9), actor=customer),
+            Step(Stage.CREDIT_CHECK, at(10, 9)),
+            Step(Stage.REJECTED, at(10, 9) + dt.timedelta(hours=hours), actor=approver),
+        ]
+        file_with_history(customer=customer, dealer=dealer, steps=steps)
+    backfill_until(at(11, 12))
+    day = DateRange(dt.date(2026, 11, 10), dt.date(2026, 11, 10))
+
+    (row,) = selectors.approval_factors(day)["dealer"]
+    assert (row.submitted, row.decided, row.approved) == (2, 2, 0)
+    assert row.median_to_decision == pytest.approx((60 + 48 * 3600) / 2, rel=0.01)
+    assert FactorRollup.objects.filter(period="day", dimension="dealer", octave__isnull=False).count() == 2
+    assert_same_as_the_history(day)
+
+
 # --- Kept up to date ------------------------------------------------------------------------------
 
 
