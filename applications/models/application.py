@@ -14,6 +14,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from common.identifiers import canonical_reference
 
 from ..choices import (
+    FINAL_STAGES,
     NEW_ENERGY_POWERTRAINS,
     DocumentStatus,
     Powertrain,
@@ -81,6 +82,10 @@ def _system_only(application: LoanApplication, user) -> bool:
 SYSTEM = {"system": True}
 # The stage whose required documents every application must have on file before review ends.
 DOCUMENTS_STAGE = Stage.UNDER_REVIEW
+
+
+# Stages a submitted file waits in: neither a draft nor final (the SLA report's backlog).
+OPEN_STAGES = [stage.value for stage in Stage if stage not in FINAL_STAGES and stage != Stage.DRAFT]
 
 
 class LoanApplication(ConcurrentTransitionMixin, models.Model):
@@ -228,6 +233,14 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
             # The files submitted in a range, the SLA report's cohorts: a submission day's funnel and
             # approval factors recomputed (reports.selectors.cohort_rollups), and today's latest.
             models.Index(fields=["submitted_at"], name="application_submitted_idx"),
+            # The open files by stage, how long each has waited and whether it is overdue: the SLA
+            # report's backlog reads them from this index alone (an index-only scan of the open
+            # files, not the whole table). Its condition is the report's list of open stages.
+            models.Index(
+                fields=["stage", "stage_entered_at", "stage_due_at"],
+                condition=models.Q(stage__in=OPEN_STAGES),
+                name="application_open_age_idx",
+            ),
             # The sweep: late files that left the staff clock (set back to on time), and the second
             # escalations still to mark. Small: late files only.
             models.Index(

