@@ -436,7 +436,10 @@ def main() -> int:
     for host in config.hosts:
         if not host.startswith("http://127.0.0.1:"):
             raise SystemExit("make load sends traffic to loopback only")
+    # Ctrl-C and SIGTERM alike (also where a shell started this in the background with SIGINT
+    # ignored): the finally clauses stop every process.
     signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
     say(f"run in {config.run_dir}; {config.users} users for {config.minutes:g} min on {config.database_url}")
     topology = start_topology(config)
     drained: dict = {}
