@@ -31,8 +31,9 @@ def precheck_run(application_id: int) -> None:
 
 @shared_task
 def precheck_sweep() -> int:
-    """Re-queue pre-checks that should have finished (a lost message, a broker outage)."""
-    ids = services.precheck_stuck_ids()
+    """Re-queue pre-checks that should have finished (a lost message, a broker outage): each once,
+    again only after ``PRECHECK_REQUEUE_AFTER_SECONDS``, at most a batch a pass."""
+    ids = services.precheck_requeue_claim()
     for application_id in ids:
         precheck_run.delay(application_id)
     return len(ids)

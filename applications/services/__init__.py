@@ -66,7 +66,7 @@ from .partner_steps import (
     partner_step_report,
     partner_steps_sla_advance,
 )
-from .precheck import precheck_run, precheck_stuck_ids
+from .precheck import precheck_requeue_claim, precheck_run, precheck_stuck_ids
 from .privacy import (
     AccountCloseRefused,
     account_close,
@@ -138,6 +138,7 @@ __all__ = [
     "precheck_request_documents",
     "precheck_run",
     "precheck_start",
+    "precheck_requeue_claim",
     "precheck_stuck_ids",
     "question_answer",
     "question_ask",

@@ -2,6 +2,9 @@
 
 import datetime as dt
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..choices import Stage
@@ -82,13 +85,36 @@ def _waiting_for_bureau(application: LoanApplication, *, now: dt.datetime | None
 
 
 def precheck_stuck_ids(
-    *, now: dt.datetime | None = None, older_than: dt.timedelta = dt.timedelta(minutes=2)
+    *, now: dt.datetime | None = None, older_than: dt.timedelta = dt.timedelta(minutes=2), limit: int = 1000
 ) -> list[int]:
-    """Applications whose pre-check should have finished: the sweep queues them again (for example
-    after the broker was down when they were submitted)."""
-    cutoff = (now or timezone.now()) - older_than
+    """Applications whose pre-check should have finished (for example after the broker was down
+    when they were submitted) and that the sweep has not queued again lately: oldest first."""
+    now = now or timezone.now()
+    again_after = dt.timedelta(seconds=settings.PRECHECK_REQUEUE_AFTER_SECONDS)
     return list(
         LoanApplication.objects.filter(
-            stage__in=[Stage.SUBMITTED, Stage.CREDIT_CHECK], stage_entered_at__lte=cutoff
-        ).values_list("pk", flat=True)[:1000]
+            Q(precheck_queued_at__isnull=True) | Q(precheck_queued_at__lte=now - again_after),
+            stage__in=[Stage.SUBMITTED, Stage.CREDIT_CHECK],
+            stage_entered_at__lte=now - older_than,
+        )
+        .order_by("stage_entered_at")
+        .values_list("pk", flat=True)[:limit]
     )
+
+
+def precheck_requeue_claim(*, now: dt.datetime | None = None) -> list[int]:
+    """The stuck pre-checks the sweep queues now, at most ``PRECHECK_SWEEP_BATCH``, each marked as
+    queued (two sweeps at once take different files). A file is queued once, then again only if
+    it is still not done ``PRECHECK_REQUEUE_AFTER_SECONDS`` later: with a backlog (a long broker
+    outage, a slow bureau) the queue grows by at most one batch a pass, so a new submission waits
+    behind that, not behind the same files queued over and over."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = precheck_stuck_ids(now=now, limit=settings.PRECHECK_SWEEP_BATCH)
+        claimed = list(
+            LoanApplication.objects.filter(pk__in=ids)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        LoanApplication.objects.filter(pk__in=claimed).update(precheck_queued_at=now)
+    return sorted(claimed, key=ids.index)

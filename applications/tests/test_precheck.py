@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from applications import services
 from applications.bureau import CreditReport, SandboxBureau
@@ -176,6 +177,37 @@ def test_the_sweep_finds_prechecks_that_should_have_finished(draft, customer):
     assert services.precheck_stuck_ids() == []
     later = timezone.now() + dt.timedelta(minutes=3)
     assert services.precheck_stuck_ids(now=later) == [draft.pk]
+
+
+def test_the_sweep_queues_a_stuck_precheck_once_then_again_only_after_a_while(draft, customer, settings):
+    """A backlog of pre-checks (a long broker outage, a slow bureau) must not be queued again every
+    minute: the queue would grow faster than one worker empties it, and a new customer's
+    submission would wait behind the same files many times over."""
+    from django.utils import timezone
+
+    services.application_submit(application=draft, actor=customer)
+    later = timezone.now() + dt.timedelta(minutes=3)
+    assert services.precheck_requeue_claim(now=later) == [draft.pk]
+    # The next minute's passes leave it alone: it is already in the queue.
+    assert services.precheck_requeue_claim(now=later + dt.timedelta(minutes=1)) == []
+    assert services.precheck_requeue_claim(now=later + dt.timedelta(minutes=9)) == []
+    # Still not done ten minutes on (the message was lost): queued once more.
+    again = later + dt.timedelta(seconds=settings.PRECHECK_REQUEUE_AFTER_SECONDS)
+    assert services.precheck_requeue_claim(now=again) == [draft.pk]
+
+
+def test_the_sweep_queues_at_most_a_batch_a_pass_oldest_first(customer, dealer, settings):
+    from django.utils import timezone
+
+    settings.PRECHECK_SWEEP_BATCH = 2
+    files = []
+    for minutes in (30, 20, 10):
+        with time_machine.travel(timezone.now() - dt.timedelta(minutes=minutes)):
+            draft = make_draft(customer=customer, dealer=dealer)
+            files.append(services.application_submit(application=draft, actor=customer))
+    first = services.precheck_requeue_claim()
+    assert first == [files[0].pk, files[1].pk]
+    assert services.precheck_requeue_claim() == [files[2].pk]
 
 
 def test_a_broker_outage_does_not_fail_the_submission(

@@ -454,6 +454,10 @@ SLA_SWEEP_BATCH = env.int("SLA_SWEEP_BATCH", default=5000)
 # The most files one expiry pass closes (each a transition with its hooks), and the seconds between
 # passes; the limits themselves are configuration data on the stage definitions (admin).
 EXPIRY_BATCH = env.int("EXPIRY_BATCH", default=200)
+# The pre-check sweep (every minute) queues at most this many stuck pre-checks a pass, each once,
+# and again only if it is still not done this long after (a lost message).
+PRECHECK_SWEEP_BATCH = env.int("PRECHECK_SWEEP_BATCH", default=100)
+PRECHECK_REQUEUE_AFTER_SECONDS = env.int("PRECHECK_REQUEUE_AFTER_SECONDS", default=600)
 EXPIRY_INTERVAL = env.float("EXPIRY_INTERVAL", default=300.0)
 # Retention (PIPL; ``applications.services.retention``): a closed file keeps its personal data for
 # RETENTION_YEARS after it closed (a disbursed loan: after its last instalment falls due), the
