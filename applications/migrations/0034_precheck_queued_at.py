@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('applications', '0033_report_indexes'),
+        ("applications", "0033_report_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='loanapplication',
-            name='precheck_queued_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='pre-check queued again'),
+            model_name="loanapplication",
+            name="precheck_queued_at",
+            field=models.DateTimeField(
+                blank=True, editable=False, null=True, verbose_name="pre-check queued again"
+            ),
         ),
     ]

@@ -209,7 +209,9 @@ class LoanApplication(ConcurrentTransitionMixin, models.Model):
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     # When the pre-check sweep last queued this file's pre-check again (``services.precheck``): it
     # is queued once, then again only if still not done ``PRECHECK_REQUEUE_AFTER_SECONDS`` later.
-    precheck_queued_at = models.DateTimeField(_("pre-check queued again"), null=True, blank=True, editable=False)
+    precheck_queued_at = models.DateTimeField(
+        _("pre-check queued again"), null=True, blank=True, editable=False
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     # When the retention pass removed the file's personal data (``services.retention``): the
     # applicant, the documents and the notes are gone; the figures and the history's chain stay.
