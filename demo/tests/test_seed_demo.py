@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from io import StringIO
 from itertools import pairwise
@@ -202,7 +203,15 @@ def _checks_in_catalogue() -> list[tuple[str, str]]:
             " UNION ALL SELECT tablename, indexdef FROM pg_indexes"
             " WHERE tablename LIKE ANY(ARRAY['applications_%', 'accounts_%']) ORDER BY 1, 2"
         )
-        return cursor.fetchall()
+        return [(table, _without_casts(definition)) for table, definition in cursor.fetchall()]
+
+
+def _without_casts(definition: str) -> str:
+    """An index's definition without casts and parentheses: a partial index on ``stage IN (…)``
+    re-created from its own definition is the same index, but PostgreSQL prints the predicate
+    parsed the second time as ``(ARRAY['a'::character varying, …])::text[]`` where the first was
+    ``ARRAY[('a'::character varying)::text, …]``."""
+    return re.sub(r"[()]", "", re.sub(r"::[a-z ]+(\[\])?", "", definition))
 
 
 def test_a_bulk_load_puts_every_index_and_foreign_key_back():
