@@ -168,30 +168,47 @@ def ratio(value: float | None, base: float | None) -> float | None:
     return value / base
 
 
-def judge(fault: Fault, during: Figures, after: Figures, baseline: Figures) -> None:
+def slowdown(
+    requests: list[Request], window: tuple[float, float], steady: list[Request]
+) -> tuple[float | None, int]:
+    """How much slower the transitions answered in ``window`` were than the same transitions in
+    steady running (``steady``: every request answered outside the faults' windows): the median of
+    each one's time over its own transition's steady median, and how many were compared. The
+    transitions differ tenfold in cost (a submission 0.2 s, a disbursement 1 s), and a 30 s window
+    holds about ten of them, so comparing plain medians compared mostly which ones came by."""
+    usual: dict[str, list[float]] = {}
+    for r in steady:
+        if r.transition and 200 <= r.status < 400:
+            usual.setdefault(r.name, []).append(r.ms)
+    medians = {name: quantile(times, 0.5) for name, times in usual.items() if len(times) >= 3}
+    ratios = [
+        r.ms / medians[r.name]
+        for r in requests
+        if r.transition and 200 <= r.status < 400 and r.name in medians and answered_in(r, *window)
+    ]
+    return quantile(ratios, 0.5), len(ratios)
+
+
+def judge(fault: Fault, during: Figures, after: Figures, slower: tuple[float | None, int]) -> None:
     """Add the promises every fault keeps to ``fault.promises``: no 5xx while Redis is away,
-    transitions at most 2× the baseline's median then, and in the minute after any fault no 5xx and
-    no request left without an answer."""
+    transitions at most 2× as slow as usual then (``slowdown``), and in the minute after any fault
+    no 5xx."""
     if fault.redis_away:
         fault.promises.append(
             Promise(
                 "no HTTP 5xx while Redis is away", during.server_errors == 0, f"{during.server_errors} 5xx"
             )
         )
-        slower = ratio(during.transition_p50_ms, baseline.transition_p50_ms)
+        times, compared = slower
         fault.promises.append(
             Promise(
-                f"transitions' median at most {SLOWER_AT_MOST:g}× the baseline's",
-                slower is not None and slower <= SLOWER_AT_MOST,
-                "no transition answered" if slower is None else f"{slower:.2f}×",
+                f"transitions at most {SLOWER_AT_MOST:g}× as slow as usual (median, each against its own kind)",
+                times is not None and times <= SLOWER_AT_MOST,
+                "no transition answered" if times is None else f"{times:.2f}× ({compared} transitions)",
             )
         )
     fault.promises.append(
-        Promise(
-            "no HTTP 5xx and every request answered in the minute after",
-            after.server_errors == 0 and after.unanswered == 0,
-            f"{after.server_errors} 5xx, {after.unanswered} unanswered",
-        )
+        Promise("no HTTP 5xx in the minute after", after.server_errors == 0, f"{after.server_errors} 5xx")
     )
 
 
@@ -203,7 +220,9 @@ def _x(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
 
-def fault_table(fault: Fault, during: Figures, after: Figures, baseline: Figures) -> str:
+def fault_table(
+    fault: Fault, during: Figures, after: Figures, baseline: Figures, slower: tuple[float | None, int]
+) -> str:
     rows = [
         ("window", f"{during.seconds:.0f} s", f"{after.seconds:.0f} s", f"{baseline.seconds:.0f} s"),
         ("requests (per second)", *(f"{f.requests:,} ({f.rate:.1f}/s)" for f in (during, after, baseline))),
@@ -225,6 +244,12 @@ def fault_table(fault: Fault, during: Figures, after: Figures, baseline: Figures
                 f"{_x(ratio(f.transition_p95_ms, baseline.transition_p95_ms))}"
                 for f in (during, after, baseline)
             ),
+        ),
+        (
+            "transitions ÷ the same kind's usual time: median (how many)",
+            f"{_x(slower[0])} ({slower[1]})",
+            "",
+            "",
         ),
         (
             "customer's timeline: p50 / p95",
@@ -254,12 +279,14 @@ def analyse(
 ) -> tuple[Figures, list[str]]:
     """Judge every fault against the baseline; its figures and a table per fault."""
     base = figures(requests, *baseline)
+    steady = [r for r in requests if not any(answered_in(r, f.start, f.end) for f in faults)]
     tables = []
     for fault in faults:
         during = figures(requests, fault.start, fault.end)
         after = figures(requests, fault.end, fault.after)
-        judge(fault, during, after, base)
-        tables.append(fault_table(fault, during, after, base))
+        slower = slowdown(requests, (fault.start, fault.end), steady)
+        judge(fault, during, after, slower)
+        tables.append(fault_table(fault, during, after, base, slower))
     return base, tables
 
 
@@ -277,13 +304,14 @@ def broken(faults: list[Fault], extra: list[Promise]) -> list[str]:
     ]
 
 
-def _summary_row(fault: Fault, during: Figures, after: Figures, base: Figures) -> str:
-    slower = ratio(during.transition_p50_ms, base.transition_p50_ms)
+def _summary_row(
+    fault: Fault, during: Figures, after: Figures, base: Figures, slower: tuple[float | None, int]
+) -> str:
     timeline = ratio(during.timeline_p50_ms, base.timeline_p50_ms)
     held = sum(p.held for p in fault.promises)
     return (
         f"| {fault.title.split('. ', 1)[-1]} | {during.requests:,} | {during.server_errors} | {during.unanswered} | "
-        f"{after.server_errors} | {after.unanswered} | {_x(slower)} ({during.transitions}) | {_x(timeline)} | "
+        f"{after.server_errors} | {after.unanswered} | {_x(slower[0])} ({slower[1]}) | {_x(timeline)} | "
         f"{held} of {len(fault.promises)} |"
     )
 
@@ -306,13 +334,15 @@ def document(
         "## Summary",
         "",
         "| fault | requests during | 5xx | no answer | 5xx the minute after | no answer the minute after "
-        "| transitions' median ÷ baseline (how many) | timeline's median ÷ baseline | promises held |",
+        "| transitions ÷ their kind's usual time: median (how many) | timeline's median ÷ baseline | promises held |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    steady = [r for r in requests if not any(answered_in(r, f.start, f.end) for f in faults)]
     for fault in faults:
         during = figures(requests, fault.start, fault.end)
         after = figures(requests, fault.end, fault.after)
-        lines.append(_summary_row(fault, during, after, baseline))
+        slower = slowdown(requests, (fault.start, fault.end), steady)
+        lines.append(_summary_row(fault, during, after, baseline, slower))
     lines += [
         "",
         f"Baseline minute: {baseline.requests:,} requests ({baseline.rate:.1f}/s), {baseline.server_errors} 5xx, "

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +27,7 @@ STATE = ROOT / "var" / "faults"
 PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5441"))
 REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6392"))
 DATABASE = "loanportal_faults"
+SMS_HOLD = STATE / "sms-hold"  # seconds the fake provider holds an SMS's answer back (fault 1)
 
 
 def listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -251,3 +253,25 @@ def kill(procs: list[Proc]) -> list[int]:
             os.kill(proc.pid, signal.SIGKILL)
             killed.append(proc.pid)
     return killed
+
+
+# --- The fake provider, able to hold an SMS's answer back ---------------------------------------
+
+
+def serve_provider(port: int, record: Path) -> None:
+    """``bench.traffic.fakes``' provider; a POST /sms is recorded at once (the provider has it) and
+    answered after the seconds ``SMS_HOLD`` says (0 or missing: at once)."""
+    from .fakes import Record, make_handler
+
+    base = make_handler(Record(record))
+
+    class Holding(base):  # type: ignore[misc, valid-type]
+        def _answer(self, status: int, body: dict | None = None) -> None:
+            if self.command == "POST" and self.path.startswith("/sms"):
+                with contextlib.suppress(OSError, ValueError):
+                    time.sleep(float(SMS_HOLD.read_text() or 0))
+            super()._answer(status, body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Holding)
+    server.daemon_threads = True
+    server.serve_forever()

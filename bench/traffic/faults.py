@@ -32,12 +32,12 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from .fault_report import (
@@ -53,6 +53,7 @@ from .fault_report import (
 )
 from .fault_services import (
     ROOT,
+    SMS_HOLD,
     STATE,
     Postgres,
     Proc,
@@ -61,6 +62,7 @@ from .fault_services import (
     descendants,
     kill,
     listening,
+    serve_provider,
     wait_for,
 )
 
@@ -77,34 +79,13 @@ DRAIN = int(os.environ.get("FAULTS_DRAIN_SECONDS", "240"))
 # answered during it counts in the window it was sent in, not in the next fault's.
 GUARD = 5.0
 SPAWN = 12.0  # the users start at 2 a second; the baseline begins once all are at work
-SMS_HOLD = STATE / "sms-hold"  # seconds the fake provider holds an SMS's answer back (fault 1)
+# gunicorn's "[2026-12-05 09:54:01 +0000] [18073] [INFO] Listening at: http://127.0.0.1:8822 (18073)".
+LISTENING = re.compile(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4})\] \[(\d+)\] \[INFO\] Listening at")
 HOLD_SECONDS = "3"  # inside the SMS backend's 5 s read timeout: the send succeeds, late
 
 
 def say(message: str) -> None:
     print(f"[faults {dt.datetime.now(dt.UTC):%H:%M:%S}] {message}", flush=True)
-
-
-# --- The fake provider, able to hold an SMS's answer back ---------------------------------------
-
-
-def serve_provider(port: int, record: Path) -> None:
-    """``bench.traffic.fakes``' provider; a POST /sms is recorded at once (the provider has it) and
-    answered after the seconds ``SMS_HOLD`` says (0 or missing: at once)."""
-    from .fakes import Record, make_handler
-
-    base = make_handler(Record(record))
-
-    class Holding(base):  # type: ignore[misc, valid-type]
-        def _answer(self, status: int, body: dict | None = None) -> None:
-            if self.command == "POST" and self.path.startswith("/sms"):
-                with contextlib.suppress(OSError, ValueError):
-                    time.sleep(float(SMS_HOLD.read_text() or 0))
-            super()._answer(status, body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Holding)
-    server.daemon_threads = True
-    server.serve_forever()
 
 
 # --- The drill's own look at the database ------------------------------------------------------
@@ -366,8 +347,8 @@ class Drill:
         )
         fault.notes.append(
             "SIGKILL to the web1 worker that used the most CPU in the half second before (serving a "
-            "request), and at the same moment to web2's gunicorn master (its workers finish the request "
-            "they hold and exit; bin/restarting starts web2 again)."
+            "request), and at the same moment to web2's gunicorn master (its workers, orphaned, go on "
+            "serving until they notice; bin/restarting starts a new master, which binds once they are gone)."
         )
         old = {p.pid for p in web1_workers}
 
@@ -376,14 +357,37 @@ class Drill:
             return len(pids) == len(old) and pids != old
 
         self._watch_back("web1's replacement worker", web1_whole, start, fault)
-        port = self.topology.config.web_ports[1]
-        self._watch_back(
-            "web2 (a new master, answering on its port)",
-            lambda: self.main_pid("web2") not in (None, web2_master) and listening(port),
-            start,
-            fault,
-        )
+        self.watches.append(lambda: self._web2_listening(web2_master, start, fault))
         return fault
+
+    def _web2_listening(self, old_master: int | None, start: float, fault: Fault) -> bool:
+        """web2 is back when a new gunicorn master says "Listening at" in its log: until its old
+        workers, orphaned by the kill, have gone, the port is theirs and a new master cannot bind."""
+        log = self.topology.run_dir / "logs" / "web2.log"
+        found = None
+        with contextlib.suppress(OSError):
+            for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+                match = LISTENING.match(line)
+                if match and int(match[2]) != old_master:
+                    moment = dt.datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S %z").timestamp()
+                    if moment >= start - 1:
+                        found = moment
+                        break
+        if found is None:
+            if time.time() - start < RECOVERY:
+                return False
+            fault.promises.append(
+                Promise("web2 answering again within the minute", False, "no new master listening")
+            )
+            return True
+        fault.notes.append(
+            f"web2's new master was listening {max(0.0, found - start):.0f} s after the kill (gunicorn's log, to the "
+            "second): until then the killed master's workers held the port, and a new master could not bind it."
+        )
+        fault.promises.append(
+            Promise("web2 answering again within the minute", found - start <= 60, f"{found - start:.0f} s")
+        )
+        return True
 
 
 # --- The run ------------------------------------------------------------------------------------
