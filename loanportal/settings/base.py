@@ -282,10 +282,13 @@ CACHE_RETRY_AFTER = env.float("CACHE_RETRY_AFTER", default=5.0)
 # The broker: a request only hands messages to it (the outbox rows are the record), so it never
 # waits long on it, and never retries a publish: what could not be queued is queued later by a
 # sweep (the delivery relay, the pre-check sweep). After a failure a process leaves the broker
-# alone for BROKER_RETRY_AFTER seconds (common.broker), so only one request pays the timeout.
+# alone for BROKER_RETRY_AFTER seconds (common.broker), so only one request pays the timeout. Only
+# requests that publish pay it, transitions mostly: with 10 s, a hung Redis made about every third
+# transition wait its socket timeout (make faults: 3× their usual time); 30 s makes it one per
+# process per outage. Meanwhile the relay (every 20 s) queues what the web processes left.
 BROKER_CONNECT_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=0.5)
 BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=1.0)
-BROKER_RETRY_AFTER = env.float("BROKER_RETRY_AFTER", default=10.0)
+BROKER_RETRY_AFTER = env.float("BROKER_RETRY_AFTER", default=30.0)
 if REDIS_URL:
     # django-redis: a Redis that is away makes every cache call a miss (get: None, set/add/incr:
     # None) after the timeouts above instead of an exception, and each such call is logged
