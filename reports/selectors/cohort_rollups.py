@@ -26,7 +26,7 @@ from .base import DateRange, monday, tables
 from .cohorts import factor_table, funnel_table
 from .factors import FACTOR_COLUMNS, factor_select
 from .milestones import FUNNEL_COLUMNS, funnel_select
-from .rollups import BACKFILL_DAYS, runs_since, settled
+from .rollups import BACKFILL_DAYS, backfill_days, runs_since, save_mark, settled
 
 
 def cohort_days(first: dt.date, last: dt.date, *, until: dt.datetime) -> int:
@@ -91,8 +91,7 @@ def _factor_weeks(cursor: CursorWrapper, first: dt.date, last: dt.date) -> int:
 
 
 def _save_mark(event_id: int, until: dt.datetime) -> None:
-    # A save, not an update: ``updated_at`` (the figures' "as of") moves on every run.
-    CohortRollupMark.objects.update_or_create(pk=1, defaults={"event_id": event_id, "rolled_until": until})
+    save_mark(CohortRollupMark, event_id, until)
 
 
 def first_submission_day() -> dt.date | None:
@@ -109,17 +108,7 @@ def cohorts_backfill(*, since: dt.date | None, now: dt.datetime) -> tuple[int, i
     """Every submission day from ``since`` (default, and without a mark yet: the first
     submission's) to today recomputed, up to ``now − SETTLE``, and the mark set. Returns (days,
     rows). Inside ``rollups.writing``."""
-    event_id, until = settled(now)
-    mark = CohortRollupMark.objects.filter(pk=1).first()
-    if mark is None or mark.rolled_until is None or since is None:
-        since = first_submission_day()
-    last = timezone.localdate(until)
-    if since is None or since > last:
-        _save_mark(event_id, until)
-        return 0, 0
-    rows = cohort_days(since, last, until=until)
-    _save_mark(event_id, until)
-    return (last - since).days + 1, rows
+    return backfill_days(CohortRollupMark, first_submission_day, cohort_days, since=since, now=now)
 
 
 def cohorts_refresh(*, now: dt.datetime) -> tuple[int, int]:

@@ -23,7 +23,7 @@ backfill) everything is read from the history, as before the rollups.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,7 +36,7 @@ from django.utils import timezone
 from applications.choices import EventKind
 from applications.models import StageEvent
 
-from ..models import StayRollup, StayRollupMark
+from ..models import CohortRollupMark, StayRollup, StayRollupMark
 from .base import REPORT_STAGES, DateRange, monday, placeholders, seconds_between, tables, whole_weeks
 from .histograms import bucket_sql
 
@@ -223,7 +223,37 @@ def settled(now: dt.datetime) -> tuple[int, dt.datetime]:
 
 
 def _save_mark(event_id: int, until: dt.datetime) -> None:
-    StayRollupMark.objects.update_or_create(pk=1, defaults={"event_id": event_id, "rolled_until": until})
+    save_mark(StayRollupMark, event_id, until)
+
+
+def save_mark(mark_model: type[StayRollupMark | CohortRollupMark], event_id: int, until: dt.datetime) -> None:
+    """Set a rollups' mark (one row, id 1). A save, not an update: ``updated_at`` (the figures'
+    "as of") moves on every run."""
+    mark_model.objects.update_or_create(pk=1, defaults={"event_id": event_id, "rolled_until": until})
+
+
+def backfill_days(
+    mark_model: type[StayRollupMark | CohortRollupMark],
+    first_day: Callable[[], dt.date | None],
+    compute: Callable[..., int],
+    *,
+    since: dt.date | None,
+    now: dt.datetime,
+) -> tuple[int, int]:
+    """Every day from ``since`` to today recomputed by ``compute(first, last, until=…)``, up to
+    ``now − SETTLE``, and ``mark_model``'s mark set. Without a mark yet (or ``since``), from
+    ``first_day()``: days before ``since`` would otherwise be read as empty. Returns (days, rows)."""
+    event_id, until = settled(now)
+    mark = mark_model.objects.filter(pk=1).first()
+    if mark is None or mark.rolled_until is None or since is None:
+        since = first_day()
+    last = timezone.localdate(until)
+    if since is None or since > last:
+        save_mark(mark_model, event_id, until)
+        return 0, 0
+    rows = compute(since, last, until=until)
+    save_mark(mark_model, event_id, until)
+    return (last - since).days + 1, rows
 
 
 def runs_since(touched: list[dt.date], first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -269,17 +299,7 @@ def stays_backfill(*, since: dt.date | None, now: dt.datetime) -> tuple[int, int
     ``now − SETTLE``, and the mark set. Without a mark yet the whole history is rolled up whatever
     ``since`` says (days before it would otherwise be read as empty). Returns (days, rows). Inside
     ``writing``."""
-    event_id, until = settled(now)
-    mark = StayRollupMark.objects.filter(pk=1).first()
-    if mark is None or mark.rolled_until is None or since is None:
-        since = first_stay_day()
-    last = timezone.localdate(until)
-    if since is None or since > last:
-        _save_mark(event_id, until)
-        return 0, 0
-    rows = rollup_days(since, last, until=until)
-    _save_mark(event_id, until)
-    return (last - since).days + 1, rows
+    return backfill_days(StayRollupMark, first_stay_day, rollup_days, since=since, now=now)
 
 
 def stays_refresh(*, now: dt.datetime) -> tuple[int, int]:
