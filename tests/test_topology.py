@@ -4,9 +4,15 @@ every task routed to the queue of its kind."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shlex
+import signal
+import subprocess
+import time
 
+import psutil
 import pytest
 from django.conf import settings
 
@@ -90,3 +96,76 @@ def test_the_documented_proxy_sends_to_every_web_process():
 
 def test_every_process_is_started_again_when_it_exits():
     assert all(words[0] == "bin/restarting" for words in processes().values())
+
+
+# bin/restarting ----------------------------------------------------------------------------------
+
+RESTARTING = settings.BASE_DIR / "bin" / "restarting"
+# A main process that leaves a child behind when it dies, as a gunicorn master leaves its workers.
+LEAVES_A_CHILD = "sleep 600 & exec sleep 601"
+
+
+def ended(process: psutil.Process) -> bool:
+    """Gone, or a zombie waiting for init to reap it (it holds no port or file any more)."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_until(condition, seconds: float = 15):
+    """Poll ``condition`` (a supervisor's work is seen only from outside) until it gives a value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {condition.__doc__}")
+
+
+def run_of(supervisor: psutil.Process) -> tuple[psutil.Process, psutil.Process] | None:
+    """The supervised main process and the child it left, once both are running."""
+    main = [p for p in supervisor.children() if "601" in " ".join(p.cmdline())]
+    if not main:
+        return None
+    left = main[0].children()
+    return (main[0], left[0]) if left else None
+
+
+@pytest.fixture
+def supervisor():
+    started = subprocess.Popen(  # noqa: S603 (our own script)
+        [str(RESTARTING), "sh", "-c", LEAVES_A_CHILD],
+        env={**os.environ, "RESTARTING_STOP_GRACE": "2"},
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    yield started
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(started.pid, signal.SIGKILL)
+    started.wait(5)
+
+
+def test_a_killed_main_process_takes_what_it_left_behind_and_is_started_again(supervisor):
+    """A gunicorn master killed with SIGKILL leaves workers holding its port; like systemd's
+    KillMode=control-group, the supervisor ends them before starting the program again."""
+    watched = psutil.Process(supervisor.pid)
+    main, left = wait_until(lambda: run_of(watched))
+
+    main.kill()
+
+    wait_until(lambda: ended(left))
+    again, _ = wait_until(lambda: run_of(watched))
+    assert again.pid != main.pid
+    assert os.getpgid(again.pid) == again.pid  # each run in a group of its own
+
+
+def test_stopping_the_supervisor_stops_its_program_and_everything_the_program_started(supervisor):
+    """honcho's Ctrl-C and the load harness stop a process with SIGTERM to its supervisor's group;
+    the program runs in a session of its own, so the supervisor must pass it on."""
+    main, left = wait_until(lambda: run_of(psutil.Process(supervisor.pid)))
+
+    os.killpg(supervisor.pid, signal.SIGTERM)
+
+    assert supervisor.wait(10) == 143
+    wait_until(lambda: ended(main) and ended(left))

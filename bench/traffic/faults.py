@@ -347,8 +347,9 @@ class Drill:
         )
         fault.notes.append(
             "SIGKILL to the web1 worker that used the most CPU in the half second before (serving a "
-            "request), and at the same moment to web2's gunicorn master (its workers, orphaned, go on "
-            "serving until they notice; bin/restarting starts a new master, which binds once they are gone)."
+            "request), and at the same moment to web2's gunicorn master. Its workers, orphaned, would go on "
+            "serving and hold the port until they notice; bin/restarting, like systemd's KillMode=control-group, "
+            "sends them SIGTERM (SIGKILL after 4 s) and then starts a new master."
         )
         old = {p.pid for p in web1_workers}
 
@@ -362,7 +363,7 @@ class Drill:
 
     def _web2_listening(self, old_master: int | None, start: float, fault: Fault) -> bool:
         """web2 is back when a new gunicorn master says "Listening at" in its log: until its old
-        workers, orphaned by the kill, have gone, the port is theirs and a new master cannot bind."""
+        workers, orphaned by the kill, have gone (bin/restarting ends them), the port is theirs."""
         log = self.topology.run_dir / "logs" / "web2.log"
         found = None
         with contextlib.suppress(OSError):
@@ -382,7 +383,8 @@ class Drill:
             return True
         fault.notes.append(
             f"web2's new master was listening {max(0.0, found - start):.0f} s after the kill (gunicorn's log, to the "
-            "second): until then the killed master's workers held the port, and a new master could not bind it."
+            "second): the time for the killed master's workers to finish their requests and go, and a new master "
+            "to start."
         )
         fault.promises.append(
             Promise("web2 answering again within the minute", found - start <= 60, f"{found - start:.0f} s")

@@ -205,8 +205,15 @@ class Topology:
         process = self.processes.get(name)
         if process is None or process.poll() is not None:
             return
+        # The program runs in a session of its own under bin/restarting, which passes the TERM on
+        # and ends its group; every descendant is noted first, so none outlives the stop.
+        descendants = self._descendants(process.pid)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGCONT)  # a hung (SIGSTOP) process must see the TERM
+            # A hung (SIGSTOP) process must see the TERM.
+            os.killpg(process.pid, signal.SIGCONT)
+            for each in descendants:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    each.send_signal(signal.SIGCONT)
             os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout)
@@ -214,9 +221,19 @@ class Topology:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
-        # Anything of the group still alive (a worker its parent left behind) goes too.
+        # Anything still alive (a worker its parent left behind) goes too.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        for each in descendants + self._descendants(process.pid):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                each.kill()
+
+    @staticmethod
+    def _descendants(pid: int) -> list[psutil.Process]:
+        try:
+            return psutil.Process(pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
 
     def stop(self) -> None:
         """Every process, the web and workers first, Redis and the fakes last."""
