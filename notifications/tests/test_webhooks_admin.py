@@ -178,3 +178,17 @@ def test_a_deliverys_page_shows_its_body_and_no_save_button(client, manager, del
     assert str(delivery.event_id) in page
     assert "&quot;occurred_at&quot;" in page
     assert 'name="_save"' not in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://dms.example.cn/hooks", "https://user:pw@dms.example.cn/hooks", "https://10.0.0.8/hooks", "dms example"],
+)
+def test_a_refused_address_is_explained_once_next_to_the_field(client, manager, dealer, settings, url):
+    settings.WEBHOOK_ALLOW_LOCAL_HTTP = False
+    client.force_login(manager)
+    response = client.post(ADD, {"dealer": dealer.pk, "url": url, "events": ALL_EVENTS})
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["url"]
+    assert len(errors["url"]) == 1, errors["url"]
+    assert not WebhookEndpoint.objects.exists()
