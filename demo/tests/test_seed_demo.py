@@ -73,6 +73,22 @@ def test_seed_covers_every_stage_and_every_sla_state(seeded):
         assert sla_state(late, now) != "on_time"
 
 
+def test_a_seeded_book_leaves_beat_nothing_to_catch_up(seeded):
+    """As if beat had run all along: every open file's SLA state is the clock's, an overdue one has
+    its cause, and no pre-check is overdue (``make load`` on a seeded book measures the portal)."""
+    from applications.services.sla import sla_advance
+    from applications.sla import STAFF_CLOCK_STAGES
+
+    now = timezone.now()
+    clocked = LoanApplication.objects.filter(stage__in=STAFF_CLOCK_STAGES, stage_due_at__isnull=False)
+    assert {a.sla_state for a in clocked} == {"on_time", "at_risk", "breached"}
+    assert all(a.sla_state == sla_state(a, now) for a in clocked)
+    assert all(a.delay_reason_id is not None for a in clocked if a.sla_state == "breached")
+    assert not sla_advance(now=now, batch=1000).changed
+    waiting = LoanApplication.objects.filter(stage__in=(Stage.SUBMITTED, Stage.CREDIT_CHECK))
+    assert all(now - a.stage_entered_at < dt.timedelta(minutes=1) for a in waiting)
+
+
 def test_running_it_again_adds_nothing_and_add_adds_a_batch(seeded):
     user_model = get_user_model()
     users, dealers = user_model.objects.count(), Dealer.objects.count()

@@ -182,7 +182,12 @@ def test_a_deliverys_page_shows_its_body_and_no_save_button(client, manager, del
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://dms.example.cn/hooks", "https://user:pw@dms.example.cn/hooks", "https://10.0.0.8/hooks", "dms example"],
+    [
+        "ftp://dms.example.cn/hooks",
+        "https://user:pw@dms.example.cn/hooks",
+        "https://10.0.0.8/hooks",
+        "dms example",
+    ],
 )
 def test_a_refused_address_is_explained_once_next_to_the_field(client, manager, dealer, settings, url):
     settings.WEBHOOK_ALLOW_LOCAL_HTTP = False
