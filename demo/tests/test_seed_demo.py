@@ -76,6 +76,7 @@ def test_seed_covers_every_stage_and_every_sla_state(seeded):
 def test_a_seeded_book_leaves_beat_nothing_to_catch_up(seeded):
     """As if beat had run all along: every open file's SLA state is the clock's, an overdue one has
     its cause, and no pre-check is overdue (``make load`` on a seeded book measures the portal)."""
+    from applications.expiry import expiry_due_condition, expiry_reminders_due, expiry_rules
     from applications.services.sla import sla_advance
     from applications.sla import STAFF_CLOCK_STAGES
 
@@ -87,6 +88,9 @@ def test_a_seeded_book_leaves_beat_nothing_to_catch_up(seeded):
     assert not sla_advance(now=now, batch=1000).changed
     waiting = LoanApplication.objects.filter(stage__in=(Stage.SUBMITTED, Stage.CREDIT_CHECK))
     assert all(now - a.stage_entered_at < dt.timedelta(minutes=1) for a in waiting)
+    due = expiry_due_condition(rules=expiry_rules(), now=now)
+    assert not LoanApplication.objects.filter(due).values_list("reference", "stage")
+    assert not expiry_reminders_due(now=now).values_list("customer__username", "stage")
 
 
 def test_running_it_again_adds_nothing_and_add_adds_a_batch(seeded):
