@@ -19,7 +19,14 @@ from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.builders import in_review
-from tests.browser.pages import DESKTOP, SCREENSHOTS, BrowserProblems, screenshot, signed_in_context
+from tests.browser.pages import (
+    DESKTOP,
+    SCREENSHOTS,
+    BrowserProblems,
+    assert_accessible,
+    screenshot,
+    signed_in_context,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,6 +109,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
     expect(row.locator(".lp-sla")).to_have_class(re.compile(r"lp-sla-on_time"))
     assert "13912345678" not in page.content()
     screenshot(page, "backoffice-queue-1280-zh")
+    assert_accessible(page, "backoffice-queue-1280-zh")
 
     # --- Searching by mobile number: the box posts, the address carries a token, not the number ---
     page.locator("#searchbar").fill("139 1234 5678")
@@ -117,6 +125,7 @@ def test_reviewer_requests_a_document_recommends_and_a_different_approver_sets_t
     page.wait_for_load_state()  # every image in, before the next page aborts one
     expect(page.locator("#lp-work-title")).to_be_visible()
     screenshot(page, "backoffice-application-1280-zh")
+    assert_accessible(page, "backoffice-application-1280-zh")
     # Opening a document downloads it through the back office, and the opening is logged.
     from reviews.models import PiiAccessLog
 
