@@ -9,8 +9,10 @@ to, in one transaction, as the beat's task runs it.
 The sweep runs in a transaction that is rolled back (pass --keep to commit), so the benchmark can be
 repeated on the same data. Three passes:
 
-- backlog: the first sweep over seeded data, where every late stage is new to it: it changes at
-  most SLA_SWEEP_BATCH of them and writes their notifications; the
+- backlog: the first sweep over the data: the stages that crossed a threshold since the last pass
+  (the seed leaves the clock as of its own moment, so on a seeded book the minutes since the seed;
+  after an outage of beat, the outage's): it changes at most SLA_SWEEP_BATCH of them and writes
+  their notifications; the
   sweep task queues the next pass at once until the backlog is worked off, and the command times
   all those passes too ("whole backlog": a one-off, after loading data or a long outage of beat);
 - next beat: one sweep interval later, the stages that crossed a threshold in that minute (the
