@@ -5,8 +5,7 @@ approver, cannot approve their own file.
 Screenshots in ``test-results/``: backoffice-queue-1280-zh.png, backoffice-phone-search-1280-zh.png,
 backoffice-queue-1280-en.png,
 backoffice-application-1280-zh.png, backoffice-application-1280-en.png,
-backoffice-approval-1280-zh.png. Our own admin strings stay English on the Chinese pages until
-locale-notes/backoffice.tsv is merged into the catalogue; Django admin's own are Chinese.
+backoffice-approval-1280-zh.png. The queue and the file are checked with axe-core.
 """
 
 from __future__ import annotations
